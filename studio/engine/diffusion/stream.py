@@ -1,0 +1,106 @@
+"""Turns scheduler steps into streamed previews: x0 capture, visible-step counting, cancel."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+from studio.engine.diffusion.previews import latent_to_rgb
+from studio.engine.requests import StepPreview
+
+
+class Cancelled(Exception):
+    """Raised inside the denoising loop to stop at once (no final VAE decode)."""
+
+
+def _x0_from_alphas(scheduler: Any, model_output, timestep, sample):
+    """x0 for DDPM-style schedulers that do not return it (PLMS): from alphas_cumprod."""
+    alphas = getattr(scheduler, "alphas_cumprod", None)
+    if alphas is None:
+        return None
+    t = int(timestep)
+    if not 0 <= t < len(alphas):
+        return None
+    a = alphas[t].to(sample.device, sample.dtype)
+    kind = scheduler.config.get("prediction_type", "epsilon")
+    if kind == "epsilon":
+        return (sample - (1 - a).sqrt() * model_output) / a.sqrt()
+    if kind == "v_prediction":
+        return a.sqrt() * sample - (1 - a).sqrt() * model_output
+    return model_output
+
+
+def predicted_x0(scheduler: Any, out: Any, model_output, timestep, sample):
+    """The scheduler's predicted clean latent for this step, however it exposes it."""
+    if isinstance(out, tuple) and len(out) > 1:
+        return out[1]  # pred_original_sample (Euler, DDIM, LMS, DDPM, Heun) or denoised (LCM)
+    for name in ("pred_original_sample", "denoised"):
+        value = getattr(out, name, None)
+        if value is not None:
+            return value
+    outputs = getattr(scheduler, "model_outputs", None)
+    if outputs and outputs[-1] is not None:
+        return outputs[-1]  # DPM-Solver++ / UniPC keep the converted x0 prediction here
+    return _x0_from_alphas(scheduler, model_output, timestep, sample)
+
+
+def completed_visible_step(scheduler: Any, is_last: bool) -> bool:
+    """Count only finished steps: Heun calls step twice per step, PLMS warms up with one extra."""
+    if is_last:
+        return True
+    if hasattr(scheduler, "ets") and getattr(scheduler, "counter", None) == 1:
+        return False  # PLMS: the first call is redone by the second with a better estimate
+    if getattr(scheduler, "order", 1) == 1 or not hasattr(scheduler, "state_in_first_order"):
+        return True
+    return bool(scheduler.state_in_first_order)
+
+
+class StepStream:
+    """Wraps one run's scheduler; its `callback` goes to `callback_on_step_end`."""
+
+    def __init__(
+        self,
+        scheduler: Any,
+        family: str,
+        total: int,
+        on_step: Callable[[StepPreview], None],
+        cancel: threading.Event,
+    ) -> None:
+        self.scheduler = scheduler
+        self.family = family
+        self.total = total
+        self.on_step = on_step
+        self.cancel = cancel
+        self.steps_done = 0
+        self.last_preview: StepPreview | None = None
+        self.started = time.perf_counter()
+        self._x0 = None
+        self._step = scheduler.step
+        scheduler.step = self._wrapped_step  # instance attribute shadows the bound method
+
+    def _wrapped_step(self, model_output, timestep, sample, *args, **kwargs):
+        out = self._step(model_output, timestep, sample, *args, **kwargs)
+        self._x0 = predicted_x0(self.scheduler, out, model_output, timestep, sample)
+        return out
+
+    def callback(self, pipe: Any, i: int, t: Any, tensors: dict) -> dict:
+        is_last = i == getattr(pipe, "_num_timesteps", 0) - 1
+        if completed_visible_step(self.scheduler, is_last):
+            self.steps_done += 1
+            image = None
+            if self._x0 is not None:
+                latent = self._x0[0].detach().float().cpu().numpy()  # CxHxW, batch item 0
+                image = latent_to_rgb(latent, self.family)
+            preview = StepPreview(
+                step=self.steps_done,
+                total=self.total,
+                image=image,
+                elapsed=time.perf_counter() - self.started,
+            )
+            self.last_preview = preview
+            self.on_step(preview)
+        if self.cancel.is_set():
+            raise Cancelled()
+        return {}

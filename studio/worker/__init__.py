@@ -1,0 +1,1 @@
+"""Studio worker package."""
