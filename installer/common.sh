@@ -60,7 +60,7 @@ _make_venv() {
     say "$VENV is broken (its python does not run): making it again"
     rm -rf "$VENV"
   fi
-  py=$(_find_python)
+  py=$(_find_python) || exit 1
   say "Creating the virtual environment $VENV with $py ($("$py" --version 2>&1))"
   "$py" -m venv "$VENV" || die "could not create $VENV (on Debian/Ubuntu: apt-get install python3-venv)"
   # Editable installs from pyproject.toml need pip 21.3+; the pip that ships with 3.10.0 is older.

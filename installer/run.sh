@@ -8,8 +8,9 @@ here=$PWD
 # shellcheck source=installer/common.sh
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 
-ensure_installed ""  # no extra: the app alone
+# Setup talks on stderr, so that stdout is Studio's alone (e.g. for `studio generate`).
+ensure_installed "" >&2  # no extra: the app alone
 studio_bin="$(venv_bin)/studio"
 cd "$here"
-say "Launching Studio: $studio_bin $*"
+say "Launching Studio: $studio_bin $*" >&2
 exec "$studio_bin" "$@"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import threading
 import time
 from collections.abc import Callable
@@ -77,13 +78,17 @@ class StepStream:
         self.last_preview: StepPreview | None = None
         self.started = time.perf_counter()
         self._x0 = None
-        self._step = scheduler.step
-        scheduler.step = self._wrapped_step  # instance attribute shadows the bound method
+        original = scheduler.step
 
-    def _wrapped_step(self, model_output, timestep, sample, *args, **kwargs):
-        out = self._step(model_output, timestep, sample, *args, **kwargs)
-        self._x0 = predicted_x0(self.scheduler, out, model_output, timestep, sample)
-        return out
+        # functools.wraps keeps the signature visible: pipelines inspect it to decide whether
+        # to pass `generator` and `eta`; hiding them would make ancestral samplers unseeded.
+        @functools.wraps(original)
+        def step(model_output, timestep, sample, *args, **kwargs):
+            out = original(model_output, timestep, sample, *args, **kwargs)
+            self._x0 = predicted_x0(scheduler, out, model_output, timestep, sample)
+            return out
+
+        scheduler.step = step  # instance attribute shadows the bound method
 
     def callback(self, pipe: Any, i: int, t: Any, tensors: dict) -> dict:
         is_last = i == getattr(pipe, "_num_timesteps", 0) - 1

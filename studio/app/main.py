@@ -1,0 +1,70 @@
+"""Composition root of the desktop app: QApplication, wiring, excepthooks."""
+
+from __future__ import annotations
+
+import logging
+import sys
+import threading
+import traceback
+
+from PySide6.QtCore import QSettings
+from PySide6.QtWidgets import QApplication
+
+import studio
+from studio.app.logs import setup_logging
+from studio.document.document import Document
+from studio.io.paths import user_data_dir
+from studio.session.session import GenerationSession
+from studio.ui.main_window import MainWindow
+from studio.worker.worker import GenerationWorker
+
+log = logging.getLogger(__name__)
+
+
+def make_engine():
+    """The real engine (imported here so the window can be built with a fake one in tests)."""
+    from studio.engine.diffusion.engine import DiffusionEngine
+
+    return DiffusionEngine()
+
+
+def build_window(engine=None, settings: QSettings | None = None) -> MainWindow:
+    """Document + worker + session + window; the caller owns the QApplication."""
+    document = Document(512, 512)
+    worker = GenerationWorker(engine if engine is not None else make_engine())
+    session = GenerationSession(document, worker)
+    settings = settings or QSettings(str(user_data_dir() / "settings.ini"),
+                                     QSettings.Format.IniFormat)
+    window = MainWindow(session, settings)
+    worker.setParent(window)
+    session.setParent(window)
+    return window
+
+
+def install_excepthooks(window: MainWindow) -> None:
+    """Uncaught errors are logged and shown in the banner instead of killing the app."""
+
+    def gui_hook(kind, value, tb) -> None:
+        details = "".join(traceback.format_exception(kind, value, tb))
+        log.error("uncaught exception:\n%s", details)
+        window.banner.show_error(f"Something went wrong: {kind.__name__}: {value}", details)
+
+    def thread_hook(args: threading.ExceptHookArgs) -> None:
+        log.error("uncaught exception in %s", args.thread.name if args.thread else "?",
+                  exc_info=(args.exc_type, args.exc_value, args.exc_traceback))
+
+    sys.excepthook = gui_hook
+    threading.excepthook = thread_hook
+
+
+def run_gui(argv: list[str] | None = None) -> int:
+    log_path = setup_logging()
+    app = QApplication.instance() or QApplication(argv if argv is not None else sys.argv)
+    app.setApplicationName("Studio")
+    app.setApplicationVersion(studio.__version__)
+    app.setOrganizationName("Studio")
+    log.info("Studio %s starting; log at %s", studio.__version__, log_path)
+    window = build_window()
+    install_excepthooks(window)
+    window.show()
+    return app.exec()

@@ -1,0 +1,184 @@
+"""The per-document controller: settings -> request snapshot -> job queue -> results as layers."""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from dataclasses import dataclass
+
+import numpy as np
+from PySide6.QtCore import QObject, Signal
+
+from studio.document.document import Document
+from studio.document.layers import Layer, rgba_from_rgb
+from studio.engine.errors import StudioError
+from studio.engine.registry import ModelInfo, inspect_folder, scan
+from studio.engine.requests import GenerationRequest, GenerationResult, StepPreview
+from studio.io.paths import model_search_dirs
+from studio.session.settings import PromptSettings
+from studio.worker.worker import GenerationWorker
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Progress:
+    """What the status bar shows about the running job."""
+
+    job_id: int
+    step: int
+    total: int
+    phase: str
+    it_per_s: float
+    eta_s: float | None
+
+
+def _short(text: str, limit: int = 32) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+class GenerationSession(QObject):
+    """Validates, snapshots and queues generations; lands results in the document."""
+
+    preview_changed = Signal(object)  # (HxWx3 uint8 preview, (width, height)) or None (clear)
+    progress_changed = Signal(object)  # Progress or None (idle)
+    error_raised = Signal(str, str)  # message, details
+    models_changed = Signal()
+    result_added = Signal(int)  # layer id
+
+    def __init__(self, document: Document, worker: GenerationWorker, parent=None) -> None:
+        super().__init__(parent)
+        self.document = document
+        self.worker = worker
+        self.settings = PromptSettings(width=document.width, height=document.height)
+        self.models: list[ModelInfo] = []
+        self.extra_model_paths: list[str] = []
+        self._labels: dict[int, str] = {}
+        self._sizes: dict[int, tuple[int, int]] = {}
+        self.last_seed: int | None = None
+        worker.step_previewed.connect(self._on_step)
+        worker.job_finished.connect(self._on_finished)
+        worker.job_cancelled.connect(self._on_cancelled)
+        worker.job_failed.connect(self._on_failed)
+        worker.job_started.connect(self._on_started)
+
+    # ---- models ---------------------------------------------------------------------------
+    def refresh_models(self) -> list[ModelInfo]:
+        found = scan(model_search_dirs())
+        known = {m.path for m in found}
+        for path in self.extra_model_paths:
+            if path not in known:
+                found.append(inspect_folder(path))
+        self.models = found
+        usable = [m for m in found if m.usable]
+        if not self.settings.model_path and usable:
+            self.settings.model_path = usable[0].path
+        self.models_changed.emit()
+        return found
+
+    def open_model_folder(self, path: str) -> bool:
+        """Add a diffusers folder chosen by the artist and select it."""
+        try:
+            info = inspect_folder(path)
+        except StudioError as exc:
+            self.error_raised.emit(exc.message, exc.details)
+            return False
+        if not info.usable:
+            self.error_raised.emit(f"Cannot use {info.name}: {info.problem}.", info.path)
+            return False
+        if info.path not in self.extra_model_paths:
+            self.extra_model_paths.append(info.path)
+        self.settings.model_path = info.path
+        self.refresh_models()
+        return True
+
+    # ---- generate -------------------------------------------------------------------------
+    def build_request(self) -> GenerationRequest:
+        """Validate the settings and copy what the job needs out of the document."""
+        s = self.settings
+        if not s.model_path:
+            raise StudioError(
+                "No model is selected. Choose one in the Model list, or use File → Open model "
+                "folder to pick a Stable Diffusion diffusers folder.")
+        seed = secrets.randbelow(2**32) if s.random_seed else s.seed
+        init = None
+        if s.img2img:
+            init = np.ascontiguousarray(self.document.composite()[:, :, :3])
+        return GenerationRequest(
+            model_path=s.model_path, prompt=s.prompt, negative_prompt=s.negative_prompt,
+            num_inference_steps=s.steps, guidance_scale=s.guidance_scale, seed=seed,
+            width=s.width, height=s.height, sampler=s.sampler, init_image=init,
+            strength=s.strength, device=s.device, dtype=s.dtype)
+
+    def generate(self) -> int | None:
+        """Queue a job from the current settings; errors go to the banner, nothing is queued."""
+        try:
+            request = self.build_request()
+        except (StudioError, ValueError) as exc:
+            message = exc.message if isinstance(exc, StudioError) else str(exc)
+            details = exc.details if isinstance(exc, StudioError) else ""
+            self.error_raised.emit(message, details)
+            return None
+        label = f"{'Img2img' if request.init_image is not None else 'Prompt'}: " \
+                f"{_short(request.prompt) or '(no prompt)'}"
+        self.last_seed = request.seed
+        job_id = self.worker.submit(request, label)
+        self._labels[job_id] = label
+        self._sizes[job_id] = (request.width, request.height)
+        return job_id
+
+    def cancel(self) -> None:
+        self.worker.cancel()
+
+    def remove_job(self, job_id: int) -> bool:
+        """Take a waiting job out of the queue."""
+        removed = self.worker.remove(job_id)
+        if removed:
+            self._labels.pop(job_id, None)
+        return removed
+
+    # ---- worker events (GUI thread) -------------------------------------------------------
+    def _on_started(self, job_id: int) -> None:
+        self.progress_changed.emit(Progress(job_id, 0, 0, "starting", 0.0, None))
+
+    def _on_step(self, job_id: int, preview: StepPreview) -> None:
+        rate = preview.step / preview.elapsed if preview.elapsed > 0 and preview.step else 0.0
+        eta = (preview.total - preview.step) / rate if rate > 0 else None
+        self.progress_changed.emit(
+            Progress(job_id, preview.step, preview.total, preview.phase, rate, eta))
+        if preview.image is not None:
+            size = self._sizes.get(job_id, (self.document.width, self.document.height))
+            self.preview_changed.emit((preview.image, size))
+
+    def _land(self, job_id: int, result: GenerationResult, draft: bool) -> None:
+        label = self._labels.pop(job_id, "Result")
+        if draft:
+            label = f"Draft (step {result.steps_done}/{result.request.num_inference_steps}) " \
+                    f"{label}"
+        layer = Layer(label, rgba_from_rgb(result.image), draft=draft,
+                      metadata=dict(result.recipe))
+        self.document.add_result_layer(layer, f"Generate {label}")
+        self.result_added.emit(layer.id)
+
+    def _on_finished(self, job_id: int, result: GenerationResult) -> None:
+        self._land(job_id, result, draft=False)
+        self._idle()
+
+    def _on_cancelled(self, job_id: int, result: GenerationResult | None) -> None:
+        if result is not None:
+            self._land(job_id, result, draft=True)
+        else:
+            self._labels.pop(job_id, None)
+        self._idle()
+
+    def _on_failed(self, job_id: int, message: str, details: str) -> None:
+        self._labels.pop(job_id, None)
+        self.error_raised.emit(message, details)
+        self._idle()
+
+    def _idle(self) -> None:
+        self._sizes = {k: v for k, v in self._sizes.items() if k in self._labels}
+        self.preview_changed.emit(None)
+        if not self._labels:  # nothing of ours is queued or running any more
+            self.progress_changed.emit(None)

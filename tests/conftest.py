@@ -1,0 +1,53 @@
+"""Shared fixtures: offline environment, tiny models built from configs, leak checks."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+# Before anything imports Qt or the hub clients.
+os.environ["HF_HUB_OFFLINE"] = "1"
+os.environ["TRANSFORMERS_OFFLINE"] = "1"
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+os.environ["STUDIO_HOME"] = tempfile.mkdtemp(prefix="studio-test-home-")
+os.environ["STUDIO_MODELS_PATH"] = ""
+
+import pytest  # noqa: E402
+
+ENGINE_THREAD = "studio-generation"
+
+
+@pytest.fixture(scope="session")
+def tiny_sd_path(tmp_path_factory) -> Path:
+    """A random-weight SD 1.x diffusers folder (~1.5 M parameter UNet), saved once per run."""
+    from studio.engine.diffusion.scaffold import save_sd_folder
+
+    return save_sd_folder(tmp_path_factory.mktemp("models") / "tiny-sd")
+
+
+@pytest.fixture(autouse=True)
+def no_leftover_threads_or_windows(request):
+    """Fail a test that leaves a generation thread or a visible top-level window behind."""
+    before = {t.ident for t in threading.enumerate()}
+    yield
+    deadline = time.monotonic() + 3.0
+    leftover = []
+    while time.monotonic() < deadline:
+        leftover = [t for t in threading.enumerate()
+                    if t.ident not in before and t.is_alive() and t.name == ENGINE_THREAD]
+        if not leftover:
+            break
+        time.sleep(0.05)
+    assert not leftover, f"test left threads running: {[t.name for t in leftover]}"
+    if "qapp" in request.fixturenames or "qtbot" in request.fixturenames:
+        from PySide6.QtWidgets import QApplication
+
+        app = QApplication.instance()
+        if app is not None:
+            visible = [w for w in app.topLevelWidgets() if w.isVisible()]
+            for w in visible:
+                w.close()
+            assert not visible, f"test left windows open: {visible}"
