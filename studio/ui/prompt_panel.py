@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import secrets
 
-from PySide6.QtCore import QRegularExpression, Qt, Signal
+from PySide6.QtCore import QEvent, QRegularExpression, Qt, Signal
 from PySide6.QtGui import QRegularExpressionValidator
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -28,6 +28,18 @@ from studio.engine.diffusion.samplers import sampler_names
 from studio.engine.registry import ModelInfo
 from studio.session.settings import PromptSettings
 from studio.worker.jobs import Job, JobState
+
+
+class PromptEdit(QPlainTextEdit):
+    """A text box that lets Ctrl+Enter reach the Generate shortcut instead of adding a line."""
+
+    def event(self, event: QEvent) -> bool:
+        if (event.type() == QEvent.Type.ShortcutOverride
+                and event.modifiers() & Qt.KeyboardModifier.ControlModifier
+                and event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter)):
+            event.ignore()
+            return False
+        return super().event(event)
 
 
 def _row(*widgets: QWidget) -> QWidget:
@@ -66,13 +78,13 @@ class PromptPanel(QWidget):
         self.sampler_combo.setToolTip("Sampler (scheduler) used for denoising")
         form.addRow("Sampler", self.sampler_combo)
 
-        self.prompt_edit = QPlainTextEdit()
+        self.prompt_edit = PromptEdit()
         self.prompt_edit.setPlaceholderText("Describe the picture…")
         self.prompt_edit.setToolTip("Prompt (Ctrl+Enter generates)")
         self.prompt_edit.setTabChangesFocus(True)
         self.prompt_edit.setFixedHeight(72)
         form.addRow("Prompt", self.prompt_edit)
-        self.negative_edit = QPlainTextEdit()
+        self.negative_edit = PromptEdit()
         self.negative_edit.setPlaceholderText("What to avoid…")
         self.negative_edit.setToolTip("Negative prompt")
         self.negative_edit.setTabChangesFocus(True)
