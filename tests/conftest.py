@@ -36,8 +36,11 @@ def no_leftover_threads_or_windows(request):
     deadline = time.monotonic() + 3.0
     leftover = []
     while time.monotonic() < deadline:
-        leftover = [t for t in threading.enumerate()
-                    if t.ident not in before and t.is_alive() and t.name == ENGINE_THREAD]
+        leftover = [
+            t
+            for t in threading.enumerate()
+            if t.ident not in before and t.is_alive() and t.name == ENGINE_THREAD
+        ]
         if not leftover:
             break
         time.sleep(0.05)

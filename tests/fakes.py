@@ -34,17 +34,29 @@ class FakeEngine:
             if self.step_delay:
                 time.sleep(self.step_delay)
             value = int(255 * i / self.steps)
-            last = np.full((max(1, request.height // 8), max(1, request.width // 8), 3), value,
-                           np.uint8)
+            last = np.full(
+                (max(1, request.height // 8), max(1, request.width // 8), 3), value, np.uint8
+            )
             on_step(StepPreview(i, self.steps, last, time.perf_counter() - started))
             if cancel.is_set():
                 image = np.repeat(np.repeat(last, 8, axis=0), 8, axis=1)
-                return GenerationResult(image[: request.height, : request.width], request,
-                                        {"seed": request.seed, "draft": True}, True, i)
+                return GenerationResult(
+                    image[: request.height, : request.width],
+                    request,
+                    {"seed": request.seed, "draft": True},
+                    True,
+                    i,
+                )
         image = np.zeros((request.height, request.width, 3), np.uint8)
         image[..., 0] = request.seed % 256
         image[..., 1] = 200
-        recipe = {**request.describe(), "model_name": "fake", "steps_done": self.steps,
-                  "device": "cpu", "dtype": "float32", "draft": False,
-                  "versions": {"studio": "test"}}
+        recipe = {
+            **request.describe(),
+            "model_name": "fake",
+            "steps_done": self.steps,
+            "device": "cpu",
+            "dtype": "float32",
+            "draft": False,
+            "versions": {"studio": "test"},
+        }
         return GenerationResult(image, request, recipe, False, self.steps)

@@ -14,8 +14,10 @@ from studio.engine.diffusion.samplers import DEFAULT_SAMPLER, sampler_names
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="studio", description="Studio: make and edit images with generative models. "
-        "Run without a command to open the app.")
+        prog="studio",
+        description="Studio: make and edit images with generative models. "
+        "Run without a command to open the app.",
+    )
     parser.add_argument("--version", action="version", version=f"studio {studio.__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     commands.add_parser("gui", help="open the app (the default)")
@@ -28,8 +30,13 @@ def _parser() -> argparse.ArgumentParser:
     gen.add_argument("--seed", type=int, default=None, help="default: random")
     gen.add_argument("--width", type=int, default=512)
     gen.add_argument("--height", type=int, default=512)
-    gen.add_argument("--sampler", default=DEFAULT_SAMPLER, choices=sampler_names(),
-                     metavar="NAME", help="one of: " + ", ".join(sampler_names()))
+    gen.add_argument(
+        "--sampler",
+        default=DEFAULT_SAMPLER,
+        choices=sampler_names(),
+        metavar="NAME",
+        help="one of: " + ", ".join(sampler_names()),
+    )
     gen.add_argument("--init-image", type=Path, help="PNG to start from (image to image)")
     gen.add_argument("--strength", type=float, default=0.75)
     gen.add_argument("--out", type=Path, required=True, help="output PNG")
@@ -68,11 +75,20 @@ def generate(args: argparse.Namespace) -> int:
     try:
         init = _load_init(args.init_image) if args.init_image else None
         request = GenerationRequest(
-            model_path=str(args.model), prompt=args.prompt, negative_prompt=args.negative_prompt,
-            num_inference_steps=args.steps, guidance_scale=args.cfg,
+            model_path=str(args.model),
+            prompt=args.prompt,
+            negative_prompt=args.negative_prompt,
+            num_inference_steps=args.steps,
+            guidance_scale=args.cfg,
             seed=args.seed if args.seed is not None else secrets.randbelow(2**32),
-            width=args.width, height=args.height, sampler=args.sampler, init_image=init,
-            strength=args.strength, device=args.device, dtype=args.dtype)
+            width=args.width,
+            height=args.height,
+            sampler=args.sampler,
+            init_image=init,
+            strength=args.strength,
+            device=args.device,
+            dtype=args.dtype,
+        )
     except ValueError as exc:
         return _fail(str(exc))
     if args.preview_dir:
@@ -88,8 +104,10 @@ def generate(args: argparse.Namespace) -> int:
         if not args.quiet:
             rate = preview.step / preview.elapsed if preview.elapsed else 0.0
             eta = (preview.total - preview.step) / rate if rate else 0.0
-            print(f"step {preview.step}/{preview.total}  {rate:.2f} it/s  ETA {eta:.0f} s",
-                  file=sys.stderr)
+            print(
+                f"step {preview.step}/{preview.total}  {rate:.2f} it/s  ETA {eta:.0f} s",
+                file=sys.stderr,
+            )
 
     from studio.engine.diffusion.engine import DiffusionEngine
 
@@ -100,8 +118,10 @@ def generate(args: argparse.Namespace) -> int:
         return _fail(exc.message)
     save_png(args.out, result.image, result.recipe)
     if not args.quiet:
-        print(f"wrote {args.out} (seed {request.seed}, {time.perf_counter() - started:.1f} s)",
-              file=sys.stderr)
+        print(
+            f"wrote {args.out} (seed {request.seed}, {time.perf_counter() - started:.1f} s)",
+            file=sys.stderr,
+        )
     return 0
 
 

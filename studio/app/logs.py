@@ -18,8 +18,9 @@ def setup_logging(level: int = logging.INFO, console: bool = False) -> Path | No
     path: Path | None = log_dir() / "studio.log"
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        handler = logging.handlers.RotatingFileHandler(path, maxBytes=1_000_000, backupCount=5,
-                                                       encoding="utf-8")
+        handler = logging.handlers.RotatingFileHandler(
+            path, maxBytes=1_000_000, backupCount=5, encoding="utf-8"
+        )
         handler.setFormatter(logging.Formatter(FORMAT))
         root.addHandler(handler)
     except OSError as exc:

@@ -33,8 +33,9 @@ def build_window(engine=None, settings: QSettings | None = None) -> MainWindow:
     document = Document(512, 512)
     worker = GenerationWorker(engine if engine is not None else make_engine())
     session = GenerationSession(document, worker)
-    settings = settings or QSettings(str(user_data_dir() / "settings.ini"),
-                                     QSettings.Format.IniFormat)
+    settings = settings or QSettings(
+        str(user_data_dir() / "settings.ini"), QSettings.Format.IniFormat
+    )
     window = MainWindow(session, settings)
     worker.setParent(window)
     session.setParent(window)
@@ -50,8 +51,11 @@ def install_excepthooks(window: MainWindow) -> None:
         window.banner.show_error(f"Something went wrong: {kind.__name__}: {value}", details)
 
     def thread_hook(args: threading.ExceptHookArgs) -> None:
-        log.error("uncaught exception in %s", args.thread.name if args.thread else "?",
-                  exc_info=(args.exc_type, args.exc_value, args.exc_traceback))
+        log.error(
+            "uncaught exception in %s",
+            args.thread.name if args.thread else "?",
+            exc_info=(args.exc_type, args.exc_value, args.exc_traceback),
+        )
 
     sys.excepthook = gui_hook
     threading.excepthook = thread_hook

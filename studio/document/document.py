@@ -82,7 +82,8 @@ class Document(QObject):
         index = self.index_of(layer.id)
         del self.layers[index]
         if self._active_id == layer.id:
-            self._active_id = self.layers[min(index, len(self.layers) - 1)].id if self.layers else -1
+            below = self.layers[min(index, len(self.layers) - 1)] if self.layers else None
+            self._active_id = below.id if below is not None else -1
             self.active_layer_changed.emit(self._active_id)
         self.layers_changed.emit()
         return index

@@ -25,8 +25,9 @@ class Layer:
 
     def __post_init__(self) -> None:
         if self.pixels.ndim != 3 or self.pixels.shape[2] != 4 or self.pixels.dtype != np.uint8:
-            raise ValueError(f"layer pixels must be HxWx4 uint8, got {self.pixels.shape} "
-                             f"{self.pixels.dtype}")
+            raise ValueError(
+                f"layer pixels must be HxWx4 uint8, got {self.pixels.shape} {self.pixels.dtype}"
+            )
 
     @property
     def width(self) -> int:

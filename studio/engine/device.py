@@ -84,8 +84,9 @@ def cpu_bf16_is_faster() -> bool:
     log.info("CPU precision probe: fp32 %.1f ms, bf16 %.1f ms", fp32 * 1e3, bf16 * 1e3)
     try:
         cache.parent.mkdir(parents=True, exist_ok=True)
-        cache.write_text(json.dumps({"key": key, "bf16_faster": _probe_result,
-                                     "fp32_s": fp32, "bf16_s": bf16}))
+        cache.write_text(
+            json.dumps({"key": key, "bf16_faster": _probe_result, "fp32_s": fp32, "bf16_s": bf16})
+        )
     except OSError as exc:
         log.warning("could not remember the CPU precision probe: %s", exc)
     return _probe_result

@@ -64,7 +64,7 @@ def load_sd_pipeline(path: str, device: str, dtype: str) -> LoadedPipeline:
             requires_safety_checker=False,
             dtype=torch_dtype(dtype),
         )
-    except (OSError, ValueError, EnvironmentError) as exc:
+    except (OSError, ValueError) as exc:
         raise ModelLoadError(
             f"Could not load the model in {info.name}. Its files may be incomplete, or it holds "
             "only pickled weights (.bin/.ckpt); Studio loads .safetensors weights.",

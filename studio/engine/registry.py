@@ -70,14 +70,25 @@ def inspect_folder(folder: Path) -> ModelInfo:
     class_name = index.get("_class_name", "?")
     size = _folder_size(folder)
     if class_name in SD_PIPELINES:
-        missing = [c for c in ("unet", "vae", "text_encoder", "tokenizer", "scheduler")
-                   if not (folder / c).is_dir()]
+        missing = [
+            c
+            for c in ("unet", "vae", "text_encoder", "tokenizer", "scheduler")
+            if not (folder / c).is_dir()
+        ]
         problem = f"missing parts: {', '.join(missing)}" if missing else None
-        return ModelInfo(folder.name, str(folder), "sd-pipeline", _sd_family(folder),
-                         "diffusers", size, problem)
+        return ModelInfo(
+            folder.name, str(folder), "sd-pipeline", _sd_family(folder), "diffusers", size, problem
+        )
     family = "sdxl" if "XL" in class_name else "?"
-    return ModelInfo(folder.name, str(folder), "unknown", family, "diffusers", size,
-                     f"{class_name} models are not supported yet")
+    return ModelInfo(
+        folder.name,
+        str(folder),
+        "unknown",
+        family,
+        "diffusers",
+        size,
+        f"{class_name} models are not supported yet",
+    )
 
 
 def scan(dirs: list[Path]) -> list[ModelInfo]:
@@ -94,10 +105,19 @@ def scan(dirs: list[Path]) -> list[ModelInfo]:
                 try:
                     found.append(inspect_folder(entry))
                 except ModelLoadError as exc:
-                    found.append(ModelInfo(entry.name, str(entry), "unknown", "?", "?", 0,
-                                           exc.message))
+                    found.append(
+                        ModelInfo(entry.name, str(entry), "unknown", "?", "?", 0, exc.message)
+                    )
             elif entry.is_file() and entry.suffix.lower() in WEIGHT_SUFFIXES:
-                found.append(ModelInfo(entry.name, str(entry), "unknown", "?", "single-file",
-                                       entry.stat().st_size,
-                                       "single-file checkpoints are not supported yet"))
+                found.append(
+                    ModelInfo(
+                        entry.name,
+                        str(entry),
+                        "unknown",
+                        "?",
+                        "single-file",
+                        entry.stat().st_size,
+                        "single-file checkpoints are not supported yet",
+                    )
+                )
     return found

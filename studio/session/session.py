@@ -100,16 +100,27 @@ class GenerationSession(QObject):
         if not s.model_path:
             raise StudioError(
                 "No model is selected. Choose one in the Model list, or use File → Open model "
-                "folder to pick a Stable Diffusion diffusers folder.")
+                "folder to pick a Stable Diffusion diffusers folder."
+            )
         seed = secrets.randbelow(2**32) if s.random_seed else s.seed
         init = None
         if s.img2img:
             init = np.ascontiguousarray(self.document.composite()[:, :, :3])
         return GenerationRequest(
-            model_path=s.model_path, prompt=s.prompt, negative_prompt=s.negative_prompt,
-            num_inference_steps=s.steps, guidance_scale=s.guidance_scale, seed=seed,
-            width=s.width, height=s.height, sampler=s.sampler, init_image=init,
-            strength=s.strength, device=s.device, dtype=s.dtype)
+            model_path=s.model_path,
+            prompt=s.prompt,
+            negative_prompt=s.negative_prompt,
+            num_inference_steps=s.steps,
+            guidance_scale=s.guidance_scale,
+            seed=seed,
+            width=s.width,
+            height=s.height,
+            sampler=s.sampler,
+            init_image=init,
+            strength=s.strength,
+            device=s.device,
+            dtype=s.dtype,
+        )
 
     def generate(self) -> int | None:
         """Queue a job from the current settings; errors go to the banner, nothing is queued."""
@@ -120,8 +131,10 @@ class GenerationSession(QObject):
             details = exc.details if isinstance(exc, StudioError) else ""
             self.error_raised.emit(message, details)
             return None
-        label = f"{'Img2img' if request.init_image is not None else 'Prompt'}: " \
-                f"{_short(request.prompt) or '(no prompt)'}"
+        label = (
+            f"{'Img2img' if request.init_image is not None else 'Prompt'}: "
+            f"{_short(request.prompt) or '(no prompt)'}"
+        )
         self.last_seed = request.seed
         job_id = self.worker.submit(request, label)
         self._labels[job_id] = label
@@ -146,7 +159,8 @@ class GenerationSession(QObject):
         rate = preview.step / preview.elapsed if preview.elapsed > 0 and preview.step else 0.0
         eta = (preview.total - preview.step) / rate if rate > 0 else None
         self.progress_changed.emit(
-            Progress(job_id, preview.step, preview.total, preview.phase, rate, eta))
+            Progress(job_id, preview.step, preview.total, preview.phase, rate, eta)
+        )
         if preview.image is not None:
             size = self._sizes.get(job_id, (self.document.width, self.document.height))
             self.preview_changed.emit((preview.image, size))
@@ -154,10 +168,8 @@ class GenerationSession(QObject):
     def _land(self, job_id: int, result: GenerationResult, draft: bool) -> None:
         label = self._labels.pop(job_id, "Result")
         if draft:
-            label = f"Draft (step {result.steps_done}/{result.request.num_inference_steps}) " \
-                    f"{label}"
-        layer = Layer(label, rgba_from_rgb(result.image), draft=draft,
-                      metadata=dict(result.recipe))
+            label = f"Draft (step {result.steps_done}/{result.request.num_inference_steps}) {label}"
+        layer = Layer(label, rgba_from_rgb(result.image), draft=draft, metadata=dict(result.recipe))
         self.document.add_result_layer(layer, f"Generate {label}")
         self.result_added.emit(layer.id)
 

@@ -71,8 +71,12 @@ class CanvasView(QWidget):
 
     # ---- view transform -------------------------------------------------------------------
     def doc_rect(self) -> QRectF:
-        return QRectF(self.offset.x(), self.offset.y(),
-                      self.document.width * self.zoom, self.document.height * self.zoom)
+        return QRectF(
+            self.offset.x(),
+            self.offset.y(),
+            self.document.width * self.zoom,
+            self.document.height * self.zoom,
+        )
 
     def set_zoom(self, zoom: float, anchor: QPointF | None = None) -> None:
         """Zoom keeping the document point under `anchor` (widget coords) fixed."""
@@ -136,8 +140,9 @@ class CanvasView(QWidget):
     def mouseReleaseEvent(self, event) -> None:
         if self._pan_from is not None:
             self._pan_from = None
-            self.setCursor(Qt.CursorShape.OpenHandCursor if self._space else
-                           Qt.CursorShape.ArrowCursor)
+            self.setCursor(
+                Qt.CursorShape.OpenHandCursor if self._space else Qt.CursorShape.ArrowCursor
+            )
             event.accept()
             return
         super().mouseReleaseEvent(event)
@@ -169,8 +174,9 @@ class CanvasView(QWidget):
         if self._preview is not None:
             painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, True)
             w, h = self._preview_size
-            painter.drawImage(QRectF(target.x(), target.y(), w * self.zoom, h * self.zoom),
-                              self._preview)
+            painter.drawImage(
+                QRectF(target.x(), target.y(), w * self.zoom, h * self.zoom), self._preview
+            )
         if self._placeholder:
             self._draw_placeholder(painter)
         painter.end()
@@ -181,5 +187,6 @@ class CanvasView(QWidget):
         font = painter.font()
         font.setPointSizeF(font.pointSizeF() * 1.2)
         painter.setFont(font)
-        painter.drawText(box, Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap,
-                         self._placeholder)
+        painter.drawText(
+            box, Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap, self._placeholder
+        )

@@ -22,7 +22,8 @@ class ErrorBanner(QFrame):
         self.setObjectName("ErrorBanner")
         self.setStyleSheet(
             "#ErrorBanner { background: #fde2e1; border: 1px solid #e0a09c; border-radius: 4px; }"
-            "#ErrorBanner QLabel { color: #5a1410; }")
+            "#ErrorBanner QLabel { color: #5a1410; }"
+        )
         self.message_label = QLabel()
         self.message_label.setWordWrap(True)
         self.details_button = QPushButton("Details")

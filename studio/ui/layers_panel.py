@@ -50,8 +50,11 @@ class LayersPanel(QWidget):
         if cached and cached[0] == key:
             return cached[1]
         image = qimage_from_array(layer.pixels).scaled(
-            THUMB, THUMB, Qt.AspectRatioMode.KeepAspectRatio,
-            Qt.TransformationMode.SmoothTransformation)
+            THUMB,
+            THUMB,
+            Qt.AspectRatioMode.KeepAspectRatio,
+            Qt.TransformationMode.SmoothTransformation,
+        )
         icon = QIcon(QPixmap.fromImage(image))
         self._thumbs[layer.id] = (key, icon)
         return icon
@@ -67,8 +70,10 @@ class LayersPanel(QWidget):
             tip = layer.name
             if layer.metadata:
                 r = layer.metadata
-                tip += (f"\nseed {r.get('seed')} · {r.get('sampler')} · {r.get('steps_done')} "
-                        f"steps · {r.get('width')}×{r.get('height')}")
+                tip += (
+                    f"\nseed {r.get('seed')} · {r.get('sampler')} · {r.get('steps_done')} "
+                    f"steps · {r.get('width')}×{r.get('height')}"
+                )
             item.setToolTip(tip)
             self.list.addItem(item)
         self.list.blockSignals(False)

@@ -25,6 +25,7 @@ from studio.session.session import GenerationSession, Progress
 from studio.ui.canvas import CanvasView
 from studio.ui.error_banner import ErrorBanner
 from studio.ui.layers_panel import LayersPanel
+from studio.ui.preferences import PreferencesDialog, engine_choice
 from studio.ui.prompt_panel import PromptPanel
 
 log = logging.getLogger(__name__)
@@ -102,14 +103,29 @@ class MainWindow(QMainWindow):
     def _build_actions(self) -> None:
         bar = self.menuBar()
         file_menu = bar.addMenu("&File")
-        self._action(file_menu, "Open model folder…", self.open_model_folder, "Ctrl+Shift+O",
-                     "Pick a Stable Diffusion diffusers folder to generate with")
+        self._action(
+            file_menu,
+            "Open model folder…",
+            self.open_model_folder,
+            "Ctrl+Shift+O",
+            "Pick a Stable Diffusion diffusers folder to generate with",
+        )
         self._action(file_menu, "Refresh model list", self.session.refresh_models, "F5")
         file_menu.addSeparator()
-        self._action(file_menu, "Export canvas as PNG…", self.export_canvas, "Ctrl+Shift+E",
-                     "Save the visible canvas as PNG, with the generation recipe")
-        self._action(file_menu, "Export active layer as PNG…", self.export_layer, None,
-                     "Save the active layer as PNG, with its generation recipe")
+        self._action(
+            file_menu,
+            "Export canvas as PNG…",
+            self.export_canvas,
+            "Ctrl+Shift+E",
+            "Save the visible canvas as PNG, with the generation recipe",
+        )
+        self._action(
+            file_menu,
+            "Export active layer as PNG…",
+            self.export_layer,
+            None,
+            "Save the active layer as PNG, with its generation recipe",
+        )
         file_menu.addSeparator()
         self._action(file_menu, "Open log folder", self.open_log_folder)
         self._action(file_menu, "Quit", self.close, QKeySequence.StandardKey.Quit)
@@ -122,21 +138,46 @@ class MainWindow(QMainWindow):
         for action in (self.undo_action, self.redo_action):
             edit_menu.addAction(action)
             self.addAction(action)
+        edit_menu.addSeparator()
+        self._action(
+            edit_menu,
+            "Preferences…",
+            self.open_preferences,
+            QKeySequence.StandardKey.Preferences,
+            "Device and precision",
+        )
 
         gen_menu = bar.addMenu("&Generate")
         self.generate_action = self._action(
-            gen_menu, "Generate", self.generate, ["Ctrl+Return", "Ctrl+Enter"],
-            "Generate from the prompt (queues if a job is running)")
-        self.cancel_action = self._action(gen_menu, "Cancel", self.session.cancel, "Esc",
-                                          "Stop the running job and keep the last preview")
+            gen_menu,
+            "Generate",
+            self.generate,
+            ["Ctrl+Return", "Ctrl+Enter"],
+            "Generate from the prompt (queues if a job is running)",
+        )
+        self.cancel_action = self._action(
+            gen_menu,
+            "Cancel",
+            self.session.cancel,
+            "Esc",
+            "Stop the running job and keep the last preview",
+        )
 
         view_menu = bar.addMenu("&View")
         self._action(view_menu, "Fit to window", self.canvas.fit, "Ctrl+0")
         self._action(view_menu, "Actual size (100%)", self.canvas.actual_size, "Ctrl+1")
-        self._action(view_menu, "Zoom in", lambda: self.canvas.set_zoom(self.canvas.zoom * 1.25),
-                     QKeySequence.StandardKey.ZoomIn)
-        self._action(view_menu, "Zoom out", lambda: self.canvas.set_zoom(self.canvas.zoom / 1.25),
-                     QKeySequence.StandardKey.ZoomOut)
+        self._action(
+            view_menu,
+            "Zoom in",
+            lambda: self.canvas.set_zoom(self.canvas.zoom * 1.25),
+            QKeySequence.StandardKey.ZoomIn,
+        )
+        self._action(
+            view_menu,
+            "Zoom out",
+            lambda: self.canvas.set_zoom(self.canvas.zoom / 1.25),
+            QKeySequence.StandardKey.ZoomOut,
+        )
         view_menu.addSeparator()
         view_menu.addAction(self.generate_dock.toggleViewAction())
         view_menu.addAction(self.layers_dock.toggleViewAction())
@@ -164,6 +205,16 @@ class MainWindow(QMainWindow):
         if self.session.generate() is not None and self.session.last_seed is not None:
             self.prompt_panel.remember_seed(self.session.last_seed)
 
+    def open_preferences(self) -> None:
+        dialog = PreferencesDialog(self.settings_store, self)
+        if dialog.exec():
+            self._apply_engine_choice()
+
+    def _apply_engine_choice(self) -> None:
+        s = self.session.settings
+        s.device, s.dtype = engine_choice(self.settings_store)
+        self._update_model_label()
+
     def open_model_folder(self) -> None:
         start = str(user_models_dir() if user_models_dir().exists() else Path.home())
         folder = QFileDialog.getExistingDirectory(self, "Open a diffusers model folder", start)
@@ -183,8 +234,9 @@ class MainWindow(QMainWindow):
         return None
 
     def _ask_png_path(self, title: str) -> str:
-        path, _ = QFileDialog.getSaveFileName(self, title, str(Path.home() / "studio.png"),
-                                              "PNG image (*.png)")
+        path, _ = QFileDialog.getSaveFileName(
+            self, title, str(Path.home() / "studio.png"), "PNG image (*.png)"
+        )
         if path and not path.lower().endswith(".png"):
             path += ".png"
         return path
@@ -216,9 +268,12 @@ class MainWindow(QMainWindow):
         QDesktopServices.openUrl(QUrl.fromLocalFile(str(log_dir())))
 
     def about(self) -> None:
-        QMessageBox.about(self, "About Studio",
-                          f"Studio {studio.__version__}\nMake and edit images with generative "
-                          "models, on your own machine.")
+        QMessageBox.about(
+            self,
+            "About Studio",
+            f"Studio {studio.__version__}\nMake and edit images with generative "
+            "models, on your own machine.",
+        )
 
     # ---- session events -------------------------------------------------------------------
     def _on_models_changed(self) -> None:
@@ -232,18 +287,23 @@ class MainWindow(QMainWindow):
                 places.insert(0, str(bundled_models_dir()))
             self.canvas.set_placeholder(
                 "No model installed yet.\n\nPut a Stable Diffusion 1.x or 2.x model folder "
-                "(diffusers format) in\n" + "\n".join(places) +
-                "\n\nor choose File → Open model folder… (Ctrl+Shift+O).")
+                "(diffusers format) in\n"
+                + "\n".join(places)
+                + "\n\nor choose File → Open model folder… (Ctrl+Shift+O)."
+            )
         self._update_model_label()
 
     def _update_model_label(self) -> None:
         path = self.session.settings.model_path
         info = next((m for m in self.session.models if m.path == path), None)
-        device = "device auto"
-        for layer in reversed(self.document.layers):
-            if layer.metadata.get("device"):
-                device = f"{layer.metadata['device']} · {layer.metadata.get('dtype')}"
-                break
+        s = self.session.settings
+        device = None
+        if s.device is None or s.dtype is None:  # automatic: show what the last job used
+            for layer in reversed(self.document.layers):
+                if layer.metadata.get("device"):
+                    device = f"{layer.metadata['device']} · {layer.metadata.get('dtype')}"
+                    break
+        device = device or f"{s.device or 'device auto'} · {s.dtype or 'precision auto'}"
         self.model_label.setText(f"{info.label if info else 'No model'} · {device}")
 
     def _on_preview(self, payload) -> None:
@@ -260,8 +320,9 @@ class MainWindow(QMainWindow):
             self.progress_bar.setValue(0)
             return
         if progress.phase in ("loading", "starting"):
-            self.step_label.setText("Loading model…" if progress.phase == "loading"
-                                    else "Starting…")
+            self.step_label.setText(
+                "Loading model…" if progress.phase == "loading" else "Starting…"
+            )
             self.progress_bar.setRange(0, 0)  # busy indicator
             return
         text = f"step {progress.step}/{progress.total}"
@@ -291,6 +352,7 @@ class MainWindow(QMainWindow):
             setattr(s, key, float(store.value(f"prompt/{key}", getattr(s, key))))
         s.random_seed = str(store.value("prompt/random_seed", s.random_seed)).lower() == "true"
         s.seed = int(store.value("prompt/seed", s.seed))
+        s.device, s.dtype = engine_choice(store)
         self.prompt_panel.load(s)
 
     def save_state(self) -> None:
@@ -299,8 +361,17 @@ class MainWindow(QMainWindow):
         store.setValue("window/state", self.saveState())
         s = self.session.settings
         self.prompt_panel.store(s)
-        for key in ("prompt", "negative_prompt", "sampler", "steps", "width", "height",
-                    "guidance_scale", "strength", "seed"):
+        for key in (
+            "prompt",
+            "negative_prompt",
+            "sampler",
+            "steps",
+            "width",
+            "height",
+            "guidance_scale",
+            "strength",
+            "seed",
+        ):
             store.setValue(f"prompt/{key}", getattr(s, key))
         store.setValue("prompt/random_seed", "true" if s.random_seed else "false")
         store.sync()

@@ -1,4 +1,4 @@
-"""The Generate dock's Prompt mode: model, sampler, prompts, steps, CFG, seed, size, img2img, queue."""
+"""The Generate dock's Prompt mode: model, sampler, prompts, steps, CFG, seed, size, queue."""
 
 from __future__ import annotations
 
@@ -34,9 +34,11 @@ class PromptEdit(QPlainTextEdit):
     """A text box that lets Ctrl+Enter reach the Generate shortcut instead of adding a line."""
 
     def event(self, event: QEvent) -> bool:
-        if (event.type() == QEvent.Type.ShortcutOverride
-                and event.modifiers() & Qt.KeyboardModifier.ControlModifier
-                and event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter)):
+        if (
+            event.type() == QEvent.Type.ShortcutOverride
+            and event.modifiers() & Qt.KeyboardModifier.ControlModifier
+            and event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter)
+        ):
             event.ignore()
             return False
         return super().event(event)
@@ -66,7 +68,9 @@ class PromptPanel(QWidget):
 
         self.model_combo = QComboBox()
         self.model_combo.setToolTip("The Stable Diffusion model to generate with")
-        self.model_combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.model_combo.setSizeAdjustPolicy(
+            QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon
+        )
         self.model_combo.setMinimumContentsLength(12)
         open_button = QPushButton("Open…")
         open_button.setToolTip("Open a diffusers model folder (File → Open model folder)")
@@ -102,7 +106,8 @@ class PromptPanel(QWidget):
 
         self.seed_edit = QLineEdit()
         self.seed_edit.setValidator(
-            QRegularExpressionValidator(QRegularExpression(r"\d{1,19}"), self.seed_edit))
+            QRegularExpressionValidator(QRegularExpression(r"\d{1,19}"), self.seed_edit)
+        )
         self.seed_edit.setToolTip("Seed: the same seed and settings give the same image")
         self.random_check = QCheckBox("Random")
         self.random_check.setToolTip("Pick a new random seed for every generation")
@@ -122,7 +127,7 @@ class PromptPanel(QWidget):
             spin.setRange(64, 4096)
             spin.setSingleStep(64)
             spin.setSuffix(" px")
-            spin.setToolTip(f"{name} of the generated image (multiples of 64 work with every model)")
+            spin.setToolTip(f"{name} of the generated image (multiples of 64 suit every model)")
         form.addRow("Size", _row(self.width_spin, QLabel("×"), self.height_spin))
 
         self.img2img_check = QCheckBox("Start from the canvas (image to image)")
@@ -137,7 +142,8 @@ class PromptPanel(QWidget):
         self.strength_slider.setToolTip(self.strength_spin.toolTip())
         self.strength_slider.valueChanged.connect(lambda v: self.strength_spin.setValue(v / 100))
         self.strength_spin.valueChanged.connect(
-            lambda v: self.strength_slider.setValue(round(v * 100)))
+            lambda v: self.strength_slider.setValue(round(v * 100))
+        )
         self.strength_row = _row(self.strength_slider, self.strength_spin)
         form.addRow("Strength", self.strength_row)
         self.img2img_check.toggled.connect(self.strength_row.setEnabled)
@@ -207,8 +213,9 @@ class PromptPanel(QWidget):
         for info in models:
             if info.usable:
                 self.model_combo.addItem(info.label, info.path)
-                self.model_combo.setItemData(self.model_combo.count() - 1, info.path,
-                                             Qt.ItemDataRole.ToolTipRole)
+                self.model_combo.setItemData(
+                    self.model_combo.count() - 1, info.path, Qt.ItemDataRole.ToolTipRole
+                )
         if self.model_combo.count() == 0:
             self.model_combo.addItem("No model installed", "")
         self.model_combo.blockSignals(False)
@@ -245,15 +252,18 @@ class PromptPanel(QWidget):
             self.queue_list.addItem(item)
         waiting = sum(job.state is JobState.QUEUED for job in jobs)
         self.queue_label.setText(
-            f"Queue: {'1 running, ' if running else ''}{waiting} waiting" if jobs
-            else "Queue: empty")
+            f"Queue: {'1 running, ' if running else ''}{waiting} waiting"
+            if jobs
+            else "Queue: empty"
+        )
         self.cancel_button.setEnabled(running)
         self._update_remove_button()
 
     def _update_remove_button(self, *args) -> None:
         item = self.queue_list.currentItem()
         self.remove_button.setEnabled(
-            item is not None and bool(item.data(Qt.ItemDataRole.UserRole + 1)))
+            item is not None and bool(item.data(Qt.ItemDataRole.UserRole + 1))
+        )
 
     def _remove_selected(self) -> None:
         item = self.queue_list.currentItem()

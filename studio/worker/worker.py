@@ -135,6 +135,7 @@ class GenerationWorker(QObject):
             if self._mailbox.put((job.id, preview)):
                 self._preview_posted.emit()
 
+        log.info("job %d started: %s", job.id, job.label)
         try:
             result = self._engine.run(job.request, on_step, self._cancel)
         except StudioError as exc:
@@ -147,8 +148,10 @@ class GenerationWorker(QObject):
             self.job_failed.emit(job.id, message, traceback.format_exc())
             return
         if result is None or getattr(result, "draft", False):
+            log.info("job %d cancelled (draft kept: %s)", job.id, result is not None)
             self.job_cancelled.emit(job.id, result)
         else:
+            log.info("job %d finished", job.id)
             self.job_finished.emit(job.id, result)
 
     # ---- preview delivery (GUI thread) ----------------------------------------------------

@@ -19,9 +19,19 @@ def engine() -> DiffusionEngine:
 
 
 def request_for(path, **kw) -> GenerationRequest:
-    args = dict(model_path=str(path), prompt="a lighthouse on a cliff", negative_prompt="blurry",
-                num_inference_steps=4, guidance_scale=6.0, seed=1234, width=64, height=64,
-                sampler="Euler", device="cpu", dtype="float32")
+    args = dict(
+        model_path=str(path),
+        prompt="a lighthouse on a cliff",
+        negative_prompt="blurry",
+        num_inference_steps=4,
+        guidance_scale=6.0,
+        seed=1234,
+        width=64,
+        height=64,
+        sampler="Euler",
+        device="cpu",
+        dtype="float32",
+    )
     args.update(kw)
     return GenerationRequest(**args)
 
@@ -45,14 +55,19 @@ def plain_diffusers(path, request: GenerationRequest, init=None) -> np.ndarray:
     from PIL import Image
 
     cls = StableDiffusionImg2ImgPipeline if init is not None else StableDiffusionPipeline
-    pipe = cls.from_pretrained(str(path), local_files_only=True, safety_checker=None,
-                               requires_safety_checker=False)
+    pipe = cls.from_pretrained(
+        str(path), local_files_only=True, safety_checker=None, requires_safety_checker=False
+    )
     pipe.set_progress_bar_config(disable=True)
     pipe.scheduler = make_scheduler(pipe.scheduler.config, request.sampler)
-    kwargs = dict(prompt=request.prompt, negative_prompt=request.negative_prompt,
-                  num_inference_steps=request.num_inference_steps,
-                  guidance_scale=request.guidance_scale,
-                  generator=torch.Generator("cpu").manual_seed(request.seed), output_type="pil")
+    kwargs = dict(
+        prompt=request.prompt,
+        negative_prompt=request.negative_prompt,
+        num_inference_steps=request.num_inference_steps,
+        guidance_scale=request.guidance_scale,
+        generator=torch.Generator("cpu").manual_seed(request.seed),
+        output_type="pil",
+    )
     if init is not None:
         kwargs.update(image=Image.fromarray(init), strength=request.strength)
     else:
@@ -133,14 +148,17 @@ def test_recipe_says_what_made_the_image(engine, tiny_sd_path):
     assert r["scheduler_config"]["beta_schedule"] == "scaled_linear"
 
 
-@pytest.mark.parametrize("kw, words", [
-    (dict(width=70), "multiple of 8"),
-    (dict(num_inference_steps=0), "Steps"),
-    (dict(guidance_scale=-1.0), "CFG"),
-    (dict(sampler="Nope"), "Unknown sampler"),
-    (dict(init_image=np.zeros((64, 64, 3), np.uint8), strength=0.1), "no denoising step"),
-    (dict(init_image=np.zeros((64, 64, 3), np.uint8), strength=1.5), "Strength"),
-])
+@pytest.mark.parametrize(
+    "kw, words",
+    [
+        (dict(width=70), "multiple of 8"),
+        (dict(num_inference_steps=0), "Steps"),
+        (dict(guidance_scale=-1.0), "CFG"),
+        (dict(sampler="Nope"), "Unknown sampler"),
+        (dict(init_image=np.zeros((64, 64, 3), np.uint8), strength=0.1), "no denoising step"),
+        (dict(init_image=np.zeros((64, 64, 3), np.uint8), strength=1.5), "Strength"),
+    ],
+)
 def test_bad_values_are_refused_with_plain_words(engine, tiny_sd_path, kw, words):
     with pytest.raises(InvalidRequestError, match=words):
         run(engine, request_for(tiny_sd_path, **kw))

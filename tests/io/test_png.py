@@ -10,9 +10,17 @@ from studio.io.atomic import write_atomic
 from studio.io.png import a1111_parameters, read_recipe, save_png
 
 RECIPE = {
-    "prompt": "a red barn, golden hour", "negative_prompt": "blurry", "num_inference_steps": 20,
-    "sampler": "DPM++ 2M Karras", "guidance_scale": 7.5, "seed": 42, "width": 512,
-    "height": 768, "model_name": "sd15", "strength": None, "versions": {"studio": "0.1.0"},
+    "prompt": "a red barn, golden hour",
+    "negative_prompt": "blurry",
+    "num_inference_steps": 20,
+    "sampler": "DPM++ 2M Karras",
+    "guidance_scale": 7.5,
+    "seed": 42,
+    "width": 512,
+    "height": 768,
+    "model_name": "sd15",
+    "strength": None,
+    "versions": {"studio": "0.1.0"},
 }
 
 
@@ -21,8 +29,9 @@ def test_a1111_parameters_layout():
     lines = text.split("\n")
     assert lines[0] == "a red barn, golden hour"
     assert lines[1] == "Negative prompt: blurry"
-    assert lines[2].startswith("Steps: 20, Sampler: DPM++ 2M Karras, CFG scale: 7.5, Seed: 42, "
-                               "Size: 512x768, Model: sd15")
+    assert lines[2].startswith(
+        "Steps: 20, Sampler: DPM++ 2M Karras, CFG scale: 7.5, Seed: 42, Size: 512x768, Model: sd15"
+    )
 
 
 def test_draft_and_img2img_are_marked():

@@ -41,8 +41,9 @@ def make_window(qtbot, tmp_path):
 
 def press_generate(qtbot, window):
     window.prompt_panel.prompt_edit.setFocus()
-    QTest.keyClick(window.prompt_panel.prompt_edit, Qt.Key.Key_Return,
-                   Qt.KeyboardModifier.ControlModifier)
+    QTest.keyClick(
+        window.prompt_panel.prompt_edit, Qt.Key.Key_Return, Qt.KeyboardModifier.ControlModifier
+    )
 
 
 def test_without_models_the_window_says_where_to_put_one(make_window, qtbot):
@@ -66,7 +67,8 @@ def test_ctrl_enter_streams_previews_then_lands_a_layer(make_window, qtbot, tiny
 
     window.session.preview_changed.connect(watch)
     window.session.progress_changed.connect(
-        lambda p: seen.update(status=window.step_label.text()) if p and p.step else None)
+        lambda p: seen.update(status=window.step_label.text()) if p and p.step else None
+    )
     press_generate(qtbot, window)
     qtbot.waitUntil(lambda: len(window.document.layers) == 2, timeout=5000)
     assert seen["preview"]
@@ -94,8 +96,11 @@ def test_undo_and_redo_shortcuts(make_window, qtbot, tiny_sd_path):
     qtbot.waitUntil(lambda: len(window.document.layers) == 2, timeout=5000)
     QTest.keyClick(window, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
     assert len(window.document.layers) == 1
-    QTest.keyClick(window, Qt.Key.Key_Z,
-                   Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier)
+    QTest.keyClick(
+        window,
+        Qt.Key.Key_Z,
+        Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier,
+    )
     assert len(window.document.layers) == 2
 
 
@@ -127,9 +132,16 @@ def test_canvas_stays_interactive_while_a_job_runs(make_window, qtbot, tiny_sd_p
     canvas = window.canvas
     before = canvas.zoom
     pos = QPointF(canvas.width() / 2, canvas.height() / 2)
-    event = QWheelEvent(pos, canvas.mapToGlobal(pos), QPoint(0, 0), QPoint(0, 120),
-                        Qt.MouseButton.NoButton, Qt.KeyboardModifier.NoModifier,
-                        Qt.ScrollPhase.NoScrollPhase, False)
+    event = QWheelEvent(
+        pos,
+        canvas.mapToGlobal(pos),
+        QPoint(0, 0),
+        QPoint(0, 120),
+        Qt.MouseButton.NoButton,
+        Qt.KeyboardModifier.NoModifier,
+        Qt.ScrollPhase.NoScrollPhase,
+        False,
+    )
     QTest.qWait(20)
     from PySide6.QtWidgets import QApplication
 

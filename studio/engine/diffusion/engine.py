@@ -36,27 +36,33 @@ def validate(request: GenerationRequest) -> None:
     """Refuse bad values early, naming the constraint and the value."""
     if not 1 <= request.num_inference_steps <= MAX_STEPS:
         raise InvalidRequestError(
-            f"Steps must be between 1 and {MAX_STEPS}, got {request.num_inference_steps}.")
+            f"Steps must be between 1 and {MAX_STEPS}, got {request.num_inference_steps}."
+        )
     if not 0.0 <= request.guidance_scale <= 50.0:
         raise InvalidRequestError(
-            f"CFG scale must be between 0 and 50, got {request.guidance_scale}.")
+            f"CFG scale must be between 0 and 50, got {request.guidance_scale}."
+        )
     if not 0 <= request.seed < 2**64:
         raise InvalidRequestError(f"Seed must be between 0 and 2^64-1, got {request.seed}.")
     if request.sampler not in SAMPLERS:
-        raise InvalidRequestError(f"Unknown sampler {request.sampler!r}.",
-                                  "Known samplers: " + ", ".join(SAMPLERS))
+        raise InvalidRequestError(
+            f"Unknown sampler {request.sampler!r}.", "Known samplers: " + ", ".join(SAMPLERS)
+        )
     for name, value in (("Width", request.width), ("Height", request.height)):
         if not 8 <= value <= MAX_SIDE or value % 8:
             raise InvalidRequestError(
-                f"{name} must be a multiple of 8 between 8 and {MAX_SIDE}, got {value}.")
+                f"{name} must be a multiple of 8 between 8 and {MAX_SIDE}, got {value}."
+            )
     if request.init_image is not None:
         if not 0.0 < request.strength <= 1.0:
             raise InvalidRequestError(
-                f"Strength must be above 0 and at most 1, got {request.strength}.")
+                f"Strength must be above 0 and at most 1, got {request.strength}."
+            )
         if planned_steps(request) < 1:
             raise InvalidRequestError(
                 f"With strength {request.strength} and {request.num_inference_steps} steps no "
-                "denoising step would run; raise the steps or the strength.")
+                "denoising step would run; raise the steps or the strength."
+            )
 
 
 def check_size_for_model(request: GenerationRequest, loaded: LoadedPipeline) -> None:
@@ -69,7 +75,8 @@ def check_size_for_model(request: GenerationRequest, loaded: LoadedPipeline) -> 
             lower = max(multiple, value // multiple * multiple)
             raise InvalidRequestError(
                 f"{name} {value} does not fit this model: it needs a multiple of {multiple}. "
-                f"Try {lower} or {lower + multiple}.")
+                f"Try {lower} or {lower + multiple}."
+            )
 
 
 def _to_uint8(images: np.ndarray) -> np.ndarray:
@@ -82,8 +89,12 @@ def _versions() -> dict[str, str]:
     import torch
     import transformers
 
-    return {"studio": studio.__version__, "torch": torch.__version__,
-            "diffusers": diffusers.__version__, "transformers": transformers.__version__}
+    return {
+        "studio": studio.__version__,
+        "torch": torch.__version__,
+        "diffusers": diffusers.__version__,
+        "transformers": transformers.__version__,
+    }
 
 
 def _is_oom(exc: BaseException) -> bool:
@@ -92,7 +103,8 @@ def _is_oom(exc: BaseException) -> bool:
     if isinstance(exc, torch.OutOfMemoryError):
         return True
     text = str(exc).lower()
-    return isinstance(exc, RuntimeError) and ("out of memory" in text or "not enough memory" in text)
+    memory = "out of memory" in text or "not enough memory" in text
+    return isinstance(exc, RuntimeError) and memory
 
 
 class DiffusionEngine:
@@ -134,7 +146,9 @@ class DiffusionEngine:
             torch.cuda.empty_cache()
         raise OutOfMemoryError(
             f"The {device} ran out of memory at {request.width}x{request.height}. "
-            "Try a smaller size; the model stays loaded.", oom)
+            "Try a smaller size; the model stays loaded.",
+            oom,
+        )
 
     def _denoise(self, request, loaded, on_step, cancel, total) -> GenerationResult | None:
         import torch
@@ -170,8 +184,9 @@ class DiffusionEngine:
             return self._draft(request, loaded, stream, scheduler, time.perf_counter() - started)
         seconds = time.perf_counter() - started
         recipe = self._recipe(request, loaded, scheduler, stream.steps_done, seconds, draft=False)
-        return GenerationResult(_to_uint8(images), request, recipe, False, stream.steps_done,
-                                seconds)
+        return GenerationResult(
+            _to_uint8(images), request, recipe, False, stream.steps_done, seconds
+        )
 
     def _draft(self, request, loaded, stream, scheduler, seconds) -> GenerationResult | None:
         preview = stream.last_preview

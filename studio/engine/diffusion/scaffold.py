@@ -1,4 +1,4 @@
-"""Builds random-weight Stable Diffusion pipelines from configs, offline (tests, benchmarks, demos)."""
+"""Random-weight Stable Diffusion pipelines built from configs, offline (tests, benchmarks)."""
 
 from __future__ import annotations
 

@@ -1,0 +1,65 @@
+"""Package rules import-linter cannot express: widgets and eager torch imports (by AST)."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1] / "studio"
+HEAVY = ("torch", "diffusers", "transformers")
+
+
+def imports(path: Path, top_level_only: bool) -> list[str]:
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    nodes = tree.body if top_level_only else ast.walk(tree)
+    names = []
+    for node in nodes:
+        if isinstance(node, ast.Import):
+            names += [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names.append(node.module)
+            names += [f"{node.module}.{alias.name}" for alias in node.names]
+    return names
+
+
+def sources(*packages: str) -> list[Path]:
+    return [p for pkg in packages for p in sorted((ROOT / pkg).rglob("*.py"))]
+
+
+@pytest.mark.parametrize("path", sources("document", "session", "worker"), ids=str)
+def test_no_widgets_below_the_ui(path):
+    bad = [n for n in imports(path, False) if n.startswith("PySide6.QtWidgets")]
+    assert not bad, f"{path} imports {bad}"
+
+
+@pytest.mark.parametrize("path", sources("engine", "io", "training"), ids=str)
+def test_no_qt_in_engine_io_training(path):
+    bad = [n for n in imports(path, False) if n.split(".")[0] == "PySide6"]
+    assert not bad, f"{path} imports {bad}"
+
+
+@pytest.mark.parametrize("path", sorted(ROOT.rglob("*.py")), ids=str)
+def test_heavy_libraries_are_imported_lazily(path):
+    """torch/diffusers/transformers only inside functions (so the window opens fast)."""
+    eager = [n for n in imports(path, True) if n.split(".")[0] in HEAVY]
+    assert not eager, f"{path} imports {eager} at module level"
+    lazy = [n for n in imports(path, False) if n.split(".")[0] in HEAVY]
+    if lazy:
+        package = path.relative_to(ROOT).parts[0]
+        assert package in ("engine", "training"), f"{path} imports {lazy}"
+
+
+def test_the_app_window_module_does_not_load_torch():
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, studio.app.main, studio.app.cli; "
+        "print(sorted(m for m in ('torch', 'diffusers', 'transformers') if m in sys.modules))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True
+    ).stdout.strip()
+    assert out == "[]"
