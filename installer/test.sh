@@ -38,6 +38,7 @@ check() {
 }
 
 check ruff "$bin/ruff" check .
+check ruff-format "$bin/ruff" format --check .
 check lint-imports "$bin/lint-imports"
 check pytest "$bin/pytest" "$@"
 

@@ -46,6 +46,7 @@ class GenerationSession(QObject):
     error_raised = Signal(str, str)  # message, details
     models_changed = Signal()
     result_added = Signal(int)  # layer id
+    notice = Signal(str)  # a short status-bar message about a job that ended
 
     def __init__(self, document: Document, worker: GenerationWorker, parent=None) -> None:
         super().__init__(parent)
@@ -69,7 +70,10 @@ class GenerationSession(QObject):
         known = {m.path for m in found}
         for path in self.extra_model_paths:
             if path not in known:
-                found.append(inspect_folder(path))
+                try:
+                    found.append(inspect_folder(path))
+                except StudioError as exc:
+                    log.warning("opened model folder %s is no longer usable: %s", path, exc)
         self.models = found
         usable = [m for m in found if m.usable]
         if not self.settings.model_path and usable:
@@ -175,13 +179,19 @@ class GenerationSession(QObject):
 
     def _on_finished(self, job_id: int, result: GenerationResult) -> None:
         self._land(job_id, result, draft=False)
+        self.notice.emit(f"Finished in {result.seconds:.1f} s (seed {result.request.seed})")
         self._idle()
 
     def _on_cancelled(self, job_id: int, result: GenerationResult | None) -> None:
         if result is not None:
             self._land(job_id, result, draft=True)
+            self.notice.emit(
+                f"Stopped after step {result.steps_done}; the last preview was "
+                "kept as a draft layer"
+            )
         else:
             self._labels.pop(job_id, None)
+            self.notice.emit("Cancelled before the first step; nothing to keep")
         self._idle()
 
     def _on_failed(self, job_id: int, message: str, details: str) -> None:

@@ -77,7 +77,6 @@ class MainWindow(QMainWindow):
 
         self._build_actions()
         self._connect()
-        self.session.refresh_models()
         self._restore()
 
     # ---- construction ---------------------------------------------------------------------
@@ -196,6 +195,8 @@ class MainWindow(QMainWindow):
         s.progress_changed.connect(self._on_progress)
         s.error_raised.connect(self.banner.show_error)
         s.result_added.connect(lambda _id: self._update_model_label())
+        s.notice.connect(lambda text: self.statusBar().showMessage(text, 8000))
+        p.model_combo.currentIndexChanged.connect(self._on_model_picked)
         s.worker.queue_changed.connect(lambda: p.show_jobs(s.worker.jobs()))
         self.canvas.zoom_changed.connect(lambda z: self.zoom_label.setText(f"{z * 100:.0f}%"))
 
@@ -204,6 +205,10 @@ class MainWindow(QMainWindow):
         self.prompt_panel.store(self.session.settings)
         if self.session.generate() is not None and self.session.last_seed is not None:
             self.prompt_panel.remember_seed(self.session.last_seed)
+
+    def _on_model_picked(self, _index: int) -> None:
+        self.session.settings.model_path = self.prompt_panel.model_combo.currentData() or ""
+        self._update_model_label()
 
     def open_preferences(self) -> None:
         dialog = PreferencesDialog(self.settings_store, self)
@@ -353,7 +358,17 @@ class MainWindow(QMainWindow):
         s.random_seed = str(store.value("prompt/random_seed", s.random_seed)).lower() == "true"
         s.seed = int(store.value("prompt/seed", s.seed))
         s.device, s.dtype = engine_choice(store)
+        model = str(store.value("prompt/model_path", ""))
+        opened = store.value("models/opened", []) or []
+        self.session.extra_model_paths = [
+            p for p in ([opened] if isinstance(opened, str) else list(opened)) if Path(p).is_dir()
+        ]
+        self.session.refresh_models()
+        if any(m.path == model and m.usable for m in self.session.models):
+            s.model_path = model
+        self.prompt_panel.set_models(self.session.models, s.model_path)
         self.prompt_panel.load(s)
+        self._update_model_label()
 
     def save_state(self) -> None:
         store = self.settings_store
@@ -374,6 +389,8 @@ class MainWindow(QMainWindow):
         ):
             store.setValue(f"prompt/{key}", getattr(s, key))
         store.setValue("prompt/random_seed", "true" if s.random_seed else "false")
+        store.setValue("prompt/model_path", s.model_path)
+        store.setValue("models/opened", list(self.session.extra_model_paths))
         store.sync()
 
     def closeEvent(self, event) -> None:

@@ -187,3 +187,27 @@ def test_pickled_only_weights_are_refused(engine, tiny_sd_path, tmp_path):
         f.rename(f.with_suffix(".bin"))
     with pytest.raises(ModelLoadError, match="safetensors"):
         run(engine, request_for(copy))
+
+
+def test_out_of_memory_is_reported_plainly_and_the_next_job_runs(engine, tiny_sd_path, monkeypatch):
+    from studio.engine.errors import OutOfMemoryError
+
+    run(engine, request_for(tiny_sd_path))
+    unet = engine.cache.get(str(tiny_sd_path), "cpu", "float32").txt2img.unet
+
+    def exhausted(*args, **kwargs):
+        raise RuntimeError("DefaultCPUAllocator: not enough memory: you tried to allocate 9 GB")
+
+    monkeypatch.setattr(unet, "forward", exhausted)
+    with pytest.raises(OutOfMemoryError, match="ran out of memory at 64x64") as info:
+        run(engine, request_for(tiny_sd_path))
+    assert "not enough memory" in info.value.details
+    monkeypatch.undo()
+    result, _ = run(engine, request_for(tiny_sd_path))
+    assert result is not None and not result.draft
+
+
+def test_bfloat16_weights_run_on_cpu(tiny_sd_path):
+    result, steps = run(DiffusionEngine(), request_for(tiny_sd_path, dtype="bfloat16"))
+    assert result.recipe["dtype"] == "bfloat16" and result.image.shape == (64, 64, 3)
+    assert [p.step for p in steps[1:]] == [1, 2, 3, 4]
