@@ -13,7 +13,7 @@ from PySide6.QtWidgets import QApplication
 import studio
 from studio.app.logs import setup_logging
 from studio.document.document import Document
-from studio.io.paths import user_data_dir
+from studio.io.paths import user_data_dir, user_models_dir
 from studio.session.session import GenerationSession
 from studio.ui.main_window import MainWindow
 from studio.worker.worker import GenerationWorker
@@ -68,6 +68,10 @@ def run_gui(argv: list[str] | None = None) -> int:
     app.setApplicationVersion(studio.__version__)
     app.setOrganizationName("Studio")
     log.info("Studio %s starting; log at %s", studio.__version__, log_path)
+    try:
+        user_models_dir().mkdir(parents=True, exist_ok=True)  # a place to drop models into
+    except OSError as exc:
+        log.warning("cannot create %s: %s", user_models_dir(), exc)
     window = build_window()
     install_excepthooks(window)
     window.show()

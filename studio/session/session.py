@@ -14,7 +14,7 @@ from studio.document.layers import Layer, rgba_from_rgb
 from studio.engine.errors import StudioError
 from studio.engine.registry import ModelInfo, inspect_folder, scan
 from studio.engine.requests import GenerationRequest, GenerationResult, StepPreview
-from studio.io.paths import model_search_dirs
+from studio.io.paths import model_search_dirs, user_models_dir
 from studio.session.settings import PromptSettings
 from studio.worker.worker import GenerationWorker
 
@@ -102,6 +102,11 @@ class GenerationSession(QObject):
         """Validate the settings and copy what the job needs out of the document."""
         s = self.settings
         if not s.model_path:
+            if not any(m.usable for m in self.models):
+                raise StudioError(
+                    "No model is installed yet. Put a Stable Diffusion diffusers folder in "
+                    f"{user_models_dir()}, or use File → Open model folder to pick one."
+                )
             raise StudioError(
                 "No model is selected. Choose one in the Model list, or use File → Open model "
                 "folder to pick a Stable Diffusion diffusers folder."

@@ -23,8 +23,14 @@ def setup(qapp, tiny_sd_path):
     assert worker.shutdown(2.0)
 
 
-def test_no_model_gives_an_error_and_queues_nothing(qtbot, setup):
+def test_no_model_gives_an_error_and_queues_nothing(qtbot, setup, tiny_sd_path):
     session, doc, engine = setup
+    session.settings.model_path = ""
+    with qtbot.waitSignal(session.error_raised) as error:
+        assert session.generate() is None
+    assert "No model is installed yet" in error.args[0]
+    session.extra_model_paths = [str(tiny_sd_path)]
+    session.refresh_models()
     session.settings.model_path = ""
     with qtbot.waitSignal(session.error_raised) as error:
         assert session.generate() is None

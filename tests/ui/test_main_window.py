@@ -52,7 +52,7 @@ def test_without_models_the_window_says_where_to_put_one(make_window, qtbot):
     assert "models" in window.canvas._placeholder
     assert window.prompt_panel.model_combo.currentText() == "No model installed"
     press_generate(qtbot, window)
-    assert "No model is selected" in window.banner.message
+    assert "No model is installed yet" in window.banner.message
     assert len(window.document.layers) == 1
 
 
