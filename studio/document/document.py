@@ -1,12 +1,34 @@
-"""The open document: canvas size, layer stack, active layer and the undo stack."""
+"""The open document: canvas size, layer stack, active layer, selection and the undo stack."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 from PySide6.QtCore import QObject, Signal
-from PySide6.QtGui import QUndoCommand, QUndoStack
+from PySide6.QtGui import QUndoStack
 
-from studio.document.layers import Layer, composite, solid
+from studio.document.commands import (
+    AddLayerCommand,
+    LayerPropertyCommand,
+    MoveLayerCommand,
+    PaintCommand,
+    Rect,
+    RemoveLayerCommand,
+    ResizeCanvasCommand,
+    SelectionCommand,
+    SetVisibleCommand,
+)
+from studio.document.layers import Layer, composite, label_layer, mask_layer, solid
+from studio.document.palette import Palette, load_palette
+
+__all__ = [
+    "AddLayerCommand",
+    "Document",
+    "RemoveLayerCommand",
+    "ResizeCanvasCommand",
+    "SetVisibleCommand",
+]
 
 
 class Document(QObject):
@@ -15,6 +37,8 @@ class Document(QObject):
     layers_changed = Signal()
     size_changed = Signal(int, int)
     active_layer_changed = Signal(int)  # layer id, or -1
+    pixels_changed = Signal(int)  # layer id, while a tool paints (no undo step yet)
+    selection_changed = Signal()
 
     def __init__(self, width: int = 512, height: int = 512, parent: QObject | None = None):
         super().__init__(parent)
@@ -23,11 +47,20 @@ class Document(QObject):
         self.layers: list[Layer] = [Layer("Background", solid(width, height, (255, 255, 255, 255)))]
         self.undo_stack = QUndoStack(self)
         self._active_id = self.layers[0].id
+        self.selection: np.ndarray | None = None  # HxW bool; None = nothing selected
+        self.labels_alone = False  # view: show only label layers
+        self.palette: Palette | None = None  # palette for new label layers (default Landscape)
+        self.generation_settings: dict[str, Any] = {}  # saved with the project
+        self.path: str | None = None  # the .studio file, once saved or opened
 
     # ---- queries ------------------------------------------------------------------------
     def composite(self) -> np.ndarray:
-        """HxWx4 uint8 of all visible layers."""
-        return composite(self.layers, self.width, self.height)
+        """HxWx4 uint8 of all visible layers (label layers through their palettes)."""
+        return composite(self.layers, self.width, self.height, self.labels_alone)
+
+    def image_composite(self) -> np.ndarray:
+        """HxWx4 uint8 of the visible raster layers only (what generation starts from)."""
+        return composite([x for x in self.layers if x.kind == "raster"], self.width, self.height)
 
     def layer(self, layer_id: int) -> Layer | None:
         return next((layer for layer in self.layers if layer.id == layer_id), None)
@@ -47,10 +80,28 @@ class Document(QObject):
             self._active_id = layer_id
             self.active_layer_changed.emit(layer_id)
 
-    # ---- edits (undoable) ---------------------------------------------------------------
-    def add_layer(self, layer: Layer, text: str | None = None) -> None:
-        """Push a layer on top, as one undo step."""
-        self.undo_stack.push(AddLayerCommand(self, layer, len(self.layers), text))
+    def default_palette(self) -> Palette:
+        if self.palette is None:
+            self.palette = load_palette("Landscape")
+        return self.palette
+
+    # ---- layer edits (undoable) ---------------------------------------------------------
+    def add_layer(self, layer: Layer, text: str | None = None, index: int | None = None) -> None:
+        """Insert a layer (default: on top), as one undo step."""
+        where = len(self.layers) if index is None else index
+        self.undo_stack.push(AddLayerCommand(self, layer, where, text))
+
+    def add_label_layer(self, name: str = "Labels", palette: Palette | None = None) -> Layer:
+        layer = label_layer(name, self.width, self.height, palette or self.default_palette())
+        self.add_layer(layer)
+        return layer
+
+    def add_mask_layer(self, name: str = "Mask", pixels: np.ndarray | None = None) -> Layer:
+        layer = mask_layer(name, self.width, self.height)
+        if pixels is not None:
+            layer.pixels[:] = pixels
+        self.add_layer(layer)
+        return layer
 
     def add_result_layer(self, layer: Layer, text: str) -> None:
         """Add a generated layer as one undo step, growing/shrinking the canvas to its size."""
@@ -67,12 +118,90 @@ class Document(QObject):
         if layer is not None:
             self.undo_stack.push(RemoveLayerCommand(self, layer))
 
+    def duplicate_layer(self, layer_id: int) -> Layer | None:
+        layer = self.layer(layer_id)
+        if layer is None:
+            return None
+        copy = layer.copy()
+        self.add_layer(copy, f"Duplicate layer {layer.name}", self.index_of(layer_id) + 1)
+        return copy
+
+    def move_layer(self, layer_id: int, index: int) -> None:
+        """Move to stack position `index` (0 = bottom)."""
+        layer = self.layer(layer_id)
+        index = max(0, min(len(self.layers) - 1, index))
+        if layer is not None and index != self.index_of(layer_id):
+            self.undo_stack.push(MoveLayerCommand(self, layer, index))
+
     def set_visible(self, layer_id: int, visible: bool) -> None:
         layer = self.layer(layer_id)
         if layer is not None and layer.visible != visible:
             self.undo_stack.push(SetVisibleCommand(self, layer, visible))
 
+    def rename_layer(self, layer_id: int, name: str) -> None:
+        layer = self.layer(layer_id)
+        if layer is not None and name and name != layer.name:
+            text = f"Rename layer to {name}"
+            self.undo_stack.push(LayerPropertyCommand(self, layer, "name", name, text))
+
+    def set_opacity(self, layer_id: int, opacity: float, group: int = 0) -> None:
+        """Set opacity 0..1; calls with the same non-zero `group` (one slider drag) merge."""
+        layer = self.layer(layer_id)
+        opacity = max(0.0, min(1.0, float(opacity)))
+        if layer is not None and opacity != layer.opacity:
+            text = f"Opacity {opacity * 100:.0f}% ({layer.name})"
+            self.undo_stack.push(LayerPropertyCommand(self, layer, "opacity", opacity, text, group))
+
+    def set_locked(self, layer_id: int, locked: bool) -> None:
+        layer = self.layer(layer_id)
+        if layer is not None and layer.locked != locked:
+            text = ("Lock" if locked else "Unlock") + f" layer {layer.name}"
+            self.undo_stack.push(LayerPropertyCommand(self, layer, "locked", locked, text))
+
+    def set_labels_alone(self, alone: bool) -> None:
+        """View setting (not undoable): show only the label layers."""
+        if alone != self.labels_alone:
+            self.labels_alone = alone
+            self.layers_changed.emit()
+
+    # ---- pixel edits (undoable) -----------------------------------------------------------
+    def commit_pixels(
+        self, layer: Layer, rect: Rect, before: np.ndarray, text: str, applied: bool = True
+    ) -> None:
+        """Record an edit of `rect` whose old pixels were `before` (new ones are in the layer)."""
+        x0, y0, x1, y1 = rect
+        after = layer.pixels[y0:y1, x0:x1].copy()
+        if np.array_equal(before, after):
+            return
+        self.undo_stack.push(PaintCommand(self, layer, rect, before, after, text, applied))
+
+    def replace_pixels(self, layer: Layer, pixels: np.ndarray, text: str) -> None:
+        """Replace a layer's pixels, storing only the bounding box of what changed."""
+        changed = pixels != layer.pixels
+        if changed.ndim == 3:
+            changed = changed.any(axis=2)
+        ys, xs = np.nonzero(changed)
+        if len(xs) == 0:
+            return
+        rect = (int(xs.min()), int(ys.min()), int(xs.max()) + 1, int(ys.max()) + 1)
+        x0, y0, x1, y1 = rect
+        before = layer.pixels[y0:y1, x0:x1].copy()
+        self.undo_stack.push(
+            PaintCommand(self, layer, rect, before, pixels[y0:y1, x0:x1].copy(), text, False)
+        )
+
+    def set_selection(self, selection: np.ndarray | None, text: str = "Select") -> None:
+        if selection is not None and not selection.any():
+            selection = None
+        if selection is None and self.selection is None:
+            return
+        self.undo_stack.push(SelectionCommand(self, selection, text))
+
     # ---- used by commands ---------------------------------------------------------------
+    def _set_selection(self, selection: np.ndarray | None) -> None:
+        self.selection = selection
+        self.selection_changed.emit()
+
     def _insert(self, index: int, layer: Layer) -> None:
         self.layers.insert(index, layer)
         self.layers_changed.emit()
@@ -87,71 +216,3 @@ class Document(QObject):
             self.active_layer_changed.emit(self._active_id)
         self.layers_changed.emit()
         return index
-
-
-class AddLayerCommand(QUndoCommand):
-    """Adds one layer (for example a generation result); undo removes it."""
-
-    def __init__(self, doc: Document, layer: Layer, index: int, text: str | None = None):
-        super().__init__(text or f"Add layer {layer.name}")
-        self.doc, self.layer, self.index = doc, layer, index
-        self._previous_active = doc.active_layer.id if doc.active_layer else -1
-
-    def redo(self) -> None:
-        self.doc._insert(self.index, self.layer)
-
-    def undo(self) -> None:
-        self.doc._take(self.layer)
-        self.doc.set_active_layer(self._previous_active)
-
-
-class RemoveLayerCommand(QUndoCommand):
-    """Removes one layer; undo puts it back where it was."""
-
-    def __init__(self, doc: Document, layer: Layer):
-        super().__init__(f"Delete layer {layer.name}")
-        self.doc, self.layer = doc, layer
-        self.index = doc.index_of(layer.id)
-
-    def redo(self) -> None:
-        self.doc._take(self.layer)
-
-    def undo(self) -> None:
-        self.doc._insert(self.index, self.layer)
-
-
-class SetVisibleCommand(QUndoCommand):
-    """Shows or hides a layer."""
-
-    def __init__(self, doc: Document, layer: Layer, visible: bool):
-        super().__init__(("Show" if visible else "Hide") + f" layer {layer.name}")
-        self.doc, self.layer, self.visible = doc, layer, visible
-
-    def redo(self) -> None:
-        self.layer.visible = self.visible
-        self.doc.layers_changed.emit()
-
-    def undo(self) -> None:
-        self.layer.visible = not self.visible
-        self.doc.layers_changed.emit()
-
-
-class ResizeCanvasCommand(QUndoCommand):
-    """Changes the canvas size; layers keep their pixels (anchored top-left)."""
-
-    def __init__(self, doc: Document, width: int, height: int):
-        super().__init__(f"Canvas size {width}×{height}")
-        self.doc = doc
-        self.before = (doc.width, doc.height)
-        self.after = (width, height)
-
-    def _apply(self, size: tuple[int, int]) -> None:
-        self.doc.width, self.doc.height = size
-        self.doc.size_changed.emit(*size)
-        self.doc.layers_changed.emit()
-
-    def redo(self) -> None:
-        self._apply(self.after)
-
-    def undo(self) -> None:
-        self._apply(self.before)

@@ -1,4 +1,4 @@
-"""Layers: raster pixels as numpy (HxWx4 uint8) plus name, visibility, opacity and recipe."""
+"""Layers: raster (HxWx4 uint8), label (HxW uint16 ids + palette) and mask (HxW uint8) pixels."""
 
 from __future__ import annotations
 
@@ -8,26 +8,49 @@ from typing import Any
 
 import numpy as np
 
+from studio.document.palette import Palette
+
 _ids = itertools.count(1)
+
+RASTER, LABEL, MASK = "raster", "label", "mask"
+KINDS = (RASTER, LABEL, MASK)
+MASK_TINT = (255, 40, 80)  # masks show as this colour over the image
+MASK_TINT_ALPHA = 0.5  # at full layer opacity, a fully masked pixel is this opaque
+
+
+def _check(kind: str, pixels: np.ndarray) -> None:
+    if kind == RASTER:
+        ok = pixels.ndim == 3 and pixels.shape[2] == 4 and pixels.dtype == np.uint8
+        want = "HxWx4 uint8"
+    elif kind == LABEL:
+        ok, want = pixels.ndim == 2 and pixels.dtype == np.uint16, "HxW uint16"
+    elif kind == MASK:
+        ok, want = pixels.ndim == 2 and pixels.dtype == np.uint8, "HxW uint8"
+    else:
+        raise ValueError(f"unknown layer kind {kind!r}; expected one of {KINDS}")
+    if not ok:
+        raise ValueError(f"{kind} layer pixels must be {want}, got {pixels.shape} {pixels.dtype}")
 
 
 @dataclass
 class Layer:
-    """One raster layer; `metadata` carries the generation recipe of generated layers."""
+    """One layer; `metadata` carries the generation recipe of generated layers."""
 
     name: str
-    pixels: np.ndarray  # HxWx4 uint8, straight (not premultiplied) alpha
+    pixels: np.ndarray  # raster: HxWx4 uint8 straight alpha; label: HxW uint16; mask: HxW uint8
     visible: bool = True
     opacity: float = 1.0
     draft: bool = False
     metadata: dict[str, Any] = field(default_factory=dict)
     id: int = field(default_factory=lambda: next(_ids))
+    kind: str = RASTER
+    palette: Palette | None = None  # label layers only
+    locked: bool = False
 
     def __post_init__(self) -> None:
-        if self.pixels.ndim != 3 or self.pixels.shape[2] != 4 or self.pixels.dtype != np.uint8:
-            raise ValueError(
-                f"layer pixels must be HxWx4 uint8, got {self.pixels.shape} {self.pixels.dtype}"
-            )
+        _check(self.kind, self.pixels)
+        if self.kind == LABEL and self.palette is None:
+            raise ValueError("a label layer needs the palette its ids refer to")
 
     @property
     def width(self) -> int:
@@ -36,6 +59,46 @@ class Layer:
     @property
     def height(self) -> int:
         return int(self.pixels.shape[0])
+
+    def copy(self, name: str | None = None) -> Layer:
+        """A deep copy with a new id (for Duplicate)."""
+        return Layer(
+            name or f"{self.name} copy",
+            self.pixels.copy(),
+            self.visible,
+            self.opacity,
+            self.draft,
+            dict(self.metadata),
+            kind=self.kind,
+            palette=self.palette,
+            locked=False,
+        )
+
+    def rgba(self) -> np.ndarray:
+        """HxWx4 uint8 as this layer is displayed (labels through the palette, masks tinted)."""
+        if self.kind == RASTER:
+            return self.pixels
+        if self.kind == LABEL:
+            return self.palette.lut()[self.pixels]
+        out = np.empty(self.pixels.shape + (4,), np.uint8)
+        out[:, :, :3] = MASK_TINT
+        out[:, :, 3] = np.round(self.pixels.astype(np.float32) * MASK_TINT_ALPHA)
+        return out
+
+
+def label_layer(name: str, width: int, height: int, palette: Palette) -> Layer:
+    """An empty (all 0 = unlabeled) label layer, shown at 60 % over the image."""
+    ids = np.zeros((height, width), np.uint16)
+    return Layer(name, ids, opacity=0.6, kind=LABEL, palette=palette)
+
+
+def mask_layer(name: str, width: int, height: int) -> Layer:
+    return Layer(name, np.zeros((height, width), np.uint8), kind=MASK)
+
+
+def blank_like(layer: Layer, width: int, height: int) -> np.ndarray:
+    """Zeros of the layer's dtype/channels at a new size."""
+    return np.zeros((height, width) + layer.pixels.shape[2:], layer.pixels.dtype)
 
 
 def rgba_from_rgb(rgb: np.ndarray) -> np.ndarray:
@@ -50,15 +113,23 @@ def solid(width: int, height: int, rgba: tuple[int, int, int, int]) -> np.ndarra
     return pixels
 
 
-def composite(layers: list[Layer], width: int, height: int) -> np.ndarray:
-    """Alpha-over of the visible layers, bottom first, onto a transparent WxH canvas (HxWx4)."""
+def composite(
+    layers: list[Layer], width: int, height: int, labels_alone: bool = False
+) -> np.ndarray:
+    """Alpha-over of the visible layers, bottom first, onto a transparent WxH canvas (HxWx4).
+
+    With `labels_alone`, only label layers are drawn (fully opaque), so the map can be checked.
+    """
     out = np.zeros((height, width, 4), dtype=np.float32)  # premultiplied, 0..1
     for layer in layers:
-        if not layer.visible or layer.opacity <= 0:
+        if labels_alone and layer.kind != LABEL:
+            continue
+        opacity = 1.0 if labels_alone else layer.opacity
+        if not layer.visible or opacity <= 0:
             continue
         h, w = min(height, layer.height), min(width, layer.width)
-        src = layer.pixels[:h, :w].astype(np.float32) / 255.0
-        alpha = src[:, :, 3:4] * layer.opacity
+        src = layer.rgba()[:h, :w].astype(np.float32) / 255.0
+        alpha = src[:, :, 3:4] * opacity
         dst = out[:h, :w]
         dst[:, :, :3] = src[:, :, :3] * alpha + dst[:, :, :3] * (1 - alpha)
         dst[:, :, 3:4] = alpha + dst[:, :, 3:4] * (1 - alpha)
