@@ -197,6 +197,22 @@ class Document(QObject):
             return
         self.undo_stack.push(SelectionCommand(self, selection, text))
 
+    # ---- whole-document replacement (new / open / recover; clears undo) --------------------
+    def reset(self, width: int, height: int, layers: list[Layer]) -> None:
+        """Replace size and layers, forget the undo history and the selection."""
+        self.undo_stack.clear()
+        self.selection = None
+        self.width, self.height = width, height
+        self.layers = list(layers)
+        self._active_id = self.layers[-1].id if self.layers else -1
+        self.generation_settings = {}
+        self.path = None
+        self.size_changed.emit(width, height)
+        self.layers_changed.emit()
+        self.active_layer_changed.emit(self._active_id)
+        self.selection_changed.emit()
+        self.undo_stack.setClean()
+
     # ---- used by commands ---------------------------------------------------------------
     def _set_selection(self, selection: np.ndarray | None) -> None:
         self.selection = selection

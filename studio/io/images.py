@@ -1,0 +1,95 @@
+"""Image import: any common file becomes HxWx4 uint8 RGBA, upright; hostile files are refused."""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+from studio.engine.errors import StudioError
+
+FORMATS = ("PNG", "JPEG", "WEBP", "TIFF", "BMP")
+MAX_SIDE = 16384  # pixels per side
+MAX_PIXELS = 80_000_000  # ~ 9000 x 9000; beyond this a layer alone needs > 300 MB
+
+
+class ImageImportError(StudioError):
+    """An image file could not be imported (unsupported, too large, truncated or damaged)."""
+
+
+def check_size(width: int, height: int, name: str) -> None:
+    if width <= 0 or height <= 0:
+        raise ImageImportError(f"{name} has no pixels ({width}×{height}).")
+    if width > MAX_SIDE or height > MAX_SIDE or width * height > MAX_PIXELS:
+        raise ImageImportError(
+            f"{name} is too large to open ({width}×{height} pixels).",
+            f"limits: {MAX_SIDE} pixels per side and {MAX_PIXELS} pixels in total",
+        )
+
+
+def _to_rgba(image: Image.Image) -> np.ndarray:
+    """Normalise every Pillow mode Studio may meet to HxWx4 uint8 (straight alpha)."""
+    mode = image.mode
+    if mode in ("I;16", "I;16B", "I;16L", "I;16N", "I"):
+        wide = np.asarray(image).astype(np.int64)
+        # 16-bit data fills 0..65535; plain "I" from 16-bit PNGs does too
+        grey = np.clip(np.round(wide / 257.0), 0, 255).astype(np.uint8)
+        image = Image.fromarray(grey, "L")
+    elif mode == "F":
+        data = np.asarray(image, np.float32)
+        scale = 255.0 if float(np.nanmax(data)) <= 1.0 else 1.0
+        grey = np.clip(np.nan_to_num(data) * scale, 0, 255).round().astype(np.uint8)
+        image = Image.fromarray(grey, "L")
+    elif mode == "CMYK":
+        image = image.convert("RGB")
+    elif mode == "P":
+        image = image.convert("RGBA")
+    if image.mode != "RGBA":
+        image = image.convert("RGBA")
+    return np.array(image, dtype=np.uint8)
+
+
+def open_checked(path: Path) -> Image.Image:
+    """Open (lazily) after checking format and size; the caller closes the image."""
+    path = Path(path)
+    name = path.name
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            image = Image.open(path)
+    except FileNotFoundError as exc:
+        raise ImageImportError(f"{name} does not exist.", str(path)) from exc
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+        raise ImageImportError(f"{name} is too large to open.", str(exc)) from exc
+    except UnidentifiedImageError as exc:
+        raise ImageImportError(f"{name} is not an image Studio can read.", str(exc)) from exc
+    except OSError as exc:
+        raise ImageImportError(f"{name} could not be read.", str(exc)) from exc
+    if image.format not in FORMATS:
+        fmt = image.format
+        image.close()
+        raise ImageImportError(
+            f"{name} is a {fmt} file; Studio opens PNG, JPEG, WebP, TIFF and BMP.", str(path)
+        )
+    try:
+        check_size(image.width, image.height, name)
+    except ImageImportError:
+        image.close()
+        raise
+    return image
+
+
+def load_image(path: Path) -> np.ndarray:
+    """HxWx4 uint8 RGBA of the first frame, EXIF orientation applied."""
+    name = Path(path).name
+    with open_checked(path) as image:
+        try:
+            image.load()
+            upright = ImageOps.exif_transpose(image)
+            return _to_rgba(upright)
+        except (OSError, SyntaxError, ValueError) as exc:  # Pillow's truncated/corrupt errors
+            raise ImageImportError(
+                f"{name} is damaged or incomplete and cannot be opened.", str(exc)
+            ) from exc
