@@ -1,0 +1,177 @@
+"""Safe reading of GAN weight files (.pth weights-only, .safetensors), key clean-up, conversion."""
+
+from __future__ import annotations
+
+import json
+import pickle
+import zipfile
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+from studio.engine.errors import ModelLoadError
+
+PICKLE_SUFFIXES = (".pth", ".pt", ".ckpt", ".bin")
+SAFE_SUFFIXES = (".safetensors",)
+MAX_FILE_BYTES = 4 * 2**30  # no GAN generator we run is near this; bigger is not a generator
+WRAPPER_KEYS = ("state_dict", "netG", "generator", "model", "params")
+
+
+class UnsafeCheckpointError(ModelLoadError):
+    """A pickled file needs code beyond plain tensors to load; it was refused, never run."""
+
+
+def _unsafe_globals(path: Path) -> list[str]:
+    """Globals a zip-format torch file would import, listed without executing anything."""
+    import torch
+
+    if not zipfile.is_zipfile(path):
+        return []
+    try:
+        return list(torch.serialization.get_unsafe_globals_in_checkpoint(path))
+    except (RuntimeError, ValueError, pickle.UnpicklingError, zipfile.BadZipFile):
+        return []
+
+
+def _load_pickle(path: Path) -> Any:
+    import torch
+
+    unsafe = _unsafe_globals(path)
+    if unsafe:
+        raise UnsafeCheckpointError(
+            f"{path.name} was refused: it asks to run code that is not part of a model "
+            f"({', '.join(unsafe)}).",
+            "Weights-only loading allows tensors and plain containers only. "
+            f"Unexpected globals: {unsafe}",
+        )
+    try:
+        return torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as exc:
+        names = _unsafe_globals(path)
+        text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise UnsafeCheckpointError(
+            f"{path.name} was refused: it is not a plain weights file"
+            + (f" (it names {', '.join(names)})." if names else "."),
+            text,
+        ) from exc
+    except (RuntimeError, EOFError, OSError, ValueError, zipfile.BadZipFile, KeyError) as exc:
+        raise ModelLoadError(f"{path.name} is not a readable weights file.", str(exc)) from exc
+
+
+def _load_safetensors(path: Path) -> dict[str, Any]:
+    from safetensors import SafetensorError
+    from safetensors.torch import load_file
+
+    try:
+        return dict(load_file(str(path), device="cpu"))
+    except (SafetensorError, OSError, ValueError, RuntimeError) as exc:
+        raise ModelLoadError(f"{path.name} is not a readable .safetensors file.", str(exc)) from exc
+
+
+def _is_tensor_dict(value: Any) -> bool:
+    import torch
+
+    return (
+        isinstance(value, Mapping)
+        and bool(value)
+        and all(isinstance(v, torch.Tensor) for v in value.values())
+    )
+
+
+def _unwrap(obj: Any, name: str) -> dict[str, Any]:
+    """Plain state dict from a file that may wrap it ({'state_dict': ...}) or hold extras."""
+    if _is_tensor_dict(obj):
+        return dict(obj)
+    if isinstance(obj, Mapping):
+        for key in WRAPPER_KEYS:
+            if _is_tensor_dict(obj.get(key)):
+                return dict(obj[key])
+    kind = type(obj).__name__
+    keys = list(obj.keys())[:8] if isinstance(obj, Mapping) else []
+    raise ModelLoadError(
+        f"{name} does not hold a generator's weights.",
+        f"Expected a dict of tensors, found {kind} with keys {keys}.",
+    )
+
+
+def strip_prefixes(sd: dict[str, Any]) -> dict[str, Any]:
+    """Drop the `module.` prefix DataParallel adds; keep everything else unchanged."""
+    if sd and all(k.startswith("module.") for k in sd):
+        return {k[len("module.") :]: v for k, v in sd.items()}
+    return sd
+
+
+def read_state_dict(path: str | Path) -> dict[str, Any]:
+    """Tensors of a generator file: .safetensors, or a pickle through weights-only loading."""
+    path = Path(path)
+    if not path.is_file():
+        raise ModelLoadError(f"There is no model file at {path}.")
+    size = path.stat().st_size
+    if size > MAX_FILE_BYTES:
+        raise ModelLoadError(f"{path.name} is {size / 2**30:.1f} GB, too big for a GAN generator.")
+    suffix = path.suffix.lower()
+    if suffix in SAFE_SUFFIXES:
+        sd = _load_safetensors(path)
+    elif suffix in PICKLE_SUFFIXES:
+        sd = _unwrap(_load_pickle(path), path.name)
+    else:
+        raise ModelLoadError(
+            f"{path.name}: unknown weight file type {suffix or '(none)'}.",
+            f"Known: {', '.join(SAFE_SUFFIXES + PICKLE_SUFFIXES)}",
+        )
+    return strip_prefixes(sd)
+
+
+def check_state_dict(expected: Mapping[str, tuple[int, ...]], found: Mapping[str, Any], what: str):
+    """Strict check: same names and shapes; the message names the first mismatching key."""
+    missing = [k for k in expected if k not in found]
+    extra = [k for k in found if k not in expected]
+    for key, shape in expected.items():
+        if key in found and tuple(found[key].shape) != tuple(shape):
+            raise ModelLoadError(
+                f"This file does not fit the {what}: {key} has shape "
+                f"{list(found[key].shape)}, expected {list(shape)}.",
+                _listing(missing, extra),
+            )
+    if missing or extra:
+        first = missing[0] if missing else extra[0]
+        raise ModelLoadError(
+            f"This file does not fit the {what}: "
+            + (f"{first} is missing." if missing else f"{first} is not expected."),
+            _listing(missing, extra),
+        )
+
+
+def _listing(missing: Iterable[str], extra: Iterable[str]) -> str:
+    missing, extra = list(missing), list(extra)
+    return (
+        f"missing {len(missing)} keys: {missing[:12]}\nunexpected {len(extra)} keys: {extra[:12]}"
+    )
+
+
+def read_sidecar(path: str | Path) -> dict[str, Any]:
+    """The optional JSON next to a checkpoint (`<file>.json`): label set, size, widths…"""
+    path = Path(path)
+    for candidate in (path.with_suffix(".json"), path.with_name(path.name + ".json")):
+        if candidate.is_file():
+            try:
+                data = json.loads(candidate.read_text(encoding="utf-8"))
+            except (OSError, ValueError) as exc:
+                raise ModelLoadError(f"{candidate.name} is not valid JSON.", str(exc)) from exc
+            if not isinstance(data, dict):
+                raise ModelLoadError(f"{candidate.name} must hold a JSON object.")
+            return data
+    return {}
+
+
+def convert_to_safetensors(src: str | Path, dst: str | Path) -> Path:
+    """Write a checkpoint's tensors (read safely) as .safetensors, plus its sidecar if any."""
+    from safetensors.torch import save_file
+
+    src, dst = Path(src), Path(dst)
+    sd = {k: v.detach().clone().contiguous() for k, v in read_state_dict(src).items()}
+    save_file(sd, str(dst), metadata={"format": "pt", "converted_from": src.name})
+    sidecar = read_sidecar(src)
+    if sidecar:
+        dst.with_suffix(".json").write_text(json.dumps(sidecar, indent=1), encoding="utf-8")
+    return dst
