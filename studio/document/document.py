@@ -52,6 +52,7 @@ class Document(QObject):
         self.palette: Palette | None = None  # palette for new label layers (default Landscape)
         self.generation_settings: dict[str, Any] = {}  # saved with the project
         self.path: str | None = None  # the .studio file, once saved or opened
+        self._merge_groups = 0
 
     # ---- queries ------------------------------------------------------------------------
     def composite(self) -> np.ndarray:
@@ -143,6 +144,11 @@ class Document(QObject):
         if layer is not None and name and name != layer.name:
             text = f"Rename layer to {name}"
             self.undo_stack.push(LayerPropertyCommand(self, layer, "name", name, text))
+
+    def new_merge_group(self) -> int:
+        """A fresh id for one slider drag: its property commands merge into one undo step."""
+        self._merge_groups += 1
+        return self._merge_groups
 
     def set_opacity(self, layer_id: int, opacity: float, group: int = 0) -> None:
         """Set opacity 0..1; calls with the same non-zero `group` (one slider drag) merge."""

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import numpy as np
-from PySide6.QtCore import QPointF, QRectF, Qt, Signal
-from PySide6.QtGui import QBrush, QColor, QImage, QPainter, QPixmap
+from PySide6.QtCore import QEvent, QPointF, QRectF, Qt, Signal
+from PySide6.QtGui import QBrush, QColor, QImage, QPainter, QPen, QPixmap
 from PySide6.QtWidgets import QWidget
 
 from studio.document.document import Document
 from studio.ui.qimage import qimage_from_array
+from studio.ui.tools import Tool
 
 MIN_ZOOM, MAX_ZOOM = 0.05, 32.0
 
@@ -23,10 +24,27 @@ def checkerboard(size: int = 16) -> QPixmap:
     return tile
 
 
+def selection_overlay(selection: np.ndarray) -> QImage:
+    """HxW bool -> a translucent blue tint with a solid edge, as a QImage."""
+    h, w = selection.shape
+    out = np.zeros((h, w, 4), np.uint8)
+    out[selection] = (40, 120, 255, 50)
+    edge = selection.copy()
+    edge[1:-1, 1:-1] &= ~(
+        selection[:-2, 1:-1] & selection[2:, 1:-1] & selection[1:-1, :-2] & selection[1:-1, 2:]
+    )
+    out[edge] = (20, 80, 230, 230)
+    return qimage_from_array(out)
+
+
 class CanvasView(QWidget):
-    """Shows the document; wheel zooms around the cursor, middle- or Space-drag pans."""
+    """Shows the document; wheel zooms around the cursor, middle- or Space-drag pans.
+
+    The left button (or a pen) drives the current tool in document coordinates.
+    """
 
     zoom_changed = Signal(float)
+    files_dropped = Signal(list)  # local paths dropped onto the canvas (import as layers)
 
     def __init__(self, document: Document, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -45,7 +63,15 @@ class CanvasView(QWidget):
         self._space = False
         self._fitted_once = False
         self._checker = QBrush(checkerboard())
+        self.tool: Tool | None = None
+        self._tool_down = False
+        self._hover: QPointF | None = None  # widget position of the cursor, for the outline
+        self._selection_image: QImage | None = None
+        self.setAcceptDrops(True)
+        self.setAttribute(Qt.WidgetAttribute.WA_TabletTracking, True)
         document.layers_changed.connect(self.refresh)
+        document.pixels_changed.connect(lambda _id: self.refresh())
+        document.selection_changed.connect(self._on_selection)
         document.size_changed.connect(lambda w, h: self.fit())
         self.refresh()
 
@@ -68,6 +94,22 @@ class CanvasView(QWidget):
     @property
     def showing_preview(self) -> bool:
         return self._preview is not None
+
+    def set_tool(self, tool: Tool | None) -> None:
+        self.tool = tool
+        self.update()
+
+    def _on_selection(self) -> None:
+        sel = self.document.selection
+        self._selection_image = None if sel is None else selection_overlay(sel)
+        self.update()
+
+    def to_document(self, widget_pos: QPointF) -> QPointF:
+        """Widget position -> document position (float pixels; 0.5 is the first pixel's centre)."""
+        return (QPointF(widget_pos) - self.offset) / self.zoom
+
+    def to_widget(self, doc_pos: QPointF) -> QPointF:
+        return QPointF(doc_pos) * self.zoom + self.offset
 
     # ---- view transform -------------------------------------------------------------------
     def doc_rect(self) -> QRectF:
@@ -126,6 +168,12 @@ class CanvasView(QWidget):
             self.setCursor(Qt.CursorShape.ClosedHandCursor)
             event.accept()
             return
+        if event.button() == Qt.MouseButton.LeftButton and self.tool is not None:
+            self._tool_down = True
+            self.tool.press(self.to_document(event.position()), 1.0, event.modifiers())
+            self.update()
+            event.accept()
+            return
         super().mousePressEvent(event)
 
     def mouseMoveEvent(self, event) -> None:
@@ -135,6 +183,11 @@ class CanvasView(QWidget):
             self.update()
             event.accept()
             return
+        self._hover = QPointF(event.position())
+        if self._tool_down and self.tool is not None:
+            self.tool.move(self.to_document(event.position()), 1.0)
+            event.accept()
+        self.update()
         super().mouseMoveEvent(event)
 
     def mouseReleaseEvent(self, event) -> None:
@@ -145,7 +198,52 @@ class CanvasView(QWidget):
             )
             event.accept()
             return
+        if self._tool_down and event.button() == Qt.MouseButton.LeftButton:
+            self._tool_down = False
+            if self.tool is not None:
+                self.tool.release(self.to_document(event.position()))
+            self.update()
+            event.accept()
+            return
         super().mouseReleaseEvent(event)
+
+    def tabletEvent(self, event) -> None:
+        """Pen input: pressure 0..1 goes to the tool (size and/or opacity, per settings)."""
+        if self.tool is None or self._space:
+            event.ignore()  # Qt then synthesises mouse events (pan etc.)
+            return
+        pos, pressure = self.to_document(event.position()), float(event.pressure())
+        kind = event.type()
+        if kind == QEvent.Type.TabletPress and event.button() == Qt.MouseButton.LeftButton:
+            self._tool_down = True
+            self.tool.press(pos, pressure, event.modifiers())
+        elif kind == QEvent.Type.TabletMove:
+            self._hover = QPointF(event.position())
+            if self._tool_down:
+                self.tool.move(pos, pressure)
+        elif kind == QEvent.Type.TabletRelease and self._tool_down:
+            self._tool_down = False
+            self.tool.release(pos)
+        else:
+            event.ignore()
+            return
+        self.update()
+        event.accept()
+
+    def leaveEvent(self, event) -> None:
+        self._hover = None
+        self.update()
+        super().leaveEvent(event)
+
+    def dragEnterEvent(self, event) -> None:
+        if event.mimeData().hasUrls():
+            event.acceptProposedAction()
+
+    def dropEvent(self, event) -> None:
+        paths = [u.toLocalFile() for u in event.mimeData().urls() if u.isLocalFile()]
+        if paths:
+            self.files_dropped.emit(paths)
+            event.acceptProposedAction()
 
     def keyPressEvent(self, event) -> None:
         if event.key() == Qt.Key.Key_Space and not event.isAutoRepeat():
@@ -177,9 +275,35 @@ class CanvasView(QWidget):
             painter.drawImage(
                 QRectF(target.x(), target.y(), w * self.zoom, h * self.zoom), self._preview
             )
+        if self._selection_image is not None:
+            painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, False)
+            painter.drawImage(target, self._selection_image)
+        self._draw_tool(painter)
         if self._placeholder:
             self._draw_placeholder(painter)
         painter.end()
+
+    def _draw_tool(self, painter: QPainter) -> None:
+        if self.tool is None:
+            return
+        shape = self.tool.overlay()
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)
+        if shape is not None:
+            painter.save()
+            painter.translate(self.offset)
+            painter.scale(self.zoom, self.zoom)
+            for colour, dash in ((QColor(255, 255, 255), False), (QColor(0, 0, 0), True)):
+                pen = QPen(colour, 0)
+                if dash:
+                    pen.setStyle(Qt.PenStyle.DashLine)
+                painter.setPen(pen)
+                painter.drawPath(shape)
+            painter.restore()
+        if self.tool.outline and self._hover is not None and self.tool.settings is not None:
+            radius = max(1.0, self.tool.settings.size * self.zoom / 2)
+            for colour, width in ((QColor(0, 0, 0, 160), 3), (QColor(255, 255, 255), 1)):
+                painter.setPen(QPen(colour, width))
+                painter.drawEllipse(self._hover, radius, radius)
 
     def _draw_placeholder(self, painter: QPainter) -> None:
         box = self.rect().adjusted(40, 40, -40, -40)

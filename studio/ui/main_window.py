@@ -6,7 +6,7 @@ import logging
 from pathlib import Path
 
 from PySide6.QtCore import QSettings, Qt, QUrl
-from PySide6.QtGui import QAction, QDesktopServices, QKeySequence
+from PySide6.QtGui import QAction, QDesktopServices
 from PySide6.QtWidgets import (
     QDockWidget,
     QFileDialog,
@@ -14,6 +14,7 @@ from PySide6.QtWidgets import (
     QMainWindow,
     QMessageBox,
     QProgressBar,
+    QUndoView,
     QVBoxLayout,
     QWidget,
 )
@@ -22,11 +23,17 @@ import studio
 from studio.io.paths import bundled_models_dir, log_dir, user_models_dir
 from studio.io.png import save_png
 from studio.session.session import GenerationSession, Progress
+from studio.ui.actions import ACTIONS, SPECS, shortcuts_for
 from studio.ui.canvas import CanvasView
+from studio.ui.document_actions import DocumentActions
 from studio.ui.error_banner import ErrorBanner
 from studio.ui.layers_panel import LayersPanel
+from studio.ui.palette_panel import PalettePanel
 from studio.ui.preferences import PreferencesDialog, engine_choice
 from studio.ui.prompt_panel import PromptPanel
+from studio.ui.tool_bar import ToolBar
+from studio.ui.tool_settings import ToolSettings
+from studio.ui.tools import TOOL_CLASSES
 
 log = logging.getLogger(__name__)
 
@@ -36,7 +43,7 @@ def _fmt_seconds(seconds: float) -> str:
     return f"{seconds // 60}:{seconds % 60:02d}" if seconds >= 60 else f"{seconds} s"
 
 
-class MainWindow(QMainWindow):
+class MainWindow(DocumentActions, QMainWindow):
     """Wires the session to the widgets; owns no generation logic itself."""
 
     def __init__(self, session: GenerationSession, settings: QSettings) -> None:
@@ -47,6 +54,8 @@ class MainWindow(QMainWindow):
         self.setWindowTitle("Studio")
         self.resize(1280, 820)
 
+        self.tool_settings = ToolSettings(self)
+        self.tools = {cls.name: cls(self.document, self.tool_settings) for cls in TOOL_CLASSES}
         self.canvas = CanvasView(self.document)
         self.banner = ErrorBanner()
         central = QWidget()
@@ -60,6 +69,14 @@ class MainWindow(QMainWindow):
         self.generate_dock = self._dock("Generate", self.prompt_panel, "GenerateDock")
         self.layers_panel = LayersPanel(self.document)
         self.layers_dock = self._dock("Layers", self.layers_panel, "LayersDock")
+        self.palette_panel = PalettePanel(self.document, self.tool_settings)
+        self.palette_dock = self._dock("Palette", self.palette_panel, "PaletteDock")
+        self.history_view = QUndoView(self.document.undo_stack)
+        self.history_view.setEmptyLabel("Opened")
+        self.history_dock = self._dock("History", self.history_view, "HistoryDock")
+        self.tabifyDockWidget(self.palette_dock, self.history_dock)
+        self.palette_dock.raise_()
+        self.setAcceptDrops(True)
 
         self.model_label = QLabel()
         self.step_label = QLabel("Idle")
@@ -87,102 +104,94 @@ class MainWindow(QMainWindow):
         self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, dock)
         return dock
 
-    def _action(self, menu, text: str, slot, shortcut=None, tip: str = "") -> QAction:
-        action = QAction(text, self)
-        if shortcut is not None:
-            keys = shortcut if isinstance(shortcut, list) else [shortcut]
-            action.setShortcuts([QKeySequence(k) for k in keys])
-        action.setToolTip(tip or text)
-        action.setStatusTip(tip or text)
-        action.triggered.connect(slot)
-        menu.addAction(action)
-        self.addAction(action)
-        return action
+    def _slots(self) -> dict:
+        c, s = self.canvas, self.session
+        slots = {
+            "new": lambda: self.new_document(),
+            "open": lambda: self.open_file(),
+            "save": lambda: self.save(),
+            "save_as": lambda: self.save_as(),
+            "import_layer": lambda: self.import_layer(),
+            "import_labels": lambda: self.import_labels(),
+            "export_labels": lambda: self.export_labels(),
+            "open_model": self.open_model_folder,
+            "refresh_models": s.refresh_models,
+            "export_canvas": lambda: self.export_canvas(),
+            "export_layer": lambda: self.export_layer(),
+            "open_logs": self.open_log_folder,
+            "quit": self.close,
+            "clear": self.clear_selection_contents,
+            "preferences": self.open_preferences,
+            "select_all": self.select_all,
+            "deselect": self.deselect,
+            "selection_to_mask": self.selection_to_mask,
+            "new_raster": self.layers_panel._new_raster,
+            "new_label": lambda: self.document.add_label_layer(),
+            "new_mask": lambda: self.document.add_mask_layer(),
+            "duplicate_layer": self.layers_panel._duplicate,
+            "delete_layer": self.layers_panel._delete_active,
+            "labels_alone": lambda: self.document.set_labels_alone(not self.document.labels_alone),
+            "size_down": lambda: self.tool_settings.grow(1 / 1.2),
+            "size_up": lambda: self.tool_settings.grow(1.2),
+            "swap_colors": self.tool_settings.swap,
+            "generate": self.generate,
+            "cancel": s.cancel,
+            "fit": c.fit,
+            "actual_size": c.actual_size,
+            "zoom_in": lambda: c.set_zoom(c.zoom * 1.25),
+            "zoom_out": lambda: c.set_zoom(c.zoom / 1.25),
+            "about": self.about,
+        }
+        for op in ("invert", "grow", "shrink", "feather"):
+            slots[f"mask_{op}"] = lambda _checked=False, op=op: self.mask_operation(op)
+        for name in self.tools:
+            slots[f"tool_{name}"] = lambda _checked=False, name=name: self.set_tool(name)
+        return slots
 
     def _build_actions(self) -> None:
-        bar = self.menuBar()
-        file_menu = bar.addMenu("&File")
-        self._action(
-            file_menu,
-            "Open model folder…",
-            self.open_model_folder,
-            "Ctrl+Shift+O",
-            "Pick a Stable Diffusion diffusers folder to generate with",
-        )
-        self._action(file_menu, "Refresh model list", self.session.refresh_models, "F5")
-        file_menu.addSeparator()
-        self._action(
-            file_menu,
-            "Export canvas as PNG…",
-            self.export_canvas,
-            "Ctrl+Shift+E",
-            "Save the visible canvas as PNG, with the generation recipe",
-        )
-        self._action(
-            file_menu,
-            "Export active layer as PNG…",
-            self.export_layer,
-            None,
-            "Save the active layer as PNG, with its generation recipe",
-        )
-        file_menu.addSeparator()
-        self._action(file_menu, "Open log folder", self.open_log_folder)
-        self._action(file_menu, "Quit", self.close, QKeySequence.StandardKey.Quit)
-
-        edit_menu = bar.addMenu("&Edit")
-        self.undo_action = self.document.undo_stack.createUndoAction(self, "Undo")
-        self.undo_action.setShortcuts([QKeySequence("Ctrl+Z")])
-        self.redo_action = self.document.undo_stack.createRedoAction(self, "Redo")
-        self.redo_action.setShortcuts([QKeySequence("Ctrl+Shift+Z"), QKeySequence("Ctrl+Y")])
-        for action in (self.undo_action, self.redo_action):
-            edit_menu.addAction(action)
+        """Every action comes from the one table in ui/actions.py (shortcuts configurable)."""
+        self.actions: dict[str, QAction] = {}
+        menus: dict[str, object] = {}
+        slots = self._slots()
+        stack = self.document.undo_stack
+        for spec in ACTIONS:
+            menu = menus.get(spec.menu) or menus.setdefault(
+                spec.menu, self.menuBar().addMenu(f"&{spec.menu}")
+            )
+            if spec.id == "undo":
+                action = stack.createUndoAction(self, "Undo")
+            elif spec.id == "redo":
+                action = stack.createRedoAction(self, "Redo")
+            else:
+                action = QAction(spec.text, self)
+                action.triggered.connect(slots[spec.id])
+            action.setToolTip(spec.tip or spec.text)
+            action.setStatusTip(spec.tip or spec.text)
+            menu.addAction(action)
             self.addAction(action)
-        edit_menu.addSeparator()
-        self._action(
-            edit_menu,
-            "Preferences…",
-            self.open_preferences,
-            QKeySequence.StandardKey.Preferences,
-            "Device and precision",
-        )
+            self.actions[spec.id] = action
+        self.apply_shortcuts()
+        self.undo_action, self.redo_action = self.actions["undo"], self.actions["redo"]
+        self.generate_action, self.cancel_action = self.actions["generate"], self.actions["cancel"]
+        view = menus["View"]
+        view.addSeparator()
+        for dock in (self.generate_dock, self.layers_dock, self.palette_dock, self.history_dock):
+            view.addAction(dock.toggleViewAction())
+        tool_actions = [self.actions[f"tool_{name}"] for name in self.tools]
+        self.tool_bar = ToolBar(self.tool_settings, tool_actions, self)
+        self.addToolBar(Qt.ToolBarArea.TopToolBarArea, self.tool_bar)
+        self.set_tool("brush")
 
-        gen_menu = bar.addMenu("&Generate")
-        self.generate_action = self._action(
-            gen_menu,
-            "Generate",
-            self.generate,
-            ["Ctrl+Return", "Ctrl+Enter"],
-            "Generate from the prompt (queues if a job is running)",
-        )
-        self.cancel_action = self._action(
-            gen_menu,
-            "Cancel",
-            self.session.cancel,
-            "Esc",
-            "Stop the running job and keep the last preview",
-        )
+    def apply_shortcuts(self) -> None:
+        """(Re)read shortcuts from QSettings, e.g. after Preferences."""
+        for action_id, action in self.actions.items():
+            action.setShortcuts(shortcuts_for(SPECS[action_id], self.settings_store))
 
-        view_menu = bar.addMenu("&View")
-        self._action(view_menu, "Fit to window", self.canvas.fit, "Ctrl+0")
-        self._action(view_menu, "Actual size (100%)", self.canvas.actual_size, "Ctrl+1")
-        self._action(
-            view_menu,
-            "Zoom in",
-            lambda: self.canvas.set_zoom(self.canvas.zoom * 1.25),
-            QKeySequence.StandardKey.ZoomIn,
-        )
-        self._action(
-            view_menu,
-            "Zoom out",
-            lambda: self.canvas.set_zoom(self.canvas.zoom / 1.25),
-            QKeySequence.StandardKey.ZoomOut,
-        )
-        view_menu.addSeparator()
-        view_menu.addAction(self.generate_dock.toggleViewAction())
-        view_menu.addAction(self.layers_dock.toggleViewAction())
-
-        help_menu = bar.addMenu("&Help")
-        self._action(help_menu, "About Studio", self.about)
+    def set_tool(self, name: str) -> None:
+        self.canvas.set_tool(self.tools[name])
+        action = self.actions.get(f"tool_{name}")
+        if action is not None:
+            action.setChecked(True)
 
     def _connect(self) -> None:
         s, p = self.session, self.prompt_panel
@@ -199,6 +208,8 @@ class MainWindow(QMainWindow):
         p.model_combo.currentIndexChanged.connect(self._on_model_picked)
         s.worker.queue_changed.connect(lambda: p.show_jobs(s.worker.jobs()))
         self.canvas.zoom_changed.connect(lambda z: self.zoom_label.setText(f"{z * 100:.0f}%"))
+        self.canvas.files_dropped.connect(self.files_dropped_on_canvas)
+        self.tool_settings.notice.connect(lambda text: self.statusBar().showMessage(text, 4000))
 
     # ---- actions --------------------------------------------------------------------------
     def generate(self) -> None:
@@ -214,6 +225,11 @@ class MainWindow(QMainWindow):
         dialog = PreferencesDialog(self.settings_store, self)
         if dialog.exec():
             self._apply_engine_choice()
+            self.apply_shortcuts()
+            self.preferences_changed()
+
+    def preferences_changed(self) -> None:
+        """Hook for things that follow Preferences (autosave interval)."""
 
     def _apply_engine_choice(self) -> None:
         s = self.session.settings
@@ -392,6 +408,17 @@ class MainWindow(QMainWindow):
         store.setValue("prompt/model_path", s.model_path)
         store.setValue("models/opened", list(self.session.extra_model_paths))
         store.sync()
+
+    def dragEnterEvent(self, event) -> None:
+        if event.mimeData().hasUrls():
+            event.acceptProposedAction()
+
+    def dropEvent(self, event) -> None:
+        """Files dropped on the window (outside the canvas) open as a new document."""
+        paths = [u.toLocalFile() for u in event.mimeData().urls() if u.isLocalFile()]
+        if paths:
+            event.acceptProposedAction()
+            self.open_file(paths[0])
 
     def closeEvent(self, event) -> None:
         self.save_state()

@@ -1,9 +1,30 @@
-"""Preferences: device and precision for generation (more settings join here later)."""
+"""Preferences: device and precision, autosave interval, keyboard shortcuts."""
 
 from __future__ import annotations
 
-from PySide6.QtCore import QSettings
-from PySide6.QtWidgets import QComboBox, QDialog, QDialogButtonBox, QFormLayout, QLabel, QWidget
+from PySide6.QtCore import QSettings, Qt
+from PySide6.QtGui import QKeySequence
+from PySide6.QtWidgets import (
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QFormLayout,
+    QLabel,
+    QSpinBox,
+    QTableWidget,
+    QTableWidgetItem,
+    QWidget,
+)
+
+from studio.ui.actions import ACTIONS, conflicts, shortcuts_for, store_shortcuts
+
+AUTOSAVE_KEY = "autosave/seconds"
+AUTOSAVE_DEFAULT = 60
+
+
+def autosave_seconds(settings: QSettings) -> int:
+    return max(10, int(settings.value(AUTOSAVE_KEY, AUTOSAVE_DEFAULT)))
+
 
 DEVICES = [
     ("Automatic (CUDA, else Apple GPU, else CPU)", "auto"),
@@ -27,7 +48,7 @@ def engine_choice(settings: QSettings) -> tuple[str | None, str | None]:
 
 
 class PreferencesDialog(QDialog):
-    """Edits the QSettings keys engine/device and engine/dtype."""
+    """Edits engine/device, engine/dtype, autosave/seconds and shortcuts/<action id>."""
 
     def __init__(self, settings: QSettings, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -49,13 +70,62 @@ class PreferencesDialog(QDialog):
         )
         buttons.accepted.connect(self.accept)
         buttons.rejected.connect(self.reject)
+        self.autosave_spin = QSpinBox()
+        self.autosave_spin.setRange(10, 3600)
+        self.autosave_spin.setSuffix(" s")
+        self.autosave_spin.setValue(autosave_seconds(settings))
+        self.autosave_spin.setToolTip("How often open work is saved to the recovery folder")
+        self.shortcut_table = self._shortcut_table()
+        self.problem = QLabel("")
+        self.problem.setStyleSheet("color: #b00020")
         form = QFormLayout(self)
         form.addRow("Device", self.device_combo)
         form.addRow("Precision", self.dtype_combo)
         form.addRow(QLabel("Changing these reloads the model on the next generation."))
+        form.addRow("Autosave every", self.autosave_spin)
+        form.addRow(QLabel("Shortcuts (several: separate with ;)"))
+        form.addRow(self.shortcut_table)
+        form.addRow(self.problem)
         form.addRow(buttons)
 
+    def _shortcut_table(self) -> QTableWidget:
+        table = QTableWidget(len(ACTIONS), 2)
+        table.setHorizontalHeaderLabels(["Action", "Shortcut"])
+        table.setMinimumHeight(240)
+        for row, spec in enumerate(ACTIONS):
+            name = QTableWidgetItem(f"{spec.menu}: {spec.text}")
+            name.setFlags(name.flags() & ~Qt.ItemFlag.ItemIsEditable)
+            name.setData(Qt.ItemDataRole.UserRole, spec.id)
+            keys = shortcuts_for(spec, self.settings)
+            text = "; ".join(k.toString(QKeySequence.SequenceFormat.PortableText) for k in keys)
+            table.setItem(row, 0, name)
+            table.setItem(row, 1, QTableWidgetItem(text))
+        table.resizeColumnsToContents()
+        return table
+
+    def shortcut_choices(self) -> dict[str, list[str]]:
+        """Action id -> the key sequences typed in the table (portable text)."""
+        out = {}
+        for row in range(self.shortcut_table.rowCount()):
+            action_id = self.shortcut_table.item(row, 0).data(Qt.ItemDataRole.UserRole)
+            text = self.shortcut_table.item(row, 1).text()
+            out[action_id] = [k.strip() for k in text.split(";") if k.strip()]
+        return out
+
     def accept(self) -> None:
+        choices = self.shortcut_choices()
+        bad = [k for keys in choices.values() for k in keys if QKeySequence(k).isEmpty()]
+        clash = conflicts(choices)
+        if bad or clash:
+            self.problem.setText(
+                f"Not a key: {', '.join(bad)}"
+                if bad
+                else "Used twice: " + "; ".join(f"{k} ({', '.join(v)})" for k, v in clash.items())
+            )
+            return
         self.settings.setValue("engine/device", self.device_combo.currentData())
         self.settings.setValue("engine/dtype", self.dtype_combo.currentData())
+        self.settings.setValue(AUTOSAVE_KEY, self.autosave_spin.value())
+        for action_id, keys in choices.items():
+            store_shortcuts(self.settings, action_id, keys)
         super().accept()
