@@ -107,7 +107,7 @@ def _infer_resnet(sd: dict[str, Any]) -> ResnetArch:
         affine=affine,
         n_blocks=len(blocks),
         n_downsampling=n_down,
-        use_dropout=f"model.{blocks[0]}.conv_block.6.weight" in sd,
+        use_dropout=getattr(sd.get(f"model.{blocks[0]}.conv_block.6.weight"), "ndim", 0) == 4,
     )
 
 

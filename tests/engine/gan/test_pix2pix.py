@@ -60,7 +60,9 @@ def test_resnet_6blocks_batch_norm_and_dropout_variants_are_recognised():
     assert (a.n_blocks, a.ngf, a.norm, a.use_dropout) == (6, 32, "instance", False)
     assert (b.n_blocks, b.ngf, b.norm, b.use_dropout) == (9, 16, "batch", True)
     with torch.device("meta"):
-        assert len(RefResnetGenerator(norm="batch").state_dict()) == 140
+        sd = RefResnetGenerator(norm="batch").state_dict()
+        c = infer_arch(sd)
+    assert len(sd) == 140 and (c.norm, c.use_dropout, c.affine) == ("batch", False, True)
 
 
 def _resnet_pair(seed=0):
