@@ -1,12 +1,14 @@
-"""Safe, offline loading of diffusers pipelines (safetensors only, local files only), cached."""
+"""Safe, offline loading of diffusers pipelines (folders and single files), held in an LRU cache."""
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from studio.engine.cache import ModelCache
 from studio.engine.errors import ModelLoadError
 from studio.engine.registry import ModelInfo, inspect_folder
 
@@ -30,9 +32,29 @@ def torch_dtype(name: str):
     return {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}[name]
 
 
+# family -> (txt2img, img2img, inpaint, controlnet, controlnet-inpaint) diffusers class names
+PIPELINES = {
+    "sd": (
+        "StableDiffusionPipeline",
+        "StableDiffusionImg2ImgPipeline",
+        "StableDiffusionInpaintPipeline",
+        "StableDiffusionControlNetPipeline",
+        "StableDiffusionControlNetInpaintPipeline",
+    ),
+    "sdxl": (
+        "StableDiffusionXLPipeline",
+        "StableDiffusionXLImg2ImgPipeline",
+        "StableDiffusionXLInpaintPipeline",
+        "StableDiffusionXLControlNetPipeline",
+        "StableDiffusionXLControlNetInpaintPipeline",
+    ),
+}
+MODES = ("txt2img", "img2img", "inpaint", "controlnet", "controlnet-inpaint")
+
+
 @dataclass
 class LoadedPipeline:
-    """A loaded txt2img pipeline plus the img2img view sharing its weights."""
+    """A loaded pipeline plus views for the other modes sharing its weights."""
 
     info: ModelInfo
     device: str
@@ -45,26 +67,81 @@ class LoadedPipeline:
     def key(self) -> tuple[str, str, str]:
         return (self.info.path, self.device, self.dtype)
 
+    @property
+    def is_refiner(self) -> bool:
+        return self.info.has("refiner")
+
+    def view(self, mode: str, controlnet: Any = None) -> Any:
+        """The pipeline for `mode`, built from the loaded components (no extra weights)."""
+        if mode == "txt2img" and not self.is_refiner:
+            return self.txt2img
+        if mode in ("img2img", "txt2img"):
+            return self.img2img
+        return build_view(self.txt2img, self.info, mode, controlnet)
+
+
+def build_view(pipe: Any, info: ModelInfo, mode: str, controlnet: Any = None) -> Any:
+    """Another pipeline class over the same components (img2img, inpaint, ControlNet…)."""
+    import diffusers
+
+    group = "sdxl" if info.family == "sdxl" else "sd"
+    cls = getattr(diffusers, PIPELINES[group][MODES.index(mode)])
+    components = {k: v for k, v in pipe.components.items() if k != "controlnet"}
+    if "controlnet" in mode:
+        components["controlnet"] = controlnet
+    names = set(cls._get_signature_keys(cls)[0]) | set(cls._optional_components)
+    view = cls(**{k: v for k, v in components.items() if k in names})
+    view.set_progress_bar_config(disable=True)
+    return view
+
+
+def _pipeline_class(info: ModelInfo):
+    import diffusers
+
+    if info.family == "sdxl":
+        name = PIPELINES["sdxl"][1 if info.has("refiner") else 0]
+    else:
+        name = PIPELINES["sd"][0]
+    return getattr(diffusers, name)
+
+
+def _pickle_allowlist():
+    """Diffusers reads .ckpt weights-only; our narrow allowlist applies inside this context."""
+    import torch
+
+    from studio.engine.checkpoints import _allowlist
+
+    return torch.serialization.safe_globals(_allowlist())
+
+
+def _load_weights(info: ModelInfo, cls, dtype: str):
+    kwargs: dict[str, Any] = dict(local_files_only=True, dtype=torch_dtype(dtype))
+    if info.family != "sdxl":
+        kwargs.update(safety_checker=None, feature_extractor=None, requires_safety_checker=False)
+    if info.format == "diffusers":
+        return cls.from_pretrained(info.path, use_safetensors=True, **kwargs)
+    from studio.engine.configs import config_folder
+
+    config = config_folder(info)
+    guard = _pickle_allowlist() if Path(info.path).suffix != ".safetensors" else None
+    with guard or contextlib.nullcontext():
+        return cls.from_single_file(info.path, config=str(config), **kwargs)
+
 
 def load_sd_pipeline(path: str, device: str, dtype: str) -> LoadedPipeline:
-    """Load a Stable Diffusion 1.x/2.x diffusers folder with no network access."""
-    from diffusers import StableDiffusionImg2ImgPipeline, StableDiffusionPipeline
-
+    """Load an SD 1.x/2.x/XL folder or single file with no network access."""
     info = inspect_folder(Path(path))
     if not info.usable:
         raise ModelLoadError(f"Cannot use {info.name}: {info.problem}.", info.path)
+    if info.kind != "sd-pipeline":
+        raise ModelLoadError(
+            f"{info.name} is a {info.kind} file, not a full model; choose it as a {info.kind}.",
+            info.path,
+        )
     quiet_libraries()
     try:
-        pipe = StableDiffusionPipeline.from_pretrained(
-            info.path,
-            local_files_only=True,
-            use_safetensors=True,
-            safety_checker=None,
-            feature_extractor=None,
-            requires_safety_checker=False,
-            dtype=torch_dtype(dtype),
-        )
-    except (OSError, ValueError) as exc:
+        pipe = _load_weights(info, _pipeline_class(info), dtype)
+    except (OSError, ValueError, KeyError, RuntimeError) as exc:
         raise ModelLoadError(
             f"Could not load the model in {info.name}. Its files may be incomplete, or it holds "
             "only pickled weights (.bin/.ckpt); Studio loads .safetensors weights.",
@@ -72,35 +149,40 @@ def load_sd_pipeline(path: str, device: str, dtype: str) -> LoadedPipeline:
         ) from exc
     pipe = pipe.to(device)
     pipe.set_progress_bar_config(disable=True)
-    img2img = StableDiffusionImg2ImgPipeline(**pipe.components)
-    img2img.set_progress_bar_config(disable=True)
+    img2img = pipe if info.has("refiner") else build_view(pipe, info, "img2img")
     return LoadedPipeline(info, device, dtype, pipe, img2img, pipe.scheduler.config)
 
 
-class PipelineCache:
-    """Keeps the most recently used pipeline; loading another one frees the previous first."""
+def module_bytes(obj: Any) -> int:
+    """Bytes of parameters and buffers held by a pipeline or a torch module."""
+    modules = obj.components.values() if hasattr(obj, "components") else [obj]
+    total = 0
+    for module in modules:
+        if hasattr(module, "parameters"):
+            total += sum(p.numel() * p.element_size() for p in module.parameters())
+            total += sum(b.numel() * b.element_size() for b in module.buffers())
+    return total
 
-    def __init__(self) -> None:
-        self._current: LoadedPipeline | None = None
+
+class PipelineCache(ModelCache):
+    """Loaded pipelines (and components) by (path, device, dtype), bounded by a memory budget."""
 
     def get(self, path: str, device: str, dtype: str) -> LoadedPipeline:
         key = (str(Path(path)), device, dtype)
-        if self._current is not None and self._current.key == key:
-            return self._current
-        self.clear()
-        log.info("loading %s on %s as %s", path, device, dtype)
-        self._current = load_sd_pipeline(str(Path(path)), device, dtype)
-        return self._current
+        estimate = _estimate_bytes(Path(path), dtype)
 
-    def clear(self) -> None:
-        if self._current is None:
-            return
-        device = self._current.device
-        self._current = None
-        import gc
+        def load() -> tuple[LoadedPipeline, int]:
+            log.info("loading %s on %s as %s", path, device, dtype)
+            loaded = load_sd_pipeline(str(Path(path)), device, dtype)
+            return loaded, module_bytes(loaded.txt2img)
 
-        gc.collect()
-        if device == "cuda":
-            import torch
+        return self.fetch(key, estimate, load, device)
 
-            torch.cuda.empty_cache()
+
+def _estimate_bytes(path: Path, dtype: str) -> int:
+    """Memory a model will take, guessed from its files before loading (fp32 files -> dtype)."""
+    if path.is_dir():
+        size = sum(f.stat().st_size for f in path.rglob("*.safetensors"))
+    else:
+        size = path.stat().st_size if path.exists() else 0
+    return size // 2 if dtype in ("float16", "bfloat16") else size

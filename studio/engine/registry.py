@@ -8,9 +8,17 @@ from pathlib import Path
 
 from studio.engine.errors import ModelLoadError
 
-# Pipelines the engine runs today, by the `_class_name` in model_index.json.
-SD_PIPELINES = {"StableDiffusionPipeline", "StableDiffusionImg2ImgPipeline"}
+# Pipelines the engine runs, by the `_class_name` in model_index.json.
+SD_PIPELINES = {
+    "StableDiffusionPipeline",
+    "StableDiffusionImg2ImgPipeline",
+    "StableDiffusionInpaintPipeline",
+    "StableDiffusionXLPipeline",
+    "StableDiffusionXLImg2ImgPipeline",
+    "StableDiffusionXLInpaintPipeline",
+}
 WEIGHT_SUFFIXES = {".safetensors", ".ckpt", ".pt", ".pth", ".bin"}
+COMPONENT_KINDS = {"ControlNetModel": "controlnet", "AutoencoderTiny": "taesd"}
 
 
 @dataclass(frozen=True)
@@ -19,11 +27,15 @@ class ModelInfo:
 
     name: str
     path: str
-    kind: str  # "sd-pipeline" | "unknown"
+    kind: str  # "sd-pipeline" | "controlnet" | "lora" | "taesd" | "vae" | "unknown"
     family: str  # "sd1" | "sd2" | "sdxl" | "?"
     format: str  # "diffusers" | "single-file" | "?"
     size_bytes: int
     problem: str | None = None
+    variant: str = ""  # comma-separated tags: inpaint, refiner, v-prediction, turbo, lcm
+
+    def has(self, tag: str) -> bool:
+        return tag in self.variant.split(",")
 
     @property
     def usable(self) -> bool:
@@ -32,7 +44,8 @@ class ModelInfo:
     @property
     def label(self) -> str:
         family = {"sd1": "SD 1.x", "sd2": "SD 2.x", "sdxl": "SDXL"}.get(self.family, self.family)
-        return f"{self.name} ({family})"
+        tags = f", {self.variant}" if self.variant else ""
+        return f"{self.name} ({family}{tags})"
 
 
 def _folder_size(path: Path) -> int:
@@ -46,8 +59,10 @@ def _read_json(path: Path) -> dict:
         raise ModelLoadError(f"Cannot read {path.name} in {path.parent}", str(exc)) from exc
 
 
-def _sd_family(folder: Path) -> str:
+def _sd_family(folder: Path, index: dict) -> str:
     """SD 1.x and 2.x differ by the text encoder width the UNet attends to (768 vs 1024)."""
+    if "XL" in index.get("_class_name", "") or "text_encoder_2" in index:
+        return "sdxl"
     unet_cfg = folder / "unet" / "config.json"
     if not unet_cfg.is_file():
         return "?"
@@ -55,12 +70,57 @@ def _sd_family(folder: Path) -> str:
     return "sd2" if width == 1024 else "sd1"
 
 
+def _folder_variant(folder: Path, index: dict) -> str:
+    """Tags read from the component configs: 9-channel UNet, refiner, prediction type, few-step."""
+    tags = []
+    unet_cfg = folder / "unet" / "config.json"
+    if unet_cfg.is_file() and _read_json(unet_cfg).get("in_channels") == 9:
+        tags.append("inpaint")
+    if "XL" in index.get("_class_name", "") and not (index.get("text_encoder") or [None])[0]:
+        tags.append("refiner")
+    sched_cfg = folder / "scheduler" / "scheduler_config.json"
+    if sched_cfg.is_file():
+        sched = _read_json(sched_cfg)
+        if sched.get("prediction_type") == "v_prediction":
+            tags.append("v-prediction")
+        if sched.get("_class_name") == "LCMScheduler":
+            tags.append("lcm")
+        elif sched.get("timestep_spacing") == "trailing":
+            tags.append("turbo")
+    return ",".join(tags)
+
+
+def _required_parts(index: dict) -> list[str]:
+    return [name for name, value in index.items() if isinstance(value, list) and value[0]]
+
+
+def _component_folder(folder: Path) -> ModelInfo:
+    """A ControlNet or TAESD (AutoencoderTiny) folder: config.json + weights."""
+    config = _read_json(folder / "config.json")
+    class_name = config.get("_class_name", "?")
+    kind = COMPONENT_KINDS.get(class_name, "unknown")
+    size = _folder_size(folder)
+    problem = None if kind != "unknown" else f"{class_name} folders are not supported"
+    if kind != "unknown" and not any(folder.glob("*.safetensors")):
+        problem = "no .safetensors weights in the folder"
+    family = "?"
+    if kind == "controlnet":
+        family = {768: "sd1", 1024: "sd2", 2048: "sdxl"}.get(config.get("cross_attention_dim"), "?")
+    elif kind == "taesd":
+        family = {4: "sd1|sdxl", 16: "sd3|flux"}.get(config.get("latent_channels"), "?")
+    return ModelInfo(folder.name, str(folder), kind, family, "diffusers", size, problem)
+
+
 def inspect_folder(folder: Path) -> ModelInfo:
-    """Recognise a diffusers folder; raise ModelLoadError saying what is missing."""
+    """Recognise a diffusers folder (or, given a file, a single file); raise if unreadable."""
     folder = Path(folder)
+    if folder.is_file():
+        return inspect_file(folder)
     index_path = folder / "model_index.json"
     if not folder.is_dir():
         raise ModelLoadError(f"Model folder not found: {folder}")
+    if not index_path.is_file() and (folder / "config.json").is_file():
+        return _component_folder(folder)
     if not index_path.is_file():
         raise ModelLoadError(
             f"{folder.name} is not a diffusers model folder (it has no model_index.json).",
@@ -70,54 +130,80 @@ def inspect_folder(folder: Path) -> ModelInfo:
     class_name = index.get("_class_name", "?")
     size = _folder_size(folder)
     if class_name in SD_PIPELINES:
-        missing = [
-            c
-            for c in ("unet", "vae", "text_encoder", "tokenizer", "scheduler")
-            if not (folder / c).is_dir()
-        ]
+        missing = [c for c in _required_parts(index) if not (folder / c).is_dir()]
+        if not _required_parts(index):
+            missing = ["unet", "vae", "scheduler"]
         problem = f"missing parts: {', '.join(missing)}" if missing else None
+        family = _sd_family(folder, index)
+        variant = _folder_variant(folder, index) if not missing else ""
         return ModelInfo(
-            folder.name, str(folder), "sd-pipeline", _sd_family(folder), "diffusers", size, problem
+            folder.name, str(folder), "sd-pipeline", family, "diffusers", size, problem, variant
         )
-    family = "sdxl" if "XL" in class_name else "?"
     return ModelInfo(
         folder.name,
         str(folder),
         "unknown",
-        family,
+        "?",
         "diffusers",
         size,
         f"{class_name} models are not supported yet",
     )
 
 
-def scan(dirs: list[Path]) -> list[ModelInfo]:
-    """Every model directly inside the given folders (a folder may itself be a model)."""
+def inspect_file(path: Path) -> ModelInfo:
+    """Recognise a single weight file by its keys and shapes (pickles read weights-only)."""
+    from studio.engine.checkpoints import key_shapes
+    from studio.engine.detect import detect
+
+    path = Path(path)
+    if not path.is_file():
+        raise ModelLoadError(f"Model file not found: {path}")
+    size = path.stat().st_size
+    if path.suffix.lower() not in WEIGHT_SUFFIXES:
+        return ModelInfo(path.name, str(path), "unknown", "?", "?", size, "not a weight file")
+    shapes, metadata = key_shapes(path)
+    found = detect(shapes, metadata)
+    return ModelInfo(
+        path.name,
+        str(path),
+        found.kind,
+        found.family,
+        "single-file",
+        size,
+        found.problem,
+        found.variant,
+    )
+
+
+def _is_model_folder(path: Path) -> bool:
+    return (path / "model_index.json").is_file() or (path / "config.json").is_file()
+
+
+def scan(dirs: list[Path], kinds: tuple[str, ...] | None = ("sd-pipeline",)) -> list[ModelInfo]:
+    """Models directly inside the given folders (a folder may itself be a model).
+
+    `kinds` keeps only those kinds plus everything unusable (so the reason can be shown);
+    None keeps all (ControlNets, LoRAs, TAESD too).
+    """
     found: list[ModelInfo] = []
     for base in dirs:
+        base = Path(base)
         if not base.is_dir():
             continue
-        candidates = [base] if (base / "model_index.json").is_file() else sorted(base.iterdir())
+        candidates = [base] if _is_model_folder(base) else sorted(base.iterdir())
         for entry in candidates:
-            if entry.name.startswith("."):
+            if entry.name.startswith(".") or entry.name.endswith(".partial"):
                 continue
-            if entry.is_dir() and (entry / "model_index.json").is_file():
-                try:
-                    found.append(inspect_folder(entry))
-                except ModelLoadError as exc:
-                    found.append(
-                        ModelInfo(entry.name, str(entry), "unknown", "?", "?", 0, exc.message)
-                    )
-            elif entry.is_file() and entry.suffix.lower() in WEIGHT_SUFFIXES:
-                found.append(
-                    ModelInfo(
-                        entry.name,
-                        str(entry),
-                        "unknown",
-                        "?",
-                        "single-file",
-                        entry.stat().st_size,
-                        "single-file checkpoints are not supported yet",
-                    )
-                )
+            if entry.is_dir() and not _is_model_folder(entry):
+                continue
+            if entry.is_file() and entry.suffix.lower() not in WEIGHT_SUFFIXES:
+                continue
+            try:
+                info = inspect_folder(entry)
+            except ModelLoadError as exc:
+                fmt = "diffusers" if entry.is_dir() else "single-file"
+                size = entry.stat().st_size if entry.is_file() else 0
+                info = ModelInfo(entry.name, str(entry), "unknown", "?", fmt, size, exc.message)
+            if kinds is None or info.kind in kinds or not info.usable:
+                found.append(info)
     return found

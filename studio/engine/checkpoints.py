@@ -1,0 +1,172 @@
+"""Safe reading of weight files: safetensors headers, weights-only pickles, conversion, hashes."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import struct
+from pathlib import Path
+from typing import Any
+
+from studio.engine.errors import ModelLoadError
+
+MAX_HEADER_BYTES = 100 * 2**20  # a larger safetensors header is not a model, it is an attack
+PICKLE_SUFFIXES = {".ckpt", ".pt", ".pth", ".bin"}
+
+
+class UnsafeCheckpointError(ModelLoadError):
+    """A pickled checkpoint needs code beyond plain tensors to load; it was not run."""
+
+
+def read_safetensors_header(path: Path) -> tuple[dict[str, tuple[int, ...]], dict[str, str]]:
+    """Keys -> shapes and the string metadata of a .safetensors file, read without torch."""
+    try:
+        with open(path, "rb") as f:
+            raw = f.read(8)
+            if len(raw) != 8:
+                raise ValueError("the file is shorter than a safetensors header")
+            (length,) = struct.unpack("<Q", raw)
+            if length > MAX_HEADER_BYTES or length > Path(path).stat().st_size:
+                raise ValueError(f"header length {length} is not plausible")
+            header = json.loads(f.read(length).decode("utf-8"))
+    except (OSError, ValueError, UnicodeDecodeError) as exc:
+        raise ModelLoadError(
+            f"{Path(path).name} is not a readable .safetensors file.", str(exc)
+        ) from exc
+    if not isinstance(header, dict):
+        raise ModelLoadError(f"{Path(path).name} has a malformed safetensors header.")
+    metadata = header.pop("__metadata__", None) or {}
+    shapes = {k: tuple(v.get("shape", ())) for k, v in header.items() if isinstance(v, dict)}
+    return shapes, {str(k): str(v) for k, v in metadata.items()}
+
+
+def _allowlist() -> list[Any]:
+    """The few non-tensor globals classic SD .ckpt files carry, as inert stand-ins or data types."""
+    import codecs
+
+    import numpy as np
+
+    class ModelCheckpoint:  # stand-in: old SD checkpoints pickle a Lightning callback's state
+        pass
+
+    ModelCheckpoint.__module__ = "pytorch_lightning.callbacks.model_checkpoint"
+    allowed: list[Any] = [
+        (ModelCheckpoint, "pytorch_lightning.callbacks.model_checkpoint.ModelCheckpoint"),
+        np.dtype,
+        (codecs.encode, "_codecs.encode"),
+    ]
+    scalar = getattr(np, "_core", np.core).multiarray.scalar
+    allowed.append((scalar, "numpy.core.multiarray.scalar"))
+    allowed.append(scalar)
+    allowed += [type(np.dtype(t)) for t in ("float64", "float32", "int64", "int32")]
+    return allowed
+
+
+def unsafe_globals(path: Path) -> list[str]:
+    """Globals a pickle would import that the weights-only loader does not allow (not run)."""
+    import torch
+
+    with torch.serialization.safe_globals(_allowlist()):
+        try:
+            return list(torch.serialization.get_unsafe_globals_in_checkpoint(str(path)))
+        except (RuntimeError, ValueError, OSError) as exc:  # legacy (non-zip) pickles
+            return [f"(could not list: {exc})"]
+
+
+def load_pickle(path: Path) -> dict[str, Any]:
+    """Load a .ckpt/.pt/.pth/.bin through torch's weights-only unpickler and a narrow allowlist."""
+    import pickle
+
+    import torch
+
+    path = Path(path)
+    try:
+        with torch.serialization.safe_globals(_allowlist()):
+            data = torch.load(str(path), map_location="cpu", weights_only=True, mmap=_is_zip(path))
+    except pickle.UnpicklingError as exc:
+        names = unsafe_globals(path)
+        raise UnsafeCheckpointError(
+            f"{path.name} was refused: loading it would run code "
+            f"({', '.join(names) or 'unknown globals'}), not just read weights.",
+            f"{type(exc).__name__}: {exc}",
+        ) from exc
+    except (OSError, RuntimeError, EOFError, ValueError) as exc:
+        raise ModelLoadError(f"{path.name} is not a readable checkpoint.", str(exc)) from exc
+    return unwrap_state_dict(data, path.name)
+
+
+def _is_zip(path: Path) -> bool:
+    with open(path, "rb") as f:
+        return f.read(4) == b"PK\x03\x04"
+
+
+def unwrap_state_dict(data: Any, name: str) -> dict[str, Any]:
+    """Checkpoints often wrap weights as {"state_dict": …}; return the flat tensor dict."""
+    import torch
+
+    while isinstance(data, dict) and isinstance(data.get("state_dict"), dict):
+        data = data["state_dict"]
+    if not isinstance(data, dict):
+        raise ModelLoadError(f"{name} does not hold a dictionary of weights.")
+    return {k: v for k, v in data.items() if isinstance(v, torch.Tensor)}
+
+
+def load_state_dict(path: Path) -> dict[str, Any]:
+    """All tensors of a weight file, safetensors first, pickles only weights-only."""
+    path = Path(path)
+    if path.suffix.lower() == ".safetensors":
+        from safetensors.torch import load_file
+
+        read_safetensors_header(path)  # validates the header size before safetensors parses it
+        return load_file(str(path), device="cpu")
+    if path.suffix.lower() in PICKLE_SUFFIXES:
+        return load_pickle(path)
+    raise ModelLoadError(f"{path.name}: unknown weight file type {path.suffix!r}.")
+
+
+def key_shapes(path: Path) -> tuple[dict[str, tuple[int, ...]], dict[str, str]]:
+    """Keys -> shapes (and metadata) of any weight file, without running pickled code."""
+    path = Path(path)
+    if path.suffix.lower() == ".safetensors":
+        return read_safetensors_header(path)
+    state = load_pickle(path)
+    return {k: tuple(v.shape) for k, v in state.items()}, {}
+
+
+def convert_to_safetensors(path: Path, out: Path | None = None) -> Path:
+    """One call: a weights-only-loaded pickle written as .safetensors next to it (or at `out`)."""
+    from safetensors.torch import save_file
+
+    path = Path(path)
+    out = Path(out) if out is not None else path.with_suffix(".safetensors")
+    if out.exists():
+        raise ModelLoadError(f"{out.name} already exists; not overwriting it.", str(out))
+    state = load_state_dict(path)
+    # Clone: safetensors refuses tensors that share storage (tied or sliced weights).
+    tensors = {k: v.detach().clone().contiguous() for k, v in state.items()}
+    tmp = out.with_name(out.name + ".partial")
+    save_file(tensors, str(tmp), metadata={"converted_from": path.name})
+    tmp.replace(out)
+    return out
+
+
+def file_sha256(path: Path) -> str:
+    """SHA-256 of a file (or of a folder's weight files), remembered by size and mtime."""
+    path = Path(path)
+    files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
+    stamp = [
+        (str(p.relative_to(path.parent)), p.stat().st_size, p.stat().st_mtime_ns) for p in files
+    ]
+    key = hashlib.sha256(json.dumps(stamp).encode()).hexdigest()
+    cached = _HASHES.get(key)
+    if cached is None:
+        digest = hashlib.sha256()
+        for p in files:
+            with open(p, "rb") as f:
+                for block in iter(lambda f=f: f.read(2**22), b""):
+                    digest.update(block)
+        cached = _HASHES[key] = digest.hexdigest()
+    return cached
+
+
+_HASHES: dict[str, str] = {}

@@ -1,0 +1,135 @@
+"""What a single weight file is, decided from its key names and tensor shapes (never its name)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+UNET = "model.diffusion_model."
+SD1_CLIP = "cond_stage_model.transformer.text_model."
+SD2_CLIP = "cond_stage_model.model."
+XL_CLIP_L = "conditioner.embedders.0.transformer.text_model."
+XL_BASE_G = "conditioner.embedders.1.model."
+XL_REFINER_G = "conditioner.embedders.0.model."
+CONTEXT_WIDTH = {768: "sd1", 1024: "sd2", 2048: "sdxl", 1280: "sdxl"}
+
+
+@dataclass(frozen=True)
+class Detected:
+    """The verdict on one file: kind, family, variant tags, or why it is not usable."""
+
+    kind: str  # "sd-pipeline" | "controlnet" | "lora" | "taesd" | "unknown"
+    family: str = "?"  # "sd1" | "sd2" | "sdxl" | "?"
+    variant: str = ""  # comma-separated: inpaint, refiner, v-prediction, turbo, encoder, decoder
+    problem: str | None = None
+
+
+def _has(keys, prefix: str) -> bool:
+    return any(k.startswith(prefix) for k in keys)
+
+
+def _tags(*tags: str) -> str:
+    return ",".join(t for t in tags if t)
+
+
+def _metadata_tags(metadata: dict[str, str]) -> list[str]:
+    """Stability's modelspec metadata (and trainers') may name the prediction type or Turbo."""
+    text = " ".join(f"{k}={v}" for k, v in metadata.items()).lower()
+    tags = []
+    if "prediction_type=v" in text or "v_prediction" in text or "parameterization=v" in text:
+        tags.append("v-prediction")
+    if "turbo" in text:
+        tags.append("turbo")
+    if "lcm" in text or "latent-consistency" in text:
+        tags.append("lcm")
+    return tags
+
+
+def _checkpoint(shapes: dict[str, tuple[int, ...]], metadata: dict[str, str]) -> Detected:
+    keys = shapes.keys()
+    conv_in = shapes.get(UNET + "input_blocks.0.0.weight", ())
+    in_channels = conv_in[1] if len(conv_in) == 4 else 4
+    extra = _metadata_tags(metadata)
+    if "v_pred" in shapes:  # marker tensor some v-prediction checkpoints carry
+        extra.append("v-prediction")
+    inpaint = "inpaint" if in_channels == 9 else ""
+    if in_channels not in (4, 9):
+        return Detected("unknown", "?", problem=f"a UNet with {in_channels} input channels")
+    if _has(keys, XL_BASE_G) and _has(keys, XL_CLIP_L):
+        return Detected("sd-pipeline", "sdxl", _tags(inpaint, *extra))
+    if _has(keys, XL_REFINER_G):
+        return Detected("sd-pipeline", "sdxl", _tags("refiner", inpaint, *extra))
+    if _has(keys, SD2_CLIP):
+        return Detected("sd-pipeline", "sd2", _tags(inpaint, *extra))
+    if _has(keys, SD1_CLIP):
+        return Detected("sd-pipeline", "sd1", _tags(inpaint, *extra))
+    return Detected(
+        "unknown", "?", problem="a UNet without its text encoder (not a complete checkpoint)"
+    )
+
+
+def _context_family(width: int | None) -> str:
+    return CONTEXT_WIDTH.get(width, "?") if width else "?"
+
+
+def _controlnet(shapes: dict[str, tuple[int, ...]]) -> Detected:
+    for key, shape in shapes.items():
+        if "attn2.to_k.weight" in key and len(shape) == 2:
+            return Detected("controlnet", _context_family(shape[1]))
+    return Detected("controlnet", "?")
+
+
+def _lora(shapes: dict[str, tuple[int, ...]]) -> Detected:
+    """Kohya (lora_unet_…) and diffusers/peft (….lora_A / lora.down) layouts."""
+    keys = shapes.keys()
+    if any(k.startswith(("lora_te2_", "text_encoder_2.")) for k in keys):
+        return Detected("lora", "sdxl")
+    for key, shape in shapes.items():
+        down = "lora_down" in key or "lora_A" in key or "lora.down" in key
+        if down and "attn2" in key and ("to_k" in key or "to_v" in key) and len(shape) == 2:
+            return Detected("lora", _context_family(shape[1]))
+    if any("input_blocks_7_1" in k or "input_blocks.7.1" in k for k in keys):
+        return Detected("lora", "sdxl")
+    return Detected("lora", "?")
+
+
+def _taesd(shapes: dict[str, tuple[int, ...]]) -> Detected | None:
+    """TAESD: original .pth Sequential keys, or diffusers AutoencoderTiny (`*.layers.*`)."""
+    if _has(shapes, "decoder.layers.") or _has(shapes, "encoder.layers."):
+        first = shapes.get("decoder.layers.0.weight", ())
+        return Detected("taesd", _latent_family(first[1] if len(first) == 4 else 0))
+    if not shapes or not all(k.split(".")[0].isdigit() for k in shapes):
+        return None
+    first_dec = shapes.get("1.weight", ())
+    first_enc = shapes.get("0.weight", ())
+    if len(first_dec) == 4 and first_dec[0] == 64 and "0.weight" not in shapes:
+        return Detected("taesd", _latent_family(first_dec[1]), "decoder")
+    if len(first_enc) == 4 and first_enc[1] == 3:
+        last = max((k for k in shapes if k.endswith(".weight")), key=lambda k: int(k.split(".")[0]))
+        return Detected("taesd", _latent_family(shapes[last][0]), "encoder")
+    return None
+
+
+def _latent_family(channels: int) -> str:
+    # SD1/2 and SDXL TAESD share one architecture; shapes cannot tell them apart.
+    return {4: "sd1|sdxl", 16: "sd3|flux"}.get(channels, "?")
+
+
+def detect(shapes: dict[str, tuple[int, ...]], metadata: dict[str, str] | None = None) -> Detected:
+    """Classify a weight file from its keys and shapes."""
+    metadata = metadata or {}
+    if not shapes:
+        return Detected("unknown", problem="the file holds no tensors")
+    if _has(shapes, UNET):
+        return _checkpoint(shapes, metadata)
+    if _has(shapes, "control_model.") or _has(shapes, "controlnet_cond_embedding."):
+        return _controlnet(shapes)
+    if any("lora" in k for k in shapes):
+        return _lora(shapes)
+    taesd = _taesd(shapes)
+    if taesd is not None:
+        return taesd
+    if _has(shapes, "first_stage_model.") or _has(shapes, "decoder.up_blocks."):
+        return Detected("vae", "?", problem="standalone VAE files are not supported yet")
+    return Detected(
+        "unknown", problem="not a model Studio knows (no UNet, ControlNet, LoRA or TAESD keys)"
+    )
