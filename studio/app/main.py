@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import sys
 import threading
+import time
 import traceback
 
 from PySide6.QtCore import QSettings
@@ -13,7 +14,9 @@ from PySide6.QtWidgets import QApplication
 import studio
 from studio.app.logs import setup_logging
 from studio.document.document import Document
+from studio.engine.errors import StudioError
 from studio.io.paths import user_data_dir, user_models_dir
+from studio.io.recovery import claim, find_recoverable, set_aside
 from studio.session.session import GenerationSession
 from studio.ui.main_window import MainWindow
 from studio.worker.worker import GenerationWorker
@@ -61,6 +64,43 @@ def install_excepthooks(window: MainWindow) -> None:
     threading.excepthook = thread_hook
 
 
+def _ask_restore(window: MainWindow, when: str, count: int) -> bool:
+    from PySide6.QtWidgets import QMessageBox
+
+    more = f" ({count - 1} older copies are kept in the recovery folder)" if count > 1 else ""
+    answer = QMessageBox.question(
+        window,
+        "Restore unsaved work?",
+        f"Studio did not close normally. Work autosaved at {when} can be restored{more}.",
+        QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
+    )
+    return answer == QMessageBox.StandardButton.Yes
+
+
+def offer_recovery(window: MainWindow, ask=None) -> bool:
+    """If a previous Studio left an autosave (crash or kill), offer to restore the newest.
+
+    Handled autosaves are moved aside (renamed), never deleted. Returns True if restored.
+    """
+    items = find_recoverable()
+    if not items:
+        return False
+    newest = items[0]
+    when = time.strftime("%H:%M on %d %b", time.localtime(newest.saved_at))
+    restored = False
+    if (ask or _ask_restore)(window, when, len(items)):
+        try:
+            window.restore_recovered(newest.path)
+            restored = True
+        except StudioError as exc:
+            window.banner.show_error(
+                f"The autosave could not be restored: {exc.message}", exc.details
+            )
+    for item in items:
+        set_aside(item, "restored" if restored and item is newest else "previous")
+    return restored
+
+
 def run_gui(argv: list[str] | None = None) -> int:
     log_path = setup_logging()
     app = QApplication.instance() or QApplication(argv if argv is not None else sys.argv)
@@ -75,4 +115,6 @@ def run_gui(argv: list[str] | None = None) -> int:
     window = build_window()
     install_excepthooks(window)
     window.show()
+    offer_recovery(window)
+    claim()
     return app.exec()

@@ -92,7 +92,7 @@ class DocumentActions:
         if not path:
             return self.save_as()
         self.prompt_panel.store(self.session.settings)
-        self.document.generation_settings = _settings_dict(self.session.settings)
+        self.document.generation_settings = settings_dict(self.session.settings)
         try:
             save_document(self.document, Path(path))
         except (OSError, StudioError) as exc:
@@ -112,6 +112,17 @@ class DocumentActions:
         if not path.lower().endswith(".studio"):
             path += ".studio"
         return self.save(path)
+
+    def restore_recovered(self, path: Path) -> None:
+        """Load an autosave; the document stays 'unsaved' and keeps its original file name."""
+        from studio.io.project import load_project
+
+        original = (load_project(path).extra.get("autosave") or {}).get("path")
+        open_document(self.document, path)
+        self.document.path = original
+        self.document.undo_stack.resetClean()
+        self._after_open()
+        self.statusBar().showMessage("Restored the autosaved work.", 8000)
 
     # ---- import / export ------------------------------------------------------------------
     def import_layer(self, path: str | None = None) -> None:
@@ -204,6 +215,6 @@ class DocumentActions:
         self.document.replace_pixels(layer, op(layer.pixels), text)
 
 
-def _settings_dict(settings) -> dict:
+def settings_dict(settings) -> dict:
     keys = ("prompt", "negative_prompt", "sampler", "steps", "guidance_scale", "seed", "strength")
     return {k: getattr(settings, k) for k in keys if hasattr(settings, k)}

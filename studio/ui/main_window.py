@@ -22,14 +22,16 @@ from PySide6.QtWidgets import (
 import studio
 from studio.io.paths import bundled_models_dir, log_dir, user_models_dir
 from studio.io.png import save_png
+from studio.io.recovery import lock_path, release
 from studio.session.session import GenerationSession, Progress
 from studio.ui.actions import ACTIONS, SPECS, shortcuts_for
+from studio.ui.autosave import Autosaver
 from studio.ui.canvas import CanvasView
-from studio.ui.document_actions import DocumentActions
+from studio.ui.document_actions import DocumentActions, settings_dict
 from studio.ui.error_banner import ErrorBanner
 from studio.ui.layers_panel import LayersPanel
 from studio.ui.palette_panel import PalettePanel
-from studio.ui.preferences import PreferencesDialog, engine_choice
+from studio.ui.preferences import PreferencesDialog, autosave_seconds, engine_choice
 from studio.ui.prompt_panel import PromptPanel
 from studio.ui.tool_bar import ToolBar
 from studio.ui.tool_settings import ToolSettings
@@ -95,6 +97,13 @@ class MainWindow(DocumentActions, QMainWindow):
         self._build_actions()
         self._connect()
         self._restore()
+        self.autosaver = Autosaver(
+            self.document, autosave_seconds(settings), self._generation_settings, self
+        )
+        self.session.result_added.connect(lambda _id: self.autosaver.save_now())
+
+    def _generation_settings(self) -> dict:
+        return settings_dict(self.session.settings)
 
     # ---- construction ---------------------------------------------------------------------
     def _dock(self, title: str, widget: QWidget, name: str) -> QDockWidget:
@@ -229,7 +238,8 @@ class MainWindow(DocumentActions, QMainWindow):
             self.preferences_changed()
 
     def preferences_changed(self) -> None:
-        """Hook for things that follow Preferences (autosave interval)."""
+        """Things that follow Preferences (autosave interval)."""
+        self.autosaver.set_interval(autosave_seconds(self.settings_store))
 
     def _apply_engine_choice(self) -> None:
         s = self.session.settings
@@ -422,6 +432,12 @@ class MainWindow(DocumentActions, QMainWindow):
 
     def closeEvent(self, event) -> None:
         self.save_state()
+        self.autosaver.stop()
+        if self.document.undo_stack.isClean():
+            release()  # nothing unsaved: no recovery copy needed
+        else:  # keep unsaved work; the next start offers it like after a crash
+            self.autosaver.save_now()
+            lock_path().unlink(missing_ok=True)
         if not self.session.worker.shutdown(2.0):
             log.warning("generation thread did not stop within 2 s; leaving it behind")
         super().closeEvent(event)
