@@ -101,7 +101,16 @@ class ModelLabels:
         if link is not None:
             channel = link - self.offset
             return channel if 0 <= channel < len(self.channels) else None
-        return _names(self.channels).get(_norm(cls.name))
+        names = _names(self.channels)
+        for variant in _variants(cls.name):
+            if _norm(variant) in names:
+                return names[_norm(variant)]
+        return None
+
+
+def _variants(name: str) -> tuple[str, ...]:
+    """COCO-Stuff's "sky-other" / panoptic "grass-merged" are plain "sky" / "grass" elsewhere."""
+    return (name, name.removesuffix("-other"), name.removesuffix("-merged"))
 
 
 def _norm(name: str) -> str:
@@ -112,7 +121,7 @@ def _norm(name: str) -> str:
 def _names(channels: tuple[str, ...]) -> dict[str, int]:
     out: dict[str, int] = {}
     for i, name in enumerate(channels):
-        for variant in (name, name.removesuffix("-other"), name.removesuffix("-merged")):
+        for variant in _variants(name):
             out.setdefault(_norm(variant), i)
     return out
 
