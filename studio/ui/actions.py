@@ -81,8 +81,12 @@ ACTIONS: tuple[ActionSpec, ...] = (
     ActionSpec("mask_shrink", "Select", "Shrink mask", (), "Shrink the active mask by 4 pixels"),
     ActionSpec("mask_feather", "Select", "Feather mask", (), "Soften the mask edge (8 pixels)"),
     ActionSpec("new_raster", "Layer", "New raster layer", ("Ctrl+Shift+N",)),
-    ActionSpec("new_label", "Layer", "New label layer", (), "Paint classes from the palette"),
-    ActionSpec("new_mask", "Layer", "New mask layer", (), "Paint where to regenerate"),
+    ActionSpec(
+        "new_label", "Layer", "New label layer", ("Ctrl+Shift+L",), "Paint classes from the palette"
+    ),
+    ActionSpec(
+        "new_mask", "Layer", "New mask layer", ("Ctrl+Shift+M",), "Paint where to regenerate"
+    ),
     ActionSpec("duplicate_layer", "Layer", "Duplicate layer", ("Ctrl+J",)),
     ActionSpec("delete_layer", "Layer", "Delete layer", ("Ctrl+Shift+Delete",)),
     ActionSpec(

@@ -109,6 +109,8 @@ class PalettePanel(QWidget):
         if getattr(self, "_shown", None) is not pal:
             self._shown = pal
             self._fill()
+        if is_label and pal.entry(self.settings.label_value) is None and pal.entries:
+            self.settings.set_label(pal.entries[0].value)  # never a brush that paints nothing
         self._on_label(self.settings.label_value)
 
     def _fill(self) -> None:
