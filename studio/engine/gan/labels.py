@@ -55,6 +55,7 @@ CITYSCAPES = (
     "bicycle",
 )
 LINK_FIELDS = ("ade20k", "cocostuff", "cityscapes")
+GUESSABLE = ("landscape", "ade20k", "cocostuff")  # sets whose tables carry colours
 
 
 @dataclass(frozen=True)
@@ -64,6 +65,7 @@ class LabelClass:
     value: int
     name: str
     links: dict[str, int] = field(default_factory=dict)  # "ade20k": 0-based, "cocostuff": 1..182
+    rgb: tuple[int, int, int] | None = None  # display colour, when the table has one
 
 
 @dataclass(frozen=True)
@@ -138,7 +140,8 @@ def _from_reference(data: dict, space: str) -> list[LabelClass]:
     out = []
     for c in data["classes"]:
         if space == "ade20k":
-            out.append(LabelClass(int(c["id"]) + 1, c["name"], {"ade20k": int(c["id"])}))
+            rgb = tuple(c["rgb"]) if c.get("rgb") else None
+            out.append(LabelClass(int(c["id"]) + 1, c["name"], {"ade20k": int(c["id"])}, rgb))
         else:
             out.append(
                 LabelClass(int(c["cocostuff_id"]), c["name"], {"cocostuff": int(c["cocostuff_id"])})
@@ -154,6 +157,7 @@ def palette_label_set(data: dict, name: str | None = None) -> LabelSet:
                 int(e["value"]),
                 str(e["name"]),
                 {k: int(e[k]) for k in LINK_FIELDS if e.get(k) is not None},
+                tuple(e["rgb"]) if e.get("rgb") else None,
             )
             for e in data["entries"]
         )
@@ -248,3 +252,24 @@ def instance_edges(ids: np.ndarray) -> np.ndarray:
     edge[1:, :] |= dy
     edge[:-1, :] |= dy
     return edge.astype(np.float32)
+
+
+def guess_label_set(ids: np.ndarray, palette: np.ndarray, candidates=GUESSABLE) -> str | None:
+    """The label set whose colours an indexed PNG's palette (Nx3) shows for every id it uses."""
+    used = [int(v) for v in np.unique(ids)]
+    for name in candidates:
+        try:
+            classes = builtin_label_set(name).by_value
+        except (ModelLoadError, InvalidRequestError):
+            continue
+        ok = all(
+            v in classes
+            and classes[v].rgb is not None
+            and v < len(palette)
+            and tuple(int(c) for c in palette[v]) == classes[v].rgb
+            for v in used
+            if v not in builtin_label_set(name).unlabeled
+        )
+        if ok and any(v in classes for v in used):
+            return name
+    return None
