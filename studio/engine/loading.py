@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -177,6 +178,17 @@ class PipelineCache(ModelCache):
             return loaded, module_bytes(loaded.txt2img)
 
         return self.fetch(key, estimate, load, device)
+
+    def component(self, key: tuple, load: Callable[[], Any]) -> Any:
+        """A ControlNet, refiner or preview decoder, cached under the same budget."""
+        device = key[2] if len(key) > 2 else "cpu"
+
+        def loader() -> tuple[Any, int]:
+            value = load()
+            return value, module_bytes(value)
+
+        path = Path(key[1])
+        return self.fetch(key, _estimate_bytes(path, key[-1]), loader, device)
 
 
 def _estimate_bytes(path: Path, dtype: str) -> int:

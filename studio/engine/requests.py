@@ -36,6 +36,28 @@ class GenerationRequest:
     strength: float = 0.75
     device: str | None = None  # None: automatic choice
     dtype: str | None = None  # "float32" | "float16" | "bfloat16" | None: automatic
+    # --- inpainting (mask set): the init image is the picture, white mask pixels are repainted
+    mask: np.ndarray | None = None  # HxW uint8, >= 128 = repaint
+    mask_blur: int = 6  # feather width in pixels for blending the result back
+    inpaint_padding: int | None = 32  # "only masked": context around the mask; None = whole image
+    masked_content: str = "original"  # "original" | "fill" | "latent noise"
+    color_match: bool = False  # match the repainted region's colour statistics to its border
+    # --- semantic (ControlNet seg): label ids rendered to the ADE20K colours the model expects
+    label_map: np.ndarray | None = None  # HxW uint16: ADE20K id + 1, 0 = unlabeled (black)
+    control_image: np.ndarray | None = None  # HxWx3 uint8, a ready conditioning image instead
+    controlnet_path: str | None = None
+    control_scale: float = 1.0
+    # --- batches, variations, refiner, LoRA, few-step models, previews
+    batch_size: int = 1  # images per denoising run
+    batch_count: int = 1  # runs, seeds seed, seed+1, …
+    variation_seed: int | None = None
+    variation_strength: float = 0.0  # 0 = the seed's image, 1 = the variation seed's image
+    refiner_path: str | None = None  # SDXL refiner taking over at refiner_switch of the steps
+    refiner_switch: float = 0.8
+    loras: tuple[tuple[str, float], ...] = ()  # (file, weight) pairs
+    fuse_loras: bool = False
+    few_step: str | None = None  # None: from the model; "off" | "turbo" | "lcm"
+    preview_decoder: str | None = None  # a TAESD folder/file for previews; None = linear
 
     def __post_init__(self) -> None:
         image = _frozen_copy(self.init_image, np.uint8, 3, "init_image")
@@ -44,9 +66,21 @@ class GenerationRequest:
         object.__setattr__(self, "init_image", image)
         if image is not None and image.shape[2] != 3:
             raise ValueError(f"init_image must be HxWx3 or HxWx4, got shape {image.shape}")
+        object.__setattr__(self, "mask", _frozen_copy(self.mask, np.uint8, 2, "mask"))
+        labels = _frozen_copy(self.label_map, np.uint16, 2, "label_map")
+        object.__setattr__(self, "label_map", labels)
+        control = _frozen_copy(self.control_image, np.uint8, 3, "control_image")
+        object.__setattr__(self, "control_image", control)
+        object.__setattr__(self, "loras", tuple((str(p), float(w)) for p, w in self.loras))
 
     @property
     def mode(self) -> str:
+        """txt2img | img2img | inpaint | semantic | semantic-inpaint."""
+        semantic = self.label_map is not None or self.control_image is not None
+        if self.mask is not None:
+            return "semantic-inpaint" if semantic else "inpaint"
+        if semantic:
+            return "semantic"
         return "img2img" if self.init_image is not None else "txt2img"
 
     def describe(self) -> dict[str, Any]:
@@ -63,7 +97,34 @@ class GenerationRequest:
             "height": self.height,
             "sampler": self.sampler,
             "strength": self.strength if self.init_image is not None else None,
+            **self._describe_extras(),
         }
+
+    def _describe_extras(self) -> dict[str, Any]:
+        """Only the options in use, so a plain txt2img recipe stays short."""
+        out: dict[str, Any] = {}
+        if self.mask is not None:
+            out.update(
+                mask_blur=self.mask_blur,
+                inpaint_padding=self.inpaint_padding,
+                masked_content=self.masked_content,
+                color_match=self.color_match,
+            )
+        if self.label_map is not None or self.control_image is not None:
+            out.update(controlnet=self.controlnet_path, control_scale=self.control_scale)
+        if self.batch_size != 1 or self.batch_count != 1:
+            out.update(batch_size=self.batch_size, batch_count=self.batch_count)
+        if self.variation_seed is not None:
+            out.update(
+                variation_seed=self.variation_seed, variation_strength=self.variation_strength
+            )
+        if self.refiner_path:
+            out.update(refiner=self.refiner_path, refiner_switch=self.refiner_switch)
+        if self.loras:
+            out.update(loras=[list(pair) for pair in self.loras], fuse_loras=self.fuse_loras)
+        if self.few_step is not None:
+            out.update(few_step=self.few_step)
+        return out
 
 
 @dataclass(frozen=True)
@@ -90,6 +151,9 @@ class GenerationResult:
     draft: bool = False
     steps_done: int = 0
     seconds: float = 0.0
+    images: tuple[np.ndarray, ...] = ()  # every image of a batch (the first is `image`)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "image", _frozen_copy(self.image, np.uint8, 3, "image"))
+        batch = tuple(_frozen_copy(i, np.uint8, 3, "images") for i in self.images)
+        object.__setattr__(self, "images", batch or (self.image,))

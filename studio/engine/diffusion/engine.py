@@ -11,11 +11,21 @@ from typing import Any
 
 import numpy as np
 
-import studio
 from studio.engine.device import choose_device, choose_dtype
+from studio.engine.diffusion import fewstep
+from studio.engine.diffusion.controlnet import load_controlnet
 from studio.engine.diffusion.previews import upscale
+from studio.engine.diffusion.recipe import exact_fields, versions
+from studio.engine.diffusion.runs import (
+    check_inputs,
+    generators,
+    make_plan,
+    seeds_for,
+    variation_latents,
+)
 from studio.engine.diffusion.samplers import SAMPLERS, make_scheduler
 from studio.engine.diffusion.stream import Cancelled, StepStream
+from studio.engine.diffusion.taesd import GovernedDecoder, load_taesd
 from studio.engine.errors import InvalidRequestError, OutOfMemoryError
 from studio.engine.loading import LoadedPipeline, PipelineCache
 from studio.engine.requests import GenerationRequest, GenerationResult, StepPreview
@@ -26,10 +36,14 @@ MAX_SIDE = 4096
 
 
 def planned_steps(request: GenerationRequest) -> int:
-    """Visible steps the run will make (img2img skips the first 1 - strength of the schedule)."""
-    if request.init_image is None:
-        return request.num_inference_steps
-    return min(int(request.num_inference_steps * request.strength), request.num_inference_steps)
+    """Visible steps of the whole job (img2img skips the first 1 - strength of the schedule)."""
+    steps = request.num_inference_steps
+    strength = request.strength
+    if request.mask is not None and request.masked_content == "latent noise":
+        strength = 1.0
+    if request.init_image is not None:
+        steps = min(int(steps * strength), steps)
+    return steps * request.batch_count
 
 
 def validate(request: GenerationRequest) -> None:
@@ -58,7 +72,7 @@ def validate(request: GenerationRequest) -> None:
             raise InvalidRequestError(
                 f"Strength must be above 0 and at most 1, got {request.strength}."
             )
-        if planned_steps(request) < 1:
+        if planned_steps(request) < request.batch_count:
             raise InvalidRequestError(
                 f"With strength {request.strength} and {request.num_inference_steps} steps no "
                 "denoising step would run; raise the steps or the strength."
@@ -79,22 +93,9 @@ def check_size_for_model(request: GenerationRequest, loaded: LoadedPipeline) -> 
             )
 
 
-def _to_uint8(images: np.ndarray) -> np.ndarray:
-    """Float [0, 1] NHWC -> first image HxWx3 uint8, rounded as diffusers' numpy_to_pil does."""
-    return (images[0] * 255).round().astype(np.uint8)
-
-
-def _versions() -> dict[str, str]:
-    import diffusers
-    import torch
-    import transformers
-
-    return {
-        "studio": studio.__version__,
-        "torch": torch.__version__,
-        "diffusers": diffusers.__version__,
-        "transformers": transformers.__version__,
-    }
+def _to_uint8(images: np.ndarray) -> list[np.ndarray]:
+    """Float [0, 1] NHWC -> HxWx3 uint8 images, rounded as diffusers' numpy_to_pil does."""
+    return [(image * 255).round().astype(np.uint8) for image in images]
 
 
 def _is_oom(exc: BaseException) -> bool:
@@ -108,10 +109,10 @@ def _is_oom(exc: BaseException) -> bool:
 
 
 class DiffusionEngine:
-    """Runs Stable Diffusion requests on one device; keeps the last model loaded."""
+    """Runs Stable Diffusion requests on one device; keeps recently used models loaded."""
 
-    def __init__(self) -> None:
-        self.cache = PipelineCache()
+    def __init__(self, cache_budget_bytes: int | None = None) -> None:
+        self.cache = PipelineCache(cache_budget_bytes)
 
     def run(
         self,
@@ -121,6 +122,7 @@ class DiffusionEngine:
     ) -> GenerationResult | None:
         """Generate; on cancel return the last preview as a draft (None if no step ran)."""
         validate(request)
+        check_inputs(request)
         device = choose_device(request.device)
         dtype = choose_dtype(device, request.dtype)
         total = planned_steps(request)
@@ -129,11 +131,12 @@ class DiffusionEngine:
         on_step(StepPreview(0, total, None, 0.0, phase="loading"))
         loaded = self.cache.get(request.model_path, device, dtype)
         check_size_for_model(request, loaded)
+        extras = self._load_extras(request, loaded, device, dtype)
         if cancel.is_set():
             return None
         oom = None
         try:
-            return self._denoise(request, loaded, on_step, cancel, total)
+            return self._denoise(request, loaded, extras, on_step, cancel, total)
         except Exception as exc:  # only to classify out-of-memory; everything else re-raised
             if not _is_oom(exc):
                 raise
@@ -150,64 +153,132 @@ class DiffusionEngine:
             oom,
         )
 
-    def _denoise(self, request, loaded, on_step, cancel, total) -> GenerationResult | None:
+    def _load_extras(self, request, loaded, device, dtype) -> dict[str, Any]:
+        """ControlNet, refiner, preview decoder (cached like models) and the LoRA set."""
+        from studio.engine.diffusion.lora import apply_loras
+
+        extras: dict[str, Any] = {}
+        family = loaded.info.family
+        if request.controlnet_path and request.mode.startswith("semantic"):
+            extras["controlnet"] = self.cache.component(
+                ("controlnet", request.controlnet_path, device, dtype),
+                lambda: load_controlnet(request.controlnet_path, family, device, dtype),
+            )
+        if request.refiner_path:
+            if family != "sdxl":
+                raise InvalidRequestError("A refiner works with SDXL models only.")
+            refiner = self.cache.get(request.refiner_path, device, dtype)
+            if refiner.info.family != "sdxl":
+                raise InvalidRequestError(f"{refiner.info.name} is not an SDXL model.")
+            extras["refiner"] = refiner
+        if request.preview_decoder:
+            model = self.cache.component(
+                ("taesd", request.preview_decoder, device, dtype),
+                lambda: load_taesd(request.preview_decoder, device, dtype),
+            )
+            extras["decoder"] = GovernedDecoder(model)
+        if request.loras or getattr(loaded, "lora_state", None):
+            apply_loras(loaded, request.loras, request.fuse_loras)
+        return extras
+
+    def _denoise(self, request, loaded, extras, on_step, cancel, total):
         import torch
 
-        scheduler = make_scheduler(loaded.base_scheduler_config, request.sampler)
-        pipe = loaded.img2img if request.init_image is not None else loaded.txt2img
-        pipe.scheduler = scheduler
-        stream = StepStream(scheduler, loaded.info.family, total, on_step, cancel)
-        kwargs: dict[str, Any] = dict(
-            prompt=request.prompt,
-            negative_prompt=request.negative_prompt or None,
-            num_inference_steps=request.num_inference_steps,
-            guidance_scale=request.guidance_scale,
-            generator=torch.Generator("cpu").manual_seed(request.seed),
-            output_type="np",
-            callback_on_step_end=stream.callback,
-            callback_on_step_end_tensor_inputs=["latents"],
+        few = fewstep.resolve(request, loaded.info.variant)
+        scheduler = make_scheduler(
+            loaded.base_scheduler_config, few.sampler, few.scheduler_overrides
         )
-        if request.init_image is not None:
-            from PIL import Image
-
-            init = Image.fromarray(np.asarray(request.init_image)).convert("RGB")
-            if init.size != (request.width, request.height):
-                init = init.resize((request.width, request.height), Image.Resampling.BICUBIC)
-            kwargs.update(image=init, strength=request.strength)
-        else:
-            kwargs.update(width=request.width, height=request.height)
+        plan = make_plan(request, loaded, extras.get("controlnet"))
+        plan.pipe.scheduler = scheduler
+        stream = StepStream(
+            scheduler, loaded.info.family, total, on_step, cancel, extras.get("decoder")
+        )
+        refiner = extras.get("refiner")
+        images: list[np.ndarray] = []
+        seeds: list[int] = []
         started = time.perf_counter()
         try:
             with torch.inference_mode():
-                images = pipe(**kwargs).images
+                for run in range(request.batch_count):
+                    run_seeds = seeds_for(request, run)
+                    kwargs = dict(plan.kwargs, guidance_scale=few.guidance_scale)
+                    kwargs.update(
+                        generator=generators(run_seeds),
+                        num_images_per_prompt=request.batch_size,
+                        output_type="np",
+                        callback_on_step_end=stream.callback,
+                        callback_on_step_end_tensor_inputs=["latents"],
+                    )
+                    if request.variation_seed is not None:
+                        kwargs["latents"] = variation_latents(request, plan.pipe, run_seeds)
+                    if refiner is not None:
+                        out = self._with_refiner(request, plan, refiner, kwargs, stream, few)
+                    else:
+                        out = plan.pipe(**kwargs).images
+                    images += [plan.finish(img, request) for img in _to_uint8(out)]
+                    seeds += run_seeds
         except Cancelled:
-            return self._draft(request, loaded, stream, scheduler, time.perf_counter() - started)
+            seconds = time.perf_counter() - started
+            return self._draft(request, loaded, stream, scheduler, seconds, plan, few, extras)
         seconds = time.perf_counter() - started
-        recipe = self._recipe(request, loaded, scheduler, stream.steps_done, seconds, draft=False)
+        recipe = self._recipe(request, loaded, scheduler, stream, seconds, False, plan, few, extras)
+        recipe["seeds"] = seeds
         return GenerationResult(
-            _to_uint8(images), request, recipe, False, stream.steps_done, seconds
+            images[0], request, recipe, False, stream.steps_done, seconds, tuple(images)
         )
 
-    def _draft(self, request, loaded, stream, scheduler, seconds) -> GenerationResult | None:
+    def _with_refiner(self, request, plan, refiner, kwargs, stream, few):
+        """SDXL base for the first refiner_switch of the schedule, the refiner for the rest."""
+        kwargs = dict(kwargs, denoising_end=request.refiner_switch, output_type="latent")
+        latents = plan.pipe(**kwargs).images
+        pipe = refiner.view("img2img")
+        pipe.scheduler = make_scheduler(
+            refiner.base_scheduler_config, few.sampler, few.scheduler_overrides
+        )
+        stream.attach(pipe.scheduler)
+        return pipe(
+            prompt=request.prompt,
+            negative_prompt=request.negative_prompt or None,
+            image=latents,
+            num_inference_steps=request.num_inference_steps,
+            denoising_start=request.refiner_switch,
+            guidance_scale=few.guidance_scale,
+            generator=kwargs["generator"],
+            output_type="np",
+            callback_on_step_end=stream.callback,
+            callback_on_step_end_tensor_inputs=["latents"],
+        ).images
+
+    def _draft(self, request, loaded, stream, scheduler, seconds, plan, few, extras):
         preview = stream.last_preview
         if preview is None or preview.image is None:
             return None
         image = upscale(np.asarray(preview.image), request.width, request.height)
-        recipe = self._recipe(request, loaded, scheduler, stream.steps_done, seconds, draft=True)
+        image = plan.finish(image, request)
+        recipe = self._recipe(request, loaded, scheduler, stream, seconds, True, plan, few, extras)
         return GenerationResult(image, request, recipe, True, stream.steps_done, seconds)
 
-    def _recipe(self, request, loaded, scheduler, steps_done, seconds, draft) -> dict[str, Any]:
+    def _recipe(self, request, loaded, scheduler, stream, seconds, draft, plan, few, extras):
         recipe = request.describe()
         recipe.update(
             model_name=loaded.info.name,
             model_family=loaded.info.family,
+            model_variant=loaded.info.variant,
             scheduler=type(scheduler).__name__,
             scheduler_config=dict(scheduler.config),
             device=loaded.device,
             dtype=loaded.dtype,
-            steps_done=steps_done,
+            steps_done=stream.steps_done,
             draft=draft,
             seconds=round(seconds, 3),
-            versions=_versions(),
+            versions=versions(),
+            few_step=few.kind,
+            guidance_scale_used=few.guidance_scale,
+            pipeline=type(plan.pipe).__name__,
+            **plan.notes,
+            **exact_fields(request, loaded.device, loaded.dtype),
         )
+        decoder = extras.get("decoder")
+        if decoder is not None:
+            recipe["previews"] = {"taesd_decodes": decoder.decodes, "skipped": decoder.skipped}
         return recipe

@@ -33,7 +33,7 @@ def sampler_names() -> list[str]:
     return list(SAMPLERS)
 
 
-def make_scheduler(base_config: Any, name: str):
+def make_scheduler(base_config: Any, name: str, extra: dict[str, Any] | None = None):
     """A fresh scheduler for one run, keeping the model's betas and prediction type."""
     import diffusers
 
@@ -45,4 +45,4 @@ def make_scheduler(base_config: Any, name: str):
         )
     class_name, overrides = SAMPLERS[name]
     cls = getattr(diffusers, class_name)
-    return cls.from_config(base_config, **overrides)
+    return cls.from_config(base_config, **{**overrides, **(extra or {})})

@@ -68,7 +68,10 @@ class StepStream:
         total: int,
         on_step: Callable[[StepPreview], None],
         cancel: threading.Event,
+        decoder: Any = None,
     ) -> None:
+        self.decoder = decoder  # a GovernedDecoder (TAESD) or None for linear previews
+        self.preview_seconds = 0.0
         self.scheduler = scheduler
         self.family = family
         self.total = total
@@ -78,6 +81,11 @@ class StepStream:
         self.last_preview: StepPreview | None = None
         self.started = time.perf_counter()
         self._x0 = None
+        self.attach(scheduler)
+
+    def attach(self, scheduler: Any) -> None:
+        """Stream the steps of (another) scheduler, e.g. the refiner's, continuing the count."""
+        self.scheduler = scheduler
         original = scheduler.step
 
         # functools.wraps keeps the signature visible: pipelines inspect it to decide whether
@@ -90,14 +98,27 @@ class StepStream:
 
         scheduler.step = step  # instance attribute shadows the bound method
 
+    def _preview(self):
+        """Batch item 0's x0 as RGB: TAESD when the governor allows, else the linear map."""
+        if self._x0 is None:
+            return None
+        started = time.perf_counter()
+        x0 = self._x0[0].detach()  # CxHxW
+        denoising = started - self.started - self.preview_seconds
+        if self.decoder is not None and self.decoder.allowed(denoising):
+            image = self.decoder(x0)
+        else:
+            if self.decoder is not None:
+                self.decoder.skipped += 1
+            image = latent_to_rgb(x0.float().cpu().numpy(), self.family)
+        self.preview_seconds += time.perf_counter() - started
+        return image
+
     def callback(self, pipe: Any, i: int, t: Any, tensors: dict) -> dict:
         is_last = i == getattr(pipe, "_num_timesteps", 0) - 1
         if completed_visible_step(self.scheduler, is_last):
             self.steps_done += 1
-            image = None
-            if self._x0 is not None:
-                latent = self._x0[0].detach().float().cpu().numpy()  # CxHxW, batch item 0
-                image = latent_to_rgb(latent, self.family)
+            image = self._preview()
             preview = StepPreview(
                 step=self.steps_done,
                 total=self.total,
