@@ -38,6 +38,7 @@ class Document(QObject):
     size_changed = Signal(int, int)
     active_layer_changed = Signal(int)  # layer id, or -1
     pixels_changed = Signal(int)  # layer id, while a tool paints (no undo step yet)
+    region_changed = Signal(int, int, int, int)  # x0, y0, x1, y1 repainted live by a tool
     selection_changed = Signal()
 
     def __init__(self, width: int = 512, height: int = 512, parent: QObject | None = None):
@@ -55,9 +56,17 @@ class Document(QObject):
         self._merge_groups = 0
 
     # ---- queries ------------------------------------------------------------------------
-    def composite(self) -> np.ndarray:
-        """HxWx4 uint8 of all visible layers (label layers through their palettes)."""
-        return composite(self.layers, self.width, self.height, self.labels_alone)
+    def composite(self, rect: Rect | None = None) -> np.ndarray:
+        """HxWx4 uint8 of all visible layers (label layers through their palettes).
+
+        With `rect` (x0, y0, x1, y1) only that part is computed.
+        """
+        return composite(self.layers, self.width, self.height, self.labels_alone, rect)
+
+    def notify_painted(self, layer: Layer, rect: Rect) -> None:
+        """A tool changed `rect` of `layer` live (the undo step comes when it finishes)."""
+        self.pixels_changed.emit(layer.id)
+        self.region_changed.emit(*rect)
 
     def image_composite(self) -> np.ndarray:
         """HxWx4 uint8 of the visible raster layers only (what generation starts from)."""

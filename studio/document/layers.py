@@ -76,14 +76,19 @@ class Layer:
 
     def rgba(self) -> np.ndarray:
         """HxWx4 uint8 as this layer is displayed (labels through the palette, masks tinted)."""
-        if self.kind == RASTER:
-            return self.pixels
-        if self.kind == LABEL:
-            return self.palette.lut()[self.pixels]
-        out = np.empty(self.pixels.shape + (4,), np.uint8)
-        out[:, :, :3] = MASK_TINT
-        out[:, :, 3] = np.round(self.pixels.astype(np.float32) * MASK_TINT_ALPHA)
-        return out
+        return display_rgba(self.kind, self.pixels, self.palette)
+
+
+def display_rgba(kind: str, pixels: np.ndarray, palette: Palette | None) -> np.ndarray:
+    """Pixels of any layer kind (or a crop of them) -> HxWx4 uint8 for display."""
+    if kind == RASTER:
+        return pixels
+    if kind == LABEL:
+        return palette.lut()[pixels]
+    out = np.empty(pixels.shape + (4,), np.uint8)
+    out[:, :, :3] = MASK_TINT
+    out[:, :, 3] = np.round(pixels.astype(np.float32) * MASK_TINT_ALPHA)
+    return out
 
 
 def label_layer(name: str, width: int, height: int, palette: Palette) -> Layer:
@@ -114,25 +119,43 @@ def solid(width: int, height: int, rgba: tuple[int, int, int, int]) -> np.ndarra
 
 
 def composite(
-    layers: list[Layer], width: int, height: int, labels_alone: bool = False
+    layers: list[Layer],
+    width: int,
+    height: int,
+    labels_alone: bool = False,
+    rect: tuple[int, int, int, int] | None = None,
 ) -> np.ndarray:
-    """Alpha-over of the visible layers, bottom first, onto a transparent WxH canvas (HxWx4).
+    """Alpha-over of the visible layers, bottom first, onto a transparent canvas (HxWx4 uint8).
 
     With `labels_alone`, only label layers are drawn (fully opaque), so the map can be checked.
+    With `rect` (x0, y0, x1, y1), only that part of the canvas is computed (for live painting).
     """
-    out = np.zeros((height, width, 4), dtype=np.float32)  # premultiplied, 0..1
+    x0, y0, x1, y1 = rect or (0, 0, width, height)
+    x1, y1 = min(x1, width), min(y1, height)
+    h, w = max(0, y1 - y0), max(0, x1 - x0)
+    rgb = np.zeros((h, w, 3), np.float32)  # premultiplied, 0..255
+    alpha = np.zeros((h, w, 1), np.float32)  # 0..1
     for layer in layers:
         if labels_alone and layer.kind != LABEL:
             continue
         opacity = 1.0 if labels_alone else layer.opacity
         if not layer.visible or opacity <= 0:
             continue
-        h, w = min(height, layer.height), min(width, layer.width)
-        src = layer.rgba()[:h, :w].astype(np.float32) / 255.0
-        alpha = src[:, :, 3:4] * opacity
-        dst = out[:h, :w]
-        dst[:, :, :3] = src[:, :, :3] * alpha + dst[:, :, :3] * (1 - alpha)
-        dst[:, :, 3:4] = alpha + dst[:, :, 3:4] * (1 - alpha)
-    rgb = np.where(out[:, :, 3:4] > 0, out[:, :, :3] / np.maximum(out[:, :, 3:4], 1e-6), 0)
-    result = np.concatenate([rgb, out[:, :, 3:4]], axis=2)
-    return np.clip(np.round(result * 255), 0, 255).astype(np.uint8)
+        lh, lw = min(y1, layer.height) - y0, min(x1, layer.width) - x0
+        if lh <= 0 or lw <= 0:
+            continue
+        part = layer.pixels[y0 : y0 + lh, x0 : x0 + lw]
+        if layer.kind != RASTER and not part.any():
+            continue  # empty label/mask area: nothing to draw
+        rgba = display_rgba(layer.kind, part, layer.palette)
+        a = rgba[:, :, 3:4].astype(np.float32) * (opacity / 255.0)
+        keep = 1.0 - a
+        rgb[:lh, :lw] *= keep
+        rgb[:lh, :lw] += rgba[:, :, :3] * a
+        alpha[:lh, :lw] *= keep
+        alpha[:lh, :lw] += a
+    safe = np.maximum(alpha, 1e-6)
+    out = np.empty((h, w, 4), np.uint8)
+    out[:, :, :3] = np.clip(np.round(np.where(alpha > 0, rgb / safe, 0)), 0, 255)
+    out[:, :, 3:4] = np.clip(np.round(alpha * 255), 0, 255)
+    return out

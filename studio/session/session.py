@@ -114,7 +114,7 @@ class GenerationSession(QObject):
         seed = secrets.randbelow(2**32) if s.random_seed else s.seed
         init = None
         if s.img2img:
-            init = np.ascontiguousarray(self.document.composite()[:, :, :3])
+            init = np.ascontiguousarray(self.document.image_composite()[:, :, :3])
         return GenerationRequest(
             model_path=s.model_path,
             prompt=s.prompt,

@@ -70,7 +70,7 @@ class CanvasView(QWidget):
         self.setAcceptDrops(True)
         self.setAttribute(Qt.WidgetAttribute.WA_TabletTracking, True)
         document.layers_changed.connect(self.refresh)
-        document.pixels_changed.connect(lambda _id: self.refresh())
+        document.region_changed.connect(self.refresh_region)
         document.selection_changed.connect(self._on_selection)
         document.size_changed.connect(lambda w, h: self.fit())
         self.refresh()
@@ -79,6 +79,31 @@ class CanvasView(QWidget):
     def refresh(self) -> None:
         self._image = qimage_from_array(self.document.composite())
         self.update()
+
+    def refresh_region(self, x0: int, y0: int, x1: int, y1: int) -> None:
+        """Recompose only a rectangle (live painting), then repaint just that part."""
+        if self._image.isNull() or self._image.size().toTuple() != (
+            self.document.width,
+            self.document.height,
+        ):
+            self.refresh()
+            return
+        part = self.document.composite((x0, y0, x1, y1))
+        if part.size == 0:
+            return
+        painter = QPainter(self._image)
+        painter.setCompositionMode(QPainter.CompositionMode.CompositionMode_Source)
+        painter.drawImage(x0, y0, qimage_from_array(part))
+        painter.end()
+        r = self.doc_rect()
+        self.update(
+            QRectF(
+                r.x() + x0 * self.zoom - 2,
+                r.y() + y0 * self.zoom - 2,
+                (x1 - x0) * self.zoom + 4,
+                (y1 - y0) * self.zoom + 4,
+            ).toAlignedRect()
+        )
 
     def set_preview(self, pixels: np.ndarray | None, size: tuple[int, int] | None = None) -> None:
         """Show a step preview stretched to `size` (document pixels, default: whole canvas)."""

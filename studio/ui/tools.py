@@ -94,12 +94,15 @@ class BrushTool(Tool):
         line = bool(modifiers & Qt.KeyboardModifier.ShiftModifier)
         if line and self.last_point is not None and self._last_layer == layer.id:
             self.stroke.add_point(self.last_point.x(), self.last_point.y(), pressure)
-        self.stroke.add_point(pos.x(), pos.y(), pressure)
-        self.document.pixels_changed.emit(layer.id)
+        self._painted(self.stroke.add_point(pos.x(), pos.y(), pressure))
 
     def move(self, pos: QPointF, pressure: float) -> None:
-        if self.stroke is not None and self.stroke.add_point(pos.x(), pos.y(), pressure):
-            self.document.pixels_changed.emit(self.stroke.layer.id)
+        if self.stroke is not None:
+            self._painted(self.stroke.add_point(pos.x(), pos.y(), pressure))
+
+    def _painted(self, rect) -> None:
+        if rect is not None:  # the rectangle of the dabs just stamped
+            self.document.notify_painted(self.stroke.layer, rect)
 
     def release(self, pos: QPointF) -> None:
         stroke, self.stroke = self.stroke, None

@@ -170,3 +170,25 @@ def test_brush_outline_follows_the_cursor(rig):
     QTest.mouseMove(canvas, at(20, 20))
     assert canvas._hover is not None
     assert canvas.to_document(canvas._hover).x() == pytest.approx(20.5, abs=0.5)
+
+
+def test_live_painting_updates_only_a_region_and_matches_the_full_composite(rig):
+    from studio.ui.qimage import array_from_qimage
+
+    doc, settings, canvas, tools = rig
+    labels = doc.add_label_layer()
+    canvas.set_tool(tools["brush"])
+    settings.set_label(4)
+    settings.size = 6
+    regions = []
+    doc.region_changed.connect(lambda *r: regions.append(r))
+    full_refreshes = []
+    doc.layers_changed.connect(lambda: full_refreshes.append(1))
+    left, none = Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier
+    QTest.mousePress(canvas, left, none, at(10, 10))
+    QTest.mouseMove(canvas, at(30, 12))
+    assert regions and all((r[2] - r[0]) * (r[3] - r[1]) < 64 * 48 / 2 for r in regions)
+    assert not full_refreshes  # no full recomposite while the stroke is live
+    assert np.array_equal(array_from_qimage(canvas._image), doc.composite())
+    QTest.mouseRelease(canvas, left, none, at(30, 12))
+    assert labels.pixels[11, 20] == 4
