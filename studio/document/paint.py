@@ -36,9 +36,15 @@ class Stroke:
         brush: BrushSettings,
         color: tuple[int, int, int] | int,
         eraser: bool = False,
+        limit: np.ndarray | None = None,
     ) -> None:
         self.layer, self.brush, self.color, self.eraser = layer, brush, color, eraser
         h, w = layer.height, layer.width
+        self.limit = None  # HxW bool: paint only inside the selection
+        if limit is not None:
+            self.limit = np.zeros((h, w), bool)
+            lh, lw = min(h, limit.shape[0]), min(w, limit.shape[1])
+            self.limit[:lh, :lw] = limit[:lh, :lw]
         self.before = layer.pixels.copy()
         self.coverage = np.zeros((h, w), np.float32)  # 0..1 per pixel, this stroke
         self.dirty: Rect | None = None
@@ -63,6 +69,8 @@ class Stroke:
             inner = min(b.hardness, 0.999)
             cov = np.clip((1.0 - dist) / (1.0 - inner), 0.0, 1.0)
         strength = max(pressure, 0.0) if b.pressure_opacity else 1.0
+        if self.limit is not None:
+            cov = cov * self.limit[y0:y1, x0:x1]
         region = self.coverage[y0:y1, x0:x1]
         np.maximum(region, cov * strength, out=region)
         return x0, y0, x1, y1

@@ -122,7 +122,12 @@ class CanvasView(QWidget):
 
     def set_tool(self, tool: Tool | None) -> None:
         self.tool = tool
+        self.setCursor(self._idle_cursor())
         self.update()
+
+    def _idle_cursor(self) -> Qt.CursorShape:
+        """A small cross for tools (the brush circle shows the size), else the arrow."""
+        return Qt.CursorShape.CrossCursor if self.tool is not None else Qt.CursorShape.ArrowCursor
 
     def _on_selection(self) -> None:
         sel = self.document.selection
@@ -218,9 +223,7 @@ class CanvasView(QWidget):
     def mouseReleaseEvent(self, event) -> None:
         if self._pan_from is not None:
             self._pan_from = None
-            self.setCursor(
-                Qt.CursorShape.OpenHandCursor if self._space else Qt.CursorShape.ArrowCursor
-            )
+            self.setCursor(Qt.CursorShape.OpenHandCursor if self._space else self._idle_cursor())
             event.accept()
             return
         if self._tool_down and event.button() == Qt.MouseButton.LeftButton:
@@ -281,7 +284,7 @@ class CanvasView(QWidget):
     def keyReleaseEvent(self, event) -> None:
         if event.key() == Qt.Key.Key_Space and not event.isAutoRepeat():
             self._space = False
-            self.setCursor(Qt.CursorShape.ArrowCursor)
+            self.setCursor(self._idle_cursor())
             event.accept()
             return
         super().keyReleaseEvent(event)
@@ -331,11 +334,16 @@ class CanvasView(QWidget):
                 painter.drawEllipse(self._hover, radius, radius)
 
     def _draw_placeholder(self, painter: QPainter) -> None:
-        box = self.rect().adjusted(40, 40, -40, -40)
-        painter.setPen(QColor(40, 40, 40))
+        """A readable card near the top, so it never hides what is being painted."""
         font = painter.font()
-        font.setPointSizeF(font.pointSizeF() * 1.2)
+        font.setPointSizeF(font.pointSizeF() * 1.1)
         painter.setFont(font)
-        painter.drawText(
-            box, Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap, self._placeholder
-        )
+        flags = Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap
+        area = self.rect().adjusted(40, 16, -40, -16)
+        text = painter.boundingRect(area, flags, self._placeholder).adjusted(-14, -10, 14, 10)
+        text.moveTop(16)
+        painter.setPen(Qt.PenStyle.NoPen)
+        painter.setBrush(QColor(255, 255, 255, 225))
+        painter.drawRoundedRect(text, 8, 8)
+        painter.setPen(QColor(40, 40, 40))
+        painter.drawText(text, flags, self._placeholder)

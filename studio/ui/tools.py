@@ -90,7 +90,8 @@ class BrushTool(Tool):
             self.settings.notice.emit("Pick a class in the Palette panel first.")
             return
         hard = layer.kind == LABEL or (layer.kind == MASK and not self.settings.mask_soft)
-        self.stroke = Stroke(layer, self.settings.brush(hard), value, self.eraser)
+        brush = self.settings.brush(hard)
+        self.stroke = Stroke(layer, brush, value, self.eraser, self.document.selection)
         line = bool(modifiers & Qt.KeyboardModifier.ShiftModifier)
         if line and self.last_point is not None and self._last_layer == layer.id:
             self.stroke.add_point(self.last_point.x(), self.last_point.y(), pressure)

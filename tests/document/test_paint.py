@@ -79,3 +79,13 @@ def test_mask_grow_shrink_invert_feather():
 def test_lasso_polygon_rasterises_the_inside():
     tri = polygon_mask([(0, 0), (10, 0), (0, 10)], 12, 12)
     assert tri[1, 1] and not tri[9, 9] and not tri[11, 11]
+
+
+def test_strokes_stay_inside_the_selection():
+    layer = mask_layer("m", 20, 10)
+    selection = np.zeros((10, 20), bool)
+    selection[:, :10] = True
+    stroke = Stroke(layer, BrushSettings(size=6, hardness=1.0), 255, limit=selection)
+    stroke.add_point(2, 5)
+    stroke.add_point(18, 5)
+    assert layer.pixels[5, 5] == 255 and not layer.pixels[:, 10:].any()

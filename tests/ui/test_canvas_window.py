@@ -204,3 +204,63 @@ def test_import_of_a_damaged_image_shows_the_banner(window, tmp_path):
     (tmp_path / "bad.png").write_bytes(b"\x89PNG\r\n\x1a\n broken")
     window.import_layer(str(tmp_path / "bad.png"))
     assert "bad.png" in window.banner.message
+
+
+def test_new_document_dialog_presets_and_custom(window):
+    from studio.ui.new_document import NewDocumentDialog
+
+    dialog = NewDocumentDialog(window)
+    texts = [dialog.preset.itemText(i) for i in range(dialog.preset.count())]
+    assert [t.split(" (")[0] for t in texts] == [
+        "512 × 512",
+        "768 × 768",
+        "1024 × 1024",
+        "1216 × 832",
+        "Custom",
+    ]
+    dialog.preset.setCurrentIndex(3)
+    assert dialog.chosen_size() == (1216, 832)
+    dialog.width_spin.setValue(640)
+    assert dialog.preset.currentText() == "Custom" and dialog.chosen_size() == (640, 832)
+    dialog.height_spin.setValue(640)
+    dialog.width_spin.setValue(768)
+    dialog.height_spin.setValue(768)
+    assert dialog.preset.currentIndex() == 1
+    dialog.close()
+
+
+def test_dragging_a_layer_row_reorders_as_one_undo_step(window):
+    doc, panel = window.document, window.layers_panel
+    a = doc.add_mask_layer("A")
+    doc.add_mask_layer("B")
+    count = doc.undo_stack.count()
+    panel.row_moved(a.id, 0)  # what LayerList.dropEvent reports after a drop at the top row
+    assert [x.name for x in doc.layers] == ["Background", "B", "A"]
+    assert panel.list.item(0).text() == "A" and doc.undo_stack.count() == count + 1
+    doc.undo_stack.undo()
+    assert [x.name for x in doc.layers] == ["Background", "A", "B"]
+
+
+def test_mask_actions_and_label_import_report_in_the_window(window, tmp_path):
+    doc = window.document
+    mask = doc.add_mask_layer()
+    mask.pixels[100:110, 100:110] = 255
+    window.actions["mask_grow"].trigger()
+    assert mask.pixels[98, 105] == 255 and mask.pixels[90, 105] == 0
+    window.actions["mask_feather"].trigger()
+    assert 0 < mask.pixels[95, 105] < 255
+    count = doc.undo_stack.count()
+    window.actions["mask_invert"].trigger()
+    assert doc.undo_stack.count() == count + 1
+    rgb = np.zeros((512, 512, 3), np.uint8)
+    rgb[:256] = doc.default_palette().search("sky")[0].rgb
+    rgb[300:310, 40:50] = (91, 13, 161)
+    Image.fromarray(rgb).save(tmp_path / "seg.png")
+    window.import_labels(str(tmp_path / "seg.png"))
+    assert doc.layers[-1].kind == LABEL
+    assert "1 colours (100 pixels)" in window.banner.message
+    assert "x=40, y=300" in window.banner.details_view.toPlainText()
+    window.export_labels(str(tmp_path / "out.png"))
+    with Image.open(tmp_path / "out.png") as image:
+        assert image.mode == "P"
+        assert np.array_equal(np.array(image), doc.layers[-1].pixels.astype(np.uint8))
