@@ -93,7 +93,9 @@ def _sn_weight(w_orig, u, v):
     return w_orig / sigma
 
 
-def infer_arch(sd: dict[str, Any], up: str | None = None) -> SpadeArch:
+def infer_arch(
+    sd: dict[str, Any], up: str | None = None, z_grid: tuple[int, int] | None = None
+) -> SpadeArch:
     """Read the architecture from a (folded) state dict; `up` comes from the sidecar if known."""
     if "fc.weight" not in sd or "conv_img.weight" not in sd:
         raise ModelLoadError(
@@ -123,7 +125,12 @@ def infer_arch(sd: dict[str, Any], up: str | None = None) -> SpadeArch:
     if z_dim:
         cells = int(fc.shape[0]) // blocks[0][1]
         side = round(cells**0.5)
-        grid = (side, side) if side * side == cells else (0, 0)
+        grid = tuple(z_grid) if z_grid else (side, side)
+        if grid[0] * grid[1] != cells:
+            raise ModelLoadError(
+                f"This VAE-trained SPADE starts from {cells} cells; give its z_grid [sh, sw] "
+                "in the sidecar JSON."
+            )
     return SpadeArch(
         semantic_nc, tuple(blocks), hidden, up, z_dim, grid, int(sd["conv_img.weight"].shape[0])
     )
@@ -222,10 +229,12 @@ def expected_shapes(arch: SpadeArch) -> dict[str, tuple[int, ...]]:
     return {k: tuple(v.shape) for k, v in build_generator(arch).state_dict().items()}
 
 
-def load_generator(sd: dict[str, Any], up: str | None = None):
+def load_generator(
+    sd: dict[str, Any], up: str | None = None, z_grid: tuple[int, int] | None = None
+):
     """Fold spectral norm, infer the architecture and load strictly; returns the eval module."""
     folded = fold_spectral_norm(sd)
-    arch = infer_arch(folded, up)
+    arch = infer_arch(folded, up, z_grid)
     net = build_generator(arch)
     expected = {k: tuple(v.shape) for k, v in net.state_dict().items()}
     for key in expected:  # old files without BatchNorm counters: BatchNorm itself would add them

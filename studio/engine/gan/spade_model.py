@@ -18,6 +18,7 @@ from studio.engine.gan.labels import (
 )
 from studio.engine.gan.requests import SpadeRequest
 from studio.engine.gan.spade import OFFICIAL, SpadeArch, load_generator
+from studio.engine.gan.spade_style import encode_style, load_style_encoder
 from studio.engine.gan.weights import read_sidecar, read_state_dict
 
 
@@ -31,6 +32,7 @@ class LoadedSpade:
     labels: ModelLabels
     device: str
     sidecar: dict[str, Any]
+    encoder: Any = None  # style encoder (netE) of VAE-trained checkpoints, if found
 
 
 def model_labels(arch: SpadeArch, sidecar: dict[str, Any]) -> ModelLabels:
@@ -81,16 +83,16 @@ def _custom_labels(name: str, sidecar: dict[str, Any]) -> ModelLabels:
 def load_spade(path: str, device: str = "cpu") -> LoadedSpade:
     """Read, check strictly and place a SPADE generator; its sidecar JSON is optional."""
     sidecar = read_sidecar(path)
-    net = load_generator(read_state_dict(path), sidecar.get("num_upsampling_layers"))
-    arch = net.arch
-    if arch.z_dim and not all(arch.z_grid):
-        grid = sidecar.get("z_grid")
-        if not grid:
-            raise ModelLoadError("This VAE-trained SPADE needs z_grid [sh, sw] in its sidecar.")
-        raise ModelLoadError(f"Non-square z_grid {grid} is not supported yet.")
-    return LoadedSpade(
-        str(path), net.to(device), arch, model_labels(arch, sidecar), device, sidecar
+    grid = sidecar.get("z_grid")
+    net = load_generator(
+        read_state_dict(path),
+        sidecar.get("num_upsampling_layers"),
+        (int(grid[0]), int(grid[1])) if grid else None,
     )
+    arch = net.arch
+    encoder = load_style_encoder(path, device) if arch.z_dim else None
+    labels = model_labels(arch, sidecar)
+    return LoadedSpade(str(path), net.to(device), arch, labels, device, sidecar, encoder)
 
 
 def _nearest(ids: np.ndarray, h: int, w: int) -> np.ndarray:
@@ -140,11 +142,11 @@ def render(loaded: LoadedSpade, request: SpadeRequest) -> tuple[np.ndarray, dict
     import torch
 
     arch = loaded.arch
-    if request.style_image is not None:
+    if request.style_image is not None and loaded.encoder is None:
         raise InvalidRequestError(
             "This SPADE checkpoint has no style encoder, so it cannot take a style image."
             if not arch.z_dim
-            else "Style images need the SPADE style encoder, which Studio does not load yet."
+            else "No style encoder (latest_net_E) was found next to this checkpoint."
         )
     out_size, size = run_size(request, arch.multiple)
     if arch.z_dim:
@@ -153,7 +155,10 @@ def render(loaded: LoadedSpade, request: SpadeRequest) -> tuple[np.ndarray, dict
     z = None
     if arch.z_dim:
         gen = torch.Generator("cpu").manual_seed(request.seed)
-        z = torch.randn(1, arch.z_dim, generator=gen).to(loaded.device)
+        if request.style_image is not None:
+            z = encode_style(loaded.encoder, request.style_image, gen, loaded.device)
+        else:
+            z = torch.randn(1, arch.z_dim, generator=gen).to(loaded.device)
     with torch.inference_mode():
         image = to_uint8(loaded.net(seg.to(loaded.device), z))
     if image.shape[:2] != out_size:

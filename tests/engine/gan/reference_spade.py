@@ -52,13 +52,18 @@ class RefBlock(nn.Module):
 
 
 class RefGenerator(nn.Module):
-    def __init__(self, semantic_nc, ngf=64, up="normal", hidden=128, crop=256, aspect=1.0):
+    def __init__(self, semantic_nc, ngf=64, up="normal", hidden=128, crop=256, aspect=1.0, z_dim=0):
         super().__init__()
         nf = ngf
         self.up_mode = up
+        self.nf = nf
         self.sw = crop // 2 ** DOWN[up]
         self.sh = round(self.sw / aspect)
-        self.fc = nn.Conv2d(semantic_nc, 16 * nf, 3, padding=1)
+        if z_dim:  # use_vae: the first feature map comes from z
+            self.fc = nn.Linear(z_dim, 16 * nf * self.sw * self.sh)
+        else:
+            self.fc = nn.Conv2d(semantic_nc, 16 * nf, 3, padding=1)
+        self.z_dim = z_dim
         self.head_0 = RefBlock(16 * nf, 16 * nf, semantic_nc, hidden)
         self.G_middle_0 = RefBlock(16 * nf, 16 * nf, semantic_nc, hidden)
         self.G_middle_1 = RefBlock(16 * nf, 16 * nf, semantic_nc, hidden)
@@ -73,9 +78,11 @@ class RefGenerator(nn.Module):
         self.conv_img = nn.Conv2d(final_nc, 3, 3, padding=1)
         self.up = nn.Upsample(scale_factor=2)
 
-    def forward(self, seg):
-        x = F.interpolate(seg, size=(self.sh, self.sw))
-        x = self.fc(x)
+    def forward(self, seg, z=None):
+        if self.z_dim:
+            x = self.fc(z).view(-1, 16 * self.nf, self.sh, self.sw)
+        else:
+            x = self.fc(F.interpolate(seg, size=(self.sh, self.sw)))
         x = self.head_0(x, seg)
         x = self.up(x)
         x = self.G_middle_0(x, seg)
@@ -97,13 +104,44 @@ class RefGenerator(nn.Module):
         return torch.tanh(x)
 
 
+class RefConvEncoder(nn.Module):
+    """SPADE's netE: 6 stride-2 convs (SN, bias removed) + InstanceNorm, then mu and logvar."""
+
+    def __init__(self, ndf=64, z_dim=256):
+        super().__init__()
+
+        def norm_layer(conv):
+            conv = spectral_norm(conv)
+            delattr(conv, "bias")
+            conv.register_parameter("bias", None)
+            return nn.Sequential(conv, nn.InstanceNorm2d(conv.out_channels, affine=False))
+
+        widths = [3, ndf, ndf * 2, ndf * 4, ndf * 8, ndf * 8, ndf * 8]
+        for i in range(6):
+            conv = nn.Conv2d(widths[i], widths[i + 1], 3, stride=2, padding=1)
+            setattr(self, f"layer{i + 1}", norm_layer(conv))
+        self.fc_mu = nn.Linear(ndf * 8 * 4 * 4, z_dim)
+        self.fc_var = nn.Linear(ndf * 8 * 4 * 4, z_dim)
+        self.actvn = nn.LeakyReLU(0.2, False)
+
+    def forward(self, x):
+        if x.size(2) != 256 or x.size(3) != 256:
+            x = F.interpolate(x, size=(256, 256), mode="bilinear")
+        x = self.layer1(x)
+        for i in range(2, 7):
+            x = getattr(self, f"layer{i}")(self.actvn(x))
+        x = self.actvn(x).view(x.size(0), -1)
+        return self.fc_mu(x), self.fc_var(x)
+
+
 def trained_looking(net: RefGenerator, semantic_nc: int, h: int, w: int, seed: int = 0):
     """Run a few train-mode forwards so BN running stats and SN u/v are not their initial values."""
     g = torch.Generator().manual_seed(seed)
     net.train()
     with torch.no_grad():
         for _ in range(3):
-            net(torch.rand(2, semantic_nc, h, w, generator=g))
+            z = torch.randn(2, net.z_dim, generator=g) if getattr(net, "z_dim", 0) else None
+            net(torch.rand(2, semantic_nc, h, w, generator=g), z)
     return net.eval()
 
 
