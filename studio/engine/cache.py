@@ -39,7 +39,7 @@ class ModelCache:
     def used_bytes(self) -> int:
         return sum(size for _, size in self._entries.values())
 
-    def keys(self) -> list[Hashable]:
+    def loaded_keys(self) -> list[Hashable]:
         return list(self._entries)
 
     def fetch(

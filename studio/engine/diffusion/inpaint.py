@@ -46,7 +46,7 @@ def crop_box(mask: np.ndarray, padding: int, aspect: float) -> tuple[int, int, i
     cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
     x0 = int(min(max(round(cx - bw / 2), 0), w - bw))
     y0 = int(min(max(round(cy - bh / 2), 0), h - bh))
-    return x0, y0, x0 + bw, y0 + bh
+    return int(x0), int(y0), int(x0 + bw), int(y0 + bh)
 
 
 def fill_masked(image: np.ndarray, mask: np.ndarray) -> np.ndarray:
