@@ -11,7 +11,7 @@ from studio.document.layers import LABEL, RASTER, Layer
 from studio.document.palette import ColorMapping, Palette, map_colors
 from studio.io.images import load_image
 from studio.io.labels import read_label_png, save_indexed_png
-from studio.io.project import ProjectData, load_project, save_project
+from studio.io.project import ProjectData, ProjectFileError, load_project, save_project
 
 LAYER_FIELDS = ("name", "kind", "visible", "opacity", "locked", "draft", "metadata")
 
@@ -37,6 +37,14 @@ def save_document(doc: Document, path: Path) -> None:
 
 
 def layers_from_project(data: ProjectData) -> list[Layer]:
+    """Layers from project data; inconsistent data raises ProjectFileError."""
+    try:
+        return _layers(data)
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ProjectFileError("The project's layer list is damaged.", repr(exc)) from exc
+
+
+def _layers(data: ProjectData) -> list[Layer]:
     palettes = {name: Palette.from_dict(p) for name, p in data.palettes.items()}
     layers = []
     for entry in data.layers:

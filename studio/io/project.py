@@ -26,6 +26,7 @@ MAX_MEMBERS = 1000
 MAX_TOTAL_BYTES = 4 * 1024**3  # uncompressed
 MAX_RATIO = 100  # uncompressed / compressed per member; layers are stored PNG (ratio ~1)
 MAX_MANIFEST_BYTES = 16 * 1024**2
+MAX_TOTAL_PIXELS = 400_000_000  # all layers together (~1.6 GB as RGBA): refuse PNG bombs
 
 
 class ProjectFileError(StudioError):
@@ -193,6 +194,14 @@ def _layers_from(archive: zipfile.ZipFile, manifest: dict[str, Any], label: str)
     width, height = int(manifest["width"]), int(manifest["height"])
     check_size(width, height, label)
     layers = []
+    total = sum(
+        int(m.get("width", width)) * int(m.get("height", height)) for m in manifest["layers"]
+    )
+    if total > MAX_TOTAL_PIXELS:
+        raise ProjectFileError(
+            f"{label} would need {total} pixels of layers; it was not opened.",
+            f"limit {MAX_TOTAL_PIXELS}",
+        )
     for meta in manifest["layers"]:
         kind = meta["kind"]
         if kind not in ("raster", "label", "mask"):

@@ -47,6 +47,12 @@ class ToolBar(QToolBar):
         self.mask_soft = QCheckBox("Soft mask")
         self.mask_soft.setToolTip("Masks paint with the soft brush (off: hard edges)")
         self.addWidget(self.mask_soft)
+        self.pressure_size = QCheckBox("Pen → size")
+        self.pressure_size.setToolTip("Pen pressure changes the brush size")
+        self.pressure_opacity = QCheckBox("Pen → opacity")
+        self.pressure_opacity.setToolTip("Pen pressure changes the stroke opacity")
+        self.addWidget(self.pressure_size)
+        self.addWidget(self.pressure_opacity)
         self.color_button = QToolButton()
         self.color_button.setToolTip("Brush colour (X swaps with the background colour)")
         self.color_button.clicked.connect(self._pick_color)
@@ -56,6 +62,8 @@ class ToolBar(QToolBar):
         self.opacity_spin.valueChanged.connect(lambda v: settings.set_value("opacity", v / 100))
         self.tolerance_spin.valueChanged.connect(lambda v: settings.set_value("tolerance", v))
         self.mask_soft.toggled.connect(lambda v: settings.set_value("mask_soft", v))
+        self.pressure_size.toggled.connect(lambda v: settings.set_value("pressure_size", v))
+        self.pressure_opacity.toggled.connect(lambda v: settings.set_value("pressure_opacity", v))
         settings.changed.connect(self.sync)
         self.sync()
 
@@ -77,9 +85,14 @@ class ToolBar(QToolBar):
             spin.blockSignals(True)
             spin.setValue(value)
             spin.blockSignals(False)
-        self.mask_soft.blockSignals(True)
-        self.mask_soft.setChecked(s.mask_soft)
-        self.mask_soft.blockSignals(False)
+        for box, value in (
+            (self.mask_soft, s.mask_soft),
+            (self.pressure_size, s.pressure_size),
+            (self.pressure_opacity, s.pressure_opacity),
+        ):
+            box.blockSignals(True)
+            box.setChecked(value)
+            box.blockSignals(False)
         self.color_button.setIcon(_color_icon(s.color))
 
     def _pick_color(self) -> None:

@@ -162,3 +162,18 @@ def test_colour_coded_import_reports_unmatched_colours(qapp, tmp_path):
     assert layer.pixels[7, 2] == 0
     assert mapping.unmatched_pixels == 4
     assert mapping.unmatched_colors == [((90, 12, 160), 4, (2, 7))]
+
+
+def test_inconsistent_layers_and_png_bombs_are_refused(qapp, tmp_path, monkeypatch):
+    doc = _doc()
+    save_document(doc, tmp_path / "a.studio")
+    with zipfile.ZipFile(tmp_path / "a.studio") as z:
+        manifest = json.loads(z.read("manifest.json"))
+        members = {n: z.read(n) for n in z.namelist() if n != "manifest.json"}
+    manifest["palettes"] = {}  # the label layer's palette is missing
+    _write_zip(tmp_path / "np.studio", members, manifest)
+    with pytest.raises(ProjectFileError, match="damaged"):
+        open_document(Document(4, 4), tmp_path / "np.studio")
+    monkeypatch.setattr(project_io, "MAX_TOTAL_PIXELS", 24 * 16 * 2)  # three layers > two
+    with pytest.raises(ProjectFileError, match="pixels of layers"):
+        load_project(tmp_path / "a.studio")

@@ -192,3 +192,15 @@ def test_live_painting_updates_only_a_region_and_matches_the_full_composite(rig)
     assert np.array_equal(array_from_qimage(canvas._image), doc.composite())
     QTest.mouseRelease(canvas, left, none, at(30, 12))
     assert labels.pixels[11, 20] == 4
+
+
+def test_pressure_to_opacity_instead_of_size(rig):
+    doc, settings, canvas, tools = rig
+    canvas.set_tool(tools["brush"])
+    mask = doc.add_mask_layer()
+    settings.size, settings.hardness = 10, 1.0
+    settings.pressure_size, settings.pressure_opacity = False, True
+    _tablet(canvas, QEvent.Type.TabletPress, 20, 20, 0.5)
+    _tablet(canvas, QEvent.Type.TabletRelease, 20, 20, 0.5)
+    assert mask.pixels[20, 20] == 128  # half pressure, half opacity
+    assert (mask.pixels > 0).sum() > 60  # full size (radius 5)

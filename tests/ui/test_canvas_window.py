@@ -264,3 +264,19 @@ def test_mask_actions_and_label_import_report_in_the_window(window, tmp_path):
     with Image.open(tmp_path / "out.png") as image:
         assert image.mode == "P"
         assert np.array_equal(np.array(image), doc.layers[-1].pixels.astype(np.uint8))
+
+
+def test_preferences_autosave_interval_and_history_panel(window):
+    from studio.ui.preferences import PreferencesDialog
+
+    dialog = PreferencesDialog(window.settings_store, window)
+    dialog.autosave_spin.setValue(30)
+    dialog.accept()
+    window.preferences_changed()
+    assert window.autosaver.timer.interval() == 30_000
+    window.tool_bar.pressure_opacity.setChecked(True)
+    assert window.tool_settings.pressure_opacity
+    doc = window.document
+    doc.add_mask_layer("M")
+    assert window.history_view.stack() is doc.undo_stack
+    assert window.history_view.model().rowCount() == 2  # "Opened" + one step
