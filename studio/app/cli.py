@@ -22,7 +22,9 @@ def _parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     commands.add_parser("gui", help="open the app (the default)")
     gen = commands.add_parser("generate", help="generate an image without opening the app")
-    gen.add_argument("--model", required=True, help="a Stable Diffusion diffusers folder")
+    gen.add_argument(
+        "--model", required=True, help="a diffusers folder or a single .safetensors/.ckpt file"
+    )
     gen.add_argument("--prompt", required=True)
     gen.add_argument("--negative-prompt", default="")
     gen.add_argument("--steps", type=int, default=20)
@@ -44,7 +46,65 @@ def _parser() -> argparse.ArgumentParser:
     gen.add_argument("--device", choices=["cpu", "cuda", "mps"], default=None)
     gen.add_argument("--dtype", choices=["float32", "float16", "bfloat16"], default=None)
     gen.add_argument("--quiet", action="store_true", help="no progress on stderr")
+    _mode_flags(gen)
+    models = commands.add_parser("models", help="list or convert model files")
+    actions = models.add_subparsers(dest="models_command", metavar="ACTION", required=True)
+    listing = actions.add_parser("list", help="what the registry recognises in a folder")
+    listing.add_argument("dirs", nargs="*", type=Path, help="default: the model folders")
+    convert = actions.add_parser("convert", help="a .ckpt/.pt/.pth file to .safetensors")
+    convert.add_argument("file", type=Path)
+    convert.add_argument("--out", type=Path, default=None)
     return parser
+
+
+def _lora(text: str) -> tuple[str, float]:
+    """PATH[:WEIGHT] (the weight defaults to 1; a Windows drive colon is not a weight)."""
+    path, sep, weight = text.rpartition(":")
+    if sep and path and not weight.startswith(("\\", "/")):
+        try:
+            return path, float(weight)
+        except ValueError:
+            pass
+    return text, 1.0
+
+
+def _padding(text: str) -> int | None:
+    return None if text.lower() in ("none", "full", "whole") else int(text)
+
+
+def _mode_flags(gen: argparse.ArgumentParser) -> None:
+    inp = gen.add_argument_group("inpainting (with --init-image)")
+    inp.add_argument("--mask", type=Path, help="PNG, white = repaint")
+    inp.add_argument("--mask-blur", type=int, default=6, help="feather in px (default 6)")
+    inp.add_argument(
+        "--padding",
+        type=_padding,
+        default=32,
+        help="context px around the mask, rendered at full size; 'none' = whole picture",
+    )
+    inp.add_argument(
+        "--masked-content", choices=["original", "fill", "latent noise"], default="original"
+    )
+    inp.add_argument("--color-match", action="store_true")
+    sem = gen.add_argument_group("semantic (ControlNet seg)")
+    sem.add_argument(
+        "--labels",
+        type=Path,
+        help="indexed or 16-bit PNG of ADE20K ids + 1 (0 = unlabeled), or an RGB colour map",
+    )
+    sem.add_argument("--controlnet", type=Path, help="a seg ControlNet folder or file")
+    sem.add_argument("--control-scale", type=float, default=1.0)
+    more = gen.add_argument_group("more")
+    more.add_argument("--lora", action="append", type=_lora, default=[], metavar="PATH[:WEIGHT]")
+    more.add_argument("--fuse-loras", action="store_true")
+    more.add_argument("--refiner", type=Path, help="SDXL refiner taking over the last steps")
+    more.add_argument("--refiner-switch", type=float, default=0.8)
+    more.add_argument("--batch", type=int, default=1, help="images per run")
+    more.add_argument("--batch-count", type=int, default=1, help="runs (seeds continue)")
+    more.add_argument("--variation-seed", type=int, default=None)
+    more.add_argument("--variation-strength", type=float, default=0.0)
+    more.add_argument("--few-step", choices=["auto", "off", "turbo", "lcm"], default="auto")
+    more.add_argument("--preview-decoder", type=Path, help="a TAESD decoder for previews")
 
 
 def _fail(message: str) -> int:
@@ -61,6 +121,93 @@ def _load_init(path: Path):
             return np.asarray(ImageOps.exif_transpose(image).convert("RGB"))
     except (OSError, UnidentifiedImageError) as exc:
         raise ValueError(f"cannot read the init image {path}: {exc}") from exc
+
+
+def _load_mask(path: Path):
+    import numpy as np
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with Image.open(path) as image:
+            return np.asarray(image.convert("L"))
+    except (OSError, UnidentifiedImageError) as exc:
+        raise ValueError(f"cannot read the mask {path}: {exc}") from exc
+
+
+def _load_labels(path: Path) -> dict:
+    """Label ids (indexed or 16-bit grey PNG) or a ready colour map (RGB PNG)."""
+    import numpy as np
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with Image.open(path) as image:
+            if image.mode in ("P", "L", "I", "I;16"):
+                return {"label_map": np.asarray(image).astype(np.uint16)}
+            return {"control_image": np.asarray(image.convert("RGB"))}
+    except (OSError, UnidentifiedImageError) as exc:
+        raise ValueError(f"cannot read the labels {path}: {exc}") from exc
+
+
+def _mode_fields(args: argparse.Namespace) -> dict:
+    fields: dict = dict(
+        mask_blur=args.mask_blur,
+        inpaint_padding=args.padding,
+        masked_content=args.masked_content,
+        color_match=args.color_match,
+        control_scale=args.control_scale,
+        loras=tuple(args.lora),
+        fuse_loras=args.fuse_loras,
+        refiner_switch=args.refiner_switch,
+        batch_size=args.batch,
+        batch_count=args.batch_count,
+        variation_seed=args.variation_seed,
+        variation_strength=args.variation_strength,
+        few_step=None if args.few_step == "auto" else args.few_step,
+    )
+    if args.mask:
+        fields["mask"] = _load_mask(args.mask)
+    if args.labels:
+        fields.update(_load_labels(args.labels))
+    for flag, name in (
+        ("controlnet", "controlnet_path"),
+        ("refiner", "refiner_path"),
+        ("preview_decoder", "preview_decoder"),
+    ):
+        if getattr(args, flag):
+            fields[name] = str(getattr(args, flag))
+    return fields
+
+
+def _outputs(out: Path, count: int) -> list[Path]:
+    """out.png, out-2.png, out-3.png … for a batch."""
+    return [out] + [out.with_name(f"{out.stem}-{i}{out.suffix}") for i in range(2, count + 1)]
+
+
+def models_command(args: argparse.Namespace) -> int:
+    from studio.engine.errors import StudioError
+
+    if args.models_command == "convert":
+        from studio.engine.checkpoints import convert_to_safetensors
+
+        try:
+            out = convert_to_safetensors(args.file, args.out)
+        except StudioError as exc:
+            return _fail(exc.message)
+        print(f"wrote {out}")
+        return 0
+    from studio.engine.registry import scan
+    from studio.io.paths import model_search_dirs
+
+    dirs = args.dirs or model_search_dirs()
+    found = scan(list(dirs), kinds=None)
+    if not found:
+        print("no models found in " + ", ".join(str(d) for d in dirs))
+    for info in found:
+        size = f"{info.size_bytes / 2**20:,.1f} MB"
+        tags = f" [{info.variant}]" if info.variant else ""
+        status = "ok" if info.usable else f"REJECTED: {info.problem}"
+        print(f"{info.name}\t{info.kind}\t{info.family}{tags}\t{info.format}\t{size}\t{status}")
+    return 0
 
 
 def generate(args: argparse.Namespace) -> int:
@@ -88,6 +235,7 @@ def generate(args: argparse.Namespace) -> int:
             strength=args.strength,
             device=args.device,
             dtype=args.dtype,
+            **_mode_fields(args),
         )
     except ValueError as exc:
         return _fail(str(exc))
@@ -116,10 +264,17 @@ def generate(args: argparse.Namespace) -> int:
         result = DiffusionEngine().run(request, on_step, threading.Event())
     except StudioError as exc:
         return _fail(exc.message)
-    save_png(args.out, result.image, result.recipe)
+    if result is None:
+        return _fail("cancelled before any step ran")
+    paths = _outputs(args.out, len(result.images))
+    seeds = result.recipe.get("seeds", [request.seed])
+    for index, (path, image) in enumerate(zip(paths, result.images, strict=True)):
+        recipe = dict(result.recipe, seed=seeds[index] if index < len(seeds) else request.seed)
+        save_png(path, image, recipe)
     if not args.quiet:
+        names = ", ".join(str(p) for p in paths[: len(result.images)])
         print(
-            f"wrote {args.out} (seed {request.seed}, {time.perf_counter() - started:.1f} s)",
+            f"wrote {names} (seed {request.seed}, {time.perf_counter() - started:.1f} s)",
             file=sys.stderr,
         )
     return 0
@@ -129,6 +284,8 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if args.command == "generate":
         return generate(args)
+    if args.command == "models":
+        return models_command(args)
     from studio.app.main import run_gui
 
     return run_gui()

@@ -143,3 +143,114 @@ def test_bad_input_exits_non_zero_with_one_line(tiny_sd_path, tmp_path):
         last = done.stderr.strip().splitlines()[-1]
         assert last.startswith("studio: error:") and words in last
     assert not (tmp_path / "o.png").exists()
+
+
+def test_help_lists_every_mode_flag():
+    out = studio("generate", "--help").stdout
+    for flag in (
+        "--mask",
+        "--mask-blur",
+        "--padding",
+        "--masked-content",
+        "--labels",
+        "--controlnet",
+        "--control-scale",
+        "--lora",
+        "--refiner",
+        "--batch",
+        "--variation-seed",
+        "--variation-strength",
+    ):
+        assert flag in out
+
+
+def test_lora_flag_takes_an_optional_weight():
+    from studio.app.cli import _lora
+
+    assert _lora("style.safetensors") == ("style.safetensors", 1.0)
+    assert _lora("/loras/style.safetensors:0.6") == ("/loras/style.safetensors", 0.6)
+    assert _lora("C:\\loras\\style.safetensors") == ("C:\\loras\\style.safetensors", 1.0)
+
+
+def test_models_list_prints_kinds_and_reasons(tiny_sd_path, tmp_path):
+    import shutil
+
+    import torch
+
+    shutil.copytree(tiny_sd_path, tmp_path / "tiny-sd")
+    (tmp_path / "broken.safetensors").write_bytes(b"nonsense")
+
+    class Payload:
+        def __reduce__(self):
+            return (os.system, (f"touch {tmp_path / 'PWNED'}",))
+
+    torch.save({"w": torch.ones(1), "x": Payload()}, str(tmp_path / "evil.ckpt"))
+    done = studio("models", "list", str(tmp_path))
+    assert done.returncode == 0, done.stderr
+    lines = {line.split("\t")[0]: line.split("\t") for line in done.stdout.splitlines()}
+    assert lines["tiny-sd"][1:4] == ["sd-pipeline", "sd1", "diffusers"]
+    assert lines["tiny-sd"][5] == "ok" and lines["tiny-sd"][4].endswith("MB")
+    assert "REJECTED" in lines["broken.safetensors"][5]
+    assert "posix.system" in lines["evil.ckpt"][5]
+    assert not (tmp_path / "PWNED").exists()
+
+
+def test_models_convert_writes_safetensors(tmp_path):
+    import torch
+    from safetensors.torch import load_file
+
+    torch.save({"state_dict": {"w": torch.arange(3.0)}}, str(tmp_path / "m.ckpt"))
+    done = studio("models", "convert", str(tmp_path / "m.ckpt"))
+    assert done.returncode == 0, done.stderr
+    assert torch.equal(load_file(str(tmp_path / "m.safetensors"))["w"], torch.arange(3.0))
+
+
+def test_generate_inpaint_batch_writes_every_image(tiny_sd_path, tmp_path):
+    picture = np.zeros((64, 64, 3), np.uint8)
+    picture[:, :, 0] = np.arange(64, dtype=np.uint8)[None, :] * 4
+    mask = np.zeros((64, 64), np.uint8)
+    mask[16:48, 16:48] = 255
+    Image.fromarray(picture).save(tmp_path / "picture.png")
+    Image.fromarray(mask).save(tmp_path / "mask.png")
+    out = tmp_path / "out.png"
+    done = studio(
+        "generate",
+        "--model",
+        str(tiny_sd_path),
+        "--prompt",
+        "a window",
+        "--steps",
+        "2",
+        "--width",
+        "64",
+        "--height",
+        "64",
+        "--init-image",
+        str(tmp_path / "picture.png"),
+        "--strength",
+        "1.0",
+        "--mask",
+        str(tmp_path / "mask.png"),
+        "--mask-blur",
+        "4",
+        "--batch",
+        "2",
+        "--seed",
+        "5",
+        "--device",
+        "cpu",
+        "--dtype",
+        "float32",
+        "--out",
+        str(out),
+    )
+    assert done.returncode == 0, done.stderr
+    first, second = np.asarray(Image.open(out)), np.asarray(Image.open(tmp_path / "out-2.png"))
+    outside = mask < 128
+    assert np.array_equal(first[:, :, :3][outside], picture[outside])
+    assert not np.array_equal(first, second)
+
+    from studio.io.png import read_recipe
+
+    recipe = read_recipe(tmp_path / "out-2.png")
+    assert recipe["seed"] == 6 and recipe["mode"] == "inpaint" and recipe["mask_blur"] == 4
