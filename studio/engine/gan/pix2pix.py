@@ -9,7 +9,7 @@ from types import SimpleNamespace
 from typing import Any
 
 from studio.engine.errors import ModelLoadError
-from studio.engine.gan.weights import check_state_dict
+from studio.engine.gan.weights import load_strict
 
 STALE = re.compile(r"\.(running_mean|running_var|num_batches_tracked)$")
 
@@ -275,15 +275,9 @@ def load_generator(sd: dict[str, Any]):
     sd = normalize_keys(sd)
     arch = infer_arch(sd)
     sd = drop_stale_norm_keys(sd, arch)
-    net = build_generator(arch)
-    expected = {k: tuple(v.shape) for k, v in net.state_dict().items()}
-    for key in expected:  # old BatchNorm files lack the counter; BatchNorm would add it
-        if key.endswith(".num_batches_tracked") and key not in sd:
-            sd[key] = net.state_dict()[key]
     kind = "ResNet generator" if arch.kind == "resnet" else "U-Net generator"
-    check_state_dict(expected, sd, f"{kind} inferred from it ({_summary(arch)})")
-    net.load_state_dict(sd, strict=True)
-    return net.eval()
+    cls = _modules().Resnet if isinstance(arch, ResnetArch) else _modules().Unet
+    return load_strict(lambda: cls(arch), sd, f"{kind} inferred from it ({_summary(arch)})")
 
 
 def _summary(arch: ResnetArch | UnetArch) -> str:

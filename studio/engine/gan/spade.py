@@ -9,7 +9,7 @@ from types import SimpleNamespace
 from typing import Any
 
 from studio.engine.errors import ModelLoadError
-from studio.engine.gan.weights import check_state_dict
+from studio.engine.gan.weights import load_strict
 
 UPSAMPLING = {"normal": 5, "more": 6, "most": 7}  # total x2 upsamplings (downscale exponent)
 FIXED_BLOCKS = ("head_0", "G_middle_0", "G_middle_1")
@@ -224,22 +224,10 @@ def build_generator(arch: SpadeArch):
     return _modules().Generator(arch).eval()
 
 
-def expected_shapes(arch: SpadeArch) -> dict[str, tuple[int, ...]]:
-    """Names and shapes of the folded state dict this architecture loads."""
-    return {k: tuple(v.shape) for k, v in build_generator(arch).state_dict().items()}
-
-
 def load_generator(
     sd: dict[str, Any], up: str | None = None, z_grid: tuple[int, int] | None = None
 ):
     """Fold spectral norm, infer the architecture and load strictly; returns the eval module."""
     folded = fold_spectral_norm(sd)
     arch = infer_arch(folded, up, z_grid)
-    net = build_generator(arch)
-    expected = {k: tuple(v.shape) for k, v in net.state_dict().items()}
-    for key in expected:  # old files without BatchNorm counters: BatchNorm itself would add them
-        if key.endswith(".num_batches_tracked") and key not in folded:
-            folded[key] = net.state_dict()[key]
-    check_state_dict(expected, folded, "SPADE generator")
-    net.load_state_dict(folded, strict=True)
-    return net.eval()
+    return load_strict(lambda: _modules().Generator(arch), folded, "SPADE generator")

@@ -11,7 +11,7 @@ import numpy as np
 
 from studio.engine.errors import ModelLoadError
 from studio.engine.gan.spade import fold_spectral_norm
-from studio.engine.gan.weights import check_state_dict, read_state_dict
+from studio.engine.gan.weights import load_strict, read_state_dict
 
 STYLE_SIZE = 256  # the encoder always sees the style image resized to 256x256 (bilinear)
 
@@ -79,10 +79,7 @@ def load_encoder_file(path: str | Path, device: str = "cpu"):
     """netE loaded strictly (spectral norm folded as for the generator)."""
     sd = fold_spectral_norm(read_state_dict(path))
     sd = {k: v for k, v in sd.items() if not re.search(r"\.1\.(running_|num_batches)", k)}
-    net = build_encoder(sd)
-    check_state_dict({k: tuple(v.shape) for k, v in net.state_dict().items()}, sd, "style encoder")
-    net.load_state_dict(sd, strict=True)
-    return net.to(device)
+    return load_strict(lambda: build_encoder(sd), sd, "style encoder").to(device)
 
 
 def load_style_encoder(generator: str | Path, device: str = "cpu"):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import pickle
 import zipfile
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -140,6 +140,27 @@ def check_state_dict(expected: Mapping[str, tuple[int, ...]], found: Mapping[str
             + (f"{first} is missing." if missing else f"{first} is not expected."),
             _listing(missing, extra),
         )
+
+
+def load_strict(build: Callable[[], Any], sd: Mapping[str, Any], what: str) -> Any:
+    """Build the module on the meta device (no memory, no random init), check names and
+    shapes, then adopt private float32 copies of the file's tensors; returns it in eval mode."""
+    import torch
+
+    with torch.device("meta"):
+        net = build()
+    expected = {k: tuple(v.shape) for k, v in net.state_dict().items()}
+    sd = dict(sd)
+    for key in expected:  # old files lack BatchNorm's counter; BatchNorm's own loader adds it
+        if key.endswith(".num_batches_tracked") and key not in sd:
+            sd[key] = torch.tensor(0, dtype=torch.long)
+    check_state_dict(expected, sd, what)
+    owned = {
+        k: v.detach().to(torch.float32, copy=True) if v.is_floating_point() else v.detach().clone()
+        for k, v in sd.items()
+    }
+    net.load_state_dict(owned, strict=True, assign=True)
+    return net.eval()
 
 
 def _listing(missing: Iterable[str], extra: Iterable[str]) -> str:
