@@ -294,7 +294,7 @@ class CanvasView(QWidget):
         painter.fillRect(self.rect(), self.palette().window().color().darker(115))
         target = self.doc_rect()
         painter.fillRect(target, self._checker)
-        smooth = self.zoom < 1.0
+        smooth = self.zoom * self.devicePixelRatioF() < 1.0  # device pixels per image pixel
         painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, smooth)
         painter.drawImage(target, self._image)
         if self._preview is not None:

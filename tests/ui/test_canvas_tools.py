@@ -204,3 +204,15 @@ def test_pressure_to_opacity_instead_of_size(rig):
     _tablet(canvas, QEvent.Type.TabletRelease, 20, 20, 0.5)
     assert mask.pixels[20, 20] == 128  # half pressure, half opacity
     assert (mask.pixels > 0).sum() > 60  # full size (radius 5)
+
+
+def test_fill_respects_the_selection(rig):
+    doc, settings, canvas, tools = rig
+    mask = doc.add_mask_layer()
+    canvas.set_tool(tools["select_rect"])
+    drag(canvas, [(0, 0), (8, 8)])
+    canvas.set_tool(tools["fill"])
+    drag(canvas, [(30, 30)])
+    assert (
+        mask.pixels[:8, :8].all() and mask.pixels[8:].sum() == 0 and mask.pixels[:, 8:].sum() == 0
+    )

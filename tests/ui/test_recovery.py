@@ -109,3 +109,22 @@ def test_unsaved_work_survives_a_normal_close(qtbot, tmp_path, monkeypatch):
     assert recovery.autosave_path().exists() and not recovery.lock_path().exists()
     monkeypatch.setattr(recovery, "pid_alive", lambda pid: False)  # as seen by the next start
     assert [x.pid for x in recovery.find_recoverable()] == [os.getpid()]
+
+
+def test_a_finished_generation_is_autosaved_at_once(qtbot, tmp_path, monkeypatch, tiny_sd_path):
+    monkeypatch.setenv("STUDIO_HOME", str(tmp_path / "home"))
+    settings = QSettings(str(tmp_path / "s.ini"), QSettings.Format.IniFormat)
+    window = build_window(FakeEngine(steps=2, step_delay=0.01), settings)
+    qtbot.addWidget(window)
+    window.session.open_model_folder(str(tiny_sd_path))
+    window.prompt_panel.load(window.session.settings)
+    window.prompt_panel.width_spin.setValue(64)
+    window.prompt_panel.height_spin.setValue(64)
+    assert not recovery.autosave_path().exists()
+    with qtbot.waitSignal(window.autosaver.saved, timeout=10000):
+        window.generate()
+    from studio.io.project import load_project
+
+    data = load_project(recovery.autosave_path())
+    assert len(data.layers) == 2 and data.layers[1]["name"].startswith("Prompt")
+    window.close()
