@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -94,7 +95,8 @@ def import_image_layer(doc: Document, path: Path) -> Layer:
 
 def export_label_png(layer: Layer, path: Path) -> None:
     """Indexed PNG: pixel values are the exact class values, PLTE holds the palette colours."""
-    save_indexed_png(Path(path), layer.pixels, layer.palette.colors_indexed())
+    names = json.dumps(layer.palette.to_dict())
+    save_indexed_png(Path(path), layer.pixels, layer.palette.colors_indexed(), names)
 
 
 def import_label_png(

@@ -6,15 +6,16 @@ import io
 from pathlib import Path
 
 import numpy as np
-from PIL import Image
+from PIL import Image, PngImagePlugin
 
 from studio.io.atomic import write_atomic
 from studio.io.images import ImageImportError, _to_rgba, open_checked
 
 MAX_INDEXED = 255  # the largest value an 8-bit indexed PNG can hold
+PALETTE_KEY = "studio-palette"
 
 
-def indexed_png_bytes(ids: np.ndarray, colors: np.ndarray) -> bytes:
+def indexed_png_bytes(ids: np.ndarray, colors: np.ndarray, names: str | None = None) -> bytes:
     """HxW uint16 ids (all <= 255) + Nx3 uint8 colours -> indexed PNG bytes (PLTE = colours)."""
     if ids.ndim != 2:
         raise ValueError(f"expected HxW ids, got {ids.shape}")
@@ -28,13 +29,18 @@ def indexed_png_bytes(ids: np.ndarray, colors: np.ndarray) -> bytes:
     n = min(256, len(colors))
     table[:n] = colors[:n]
     image.putpalette(table.reshape(-1).tolist())
+    info = PngImagePlugin.PngInfo()
+    if names:
+        info.add_itxt(PALETTE_KEY, names)  # the palette as JSON: value -> class name
     buffer = io.BytesIO()
-    image.save(buffer, format="PNG", optimize=False)
+    image.save(buffer, format="PNG", optimize=False, pnginfo=info)
     return buffer.getvalue()
 
 
-def save_indexed_png(path: Path, ids: np.ndarray, colors: np.ndarray) -> None:
-    data = indexed_png_bytes(ids, colors)
+def save_indexed_png(
+    path: Path, ids: np.ndarray, colors: np.ndarray, names: str | None = None
+) -> None:
+    data = indexed_png_bytes(ids, colors, names)
     write_atomic(Path(path), lambda handle: handle.write(data))
 
 

@@ -141,6 +141,8 @@ def test_label_png_export_import_round_trips_exact_ids(qapp, tmp_path):
     with Image.open(tmp_path / "l.png") as image:
         assert image.mode == "P"
         assert tuple(image.convert("RGB").getpixel((1, 1))) == (140, 140, 140)
+        embedded = json.loads(image.text["studio-palette"])
+        assert embedded["name"] == "ADE20K-150" and embedded["entries"][6]["name"] == "road"
     layer, mapping = import_label_png(doc, tmp_path / "l.png", pal)
     assert mapping is None  # exact ids were read, no colour guessing
     assert layer.pixels.tobytes() == labels.pixels.tobytes()
