@@ -33,7 +33,7 @@ def _unsafe_globals(path: Path) -> list[str]:
         return []
 
 
-def _load_pickle(path: Path) -> Any:
+def _load_pickle(path: Path, mmap: bool = False) -> Any:
     import torch
 
     unsafe = _unsafe_globals(path)
@@ -45,7 +45,8 @@ def _load_pickle(path: Path) -> Any:
             f"Unexpected globals: {unsafe}",
         )
     try:
-        return torch.load(path, map_location="cpu", weights_only=True)
+        lazy = mmap and zipfile.is_zipfile(path)  # only the zip format can be memory-mapped
+        return torch.load(path, map_location="cpu", weights_only=True, mmap=lazy)
     except pickle.UnpicklingError as exc:
         names = _unsafe_globals(path)
         text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
@@ -101,8 +102,9 @@ def strip_prefixes(sd: dict[str, Any]) -> dict[str, Any]:
     return sd
 
 
-def read_state_dict(path: str | Path) -> dict[str, Any]:
-    """Tensors of a generator file: .safetensors, or a pickle through weights-only loading."""
+def read_state_dict(path: str | Path, mmap: bool = False) -> dict[str, Any]:
+    """Tensors of a generator file: .safetensors, or a pickle through weights-only loading
+    (`mmap`: map a zip-format pickle instead of reading it, for a look at names and shapes)."""
     path = Path(path)
     if not path.is_file():
         raise ModelLoadError(f"There is no model file at {path}.")
@@ -113,7 +115,7 @@ def read_state_dict(path: str | Path) -> dict[str, Any]:
     if suffix in SAFE_SUFFIXES:
         sd = _load_safetensors(path)
     elif suffix in PICKLE_SUFFIXES:
-        sd = _unwrap(_load_pickle(path), path.name)
+        sd = _unwrap(_load_pickle(path, mmap), path.name)
     else:
         raise ModelLoadError(
             f"{path.name}: unknown weight file type {suffix or '(none)'}.",
