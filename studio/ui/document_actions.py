@@ -172,7 +172,11 @@ class DocumentActions:
                 self.banner.show_error("Could not export the label map.", str(exc))
 
     def files_dropped_on_canvas(self, paths: list[str]) -> None:
+        """Images become layers; a dropped project opens instead."""
         for path in paths:
+            if path.lower().endswith(".studio"):
+                self.open_file(path)
+                return
             self.import_layer(path)
 
     # ---- selection and masks --------------------------------------------------------------
