@@ -12,7 +12,7 @@ from typing import Any
 import studio
 from studio.engine.device import choose_device
 from studio.engine.diffusion.stream import Cancelled
-from studio.engine.errors import InvalidRequestError
+from studio.engine.errors import InvalidRequestError, OutOfMemoryError
 from studio.engine.gan import spade_model, translate
 from studio.engine.gan.requests import SpadeRequest, TranslateRequest
 from studio.engine.requests import GenerationResult, StepPreview
@@ -78,6 +78,14 @@ class GanEngine:
                 image = translate.translate(loaded, request, cancel)
         except Cancelled:
             return None
+        except RuntimeError as exc:  # only to classify out-of-memory; everything else re-raised
+            text = str(exc).lower()
+            if "out of memory" not in text and "not enough memory" not in text:
+                raise
+            raise OutOfMemoryError(
+                f"The {device} ran out of memory for this image; try a smaller one or tiles.",
+                f"{type(exc).__name__}: {exc}",
+            ) from None
         seconds = time.perf_counter() - started
         on_step(StepPreview(1, 1, image, seconds))
         return GenerationResult(

@@ -16,9 +16,7 @@ OFFICIAL_SPACES = {184: "cocostuff", 151: "ade20k", 36: "cityscapes"}
 class GanFileInfo:
     """What a GAN weight file is: its kind and, for SPADE, the label space it expects."""
 
-    # kind: "spade" | "spade-encoder" | "pix2pix-resnet" | "pix2pix-unet" | "unknown"
-
-    kind: str
+    kind: str  # "spade" | "spade-encoder" | "pix2pix-resnet" | "pix2pix-unet" | "unknown"
     label_space: str | None = None
     problem: str | None = None  # plain words when the file cannot run as it is
 

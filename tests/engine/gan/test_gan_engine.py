@@ -183,3 +183,16 @@ def test_pix2pix_unet_seed_varies_the_picture_only_through_dropout(tmp_path):
     assert np.array_equal(run(1), run(1))
     assert not np.array_equal(run(1), run(2))
     assert np.array_equal(run(1, dropout=False), run(2, dropout=False))
+
+
+def test_out_of_memory_becomes_a_plain_words_error(ade_model, monkeypatch):
+    from studio.engine.errors import OutOfMemoryError
+    from studio.engine.gan import spade_model
+
+    def fail(loaded, request):
+        raise RuntimeError("DefaultCPUAllocator: not enough memory: you tried to allocate 9 GB")
+
+    monkeypatch.setattr(spade_model, "render", fail)
+    path, _ = ade_model
+    with pytest.raises(OutOfMemoryError, match="ran out of memory"):
+        GanEngine().run(SpadeRequest(str(path), _ade_labels()), lambda s: None, threading.Event())
