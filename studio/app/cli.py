@@ -86,6 +86,13 @@ def _mode_flags(gen: argparse.ArgumentParser) -> None:
         "--masked-content", choices=["original", "fill", "latent noise"], default="original"
     )
     inp.add_argument("--color-match", action="store_true")
+    inp.add_argument(
+        "--outpaint",
+        nargs=4,
+        type=int,
+        metavar=("LEFT", "TOP", "RIGHT", "BOTTOM"),
+        help="grow the init image by these px and paint the new band",
+    )
     sem = gen.add_argument_group("semantic (ControlNet seg)")
     sem.add_argument(
         "--labels",
@@ -166,6 +173,12 @@ def _mode_fields(args: argparse.Namespace) -> dict:
     )
     if args.mask:
         fields["mask"] = _load_mask(args.mask)
+    if args.outpaint:
+        from studio.engine.diffusion.inpaint import outpaint
+
+        if args.init_image is None or args.mask:
+            raise ValueError("--outpaint needs --init-image and no --mask")
+        fields["init_image"], fields["mask"] = outpaint(_load_init(args.init_image), *args.outpaint)
     if args.labels:
         fields.update(_load_labels(args.labels))
     for flag, name in (
@@ -221,6 +234,8 @@ def generate(args: argparse.Namespace) -> int:
     setup_logging(console=True)
     try:
         init = _load_init(args.init_image) if args.init_image else None
+        fields = _mode_fields(args)
+        init = fields.pop("init_image", init)
         request = GenerationRequest(
             model_path=str(args.model),
             prompt=args.prompt,
@@ -235,7 +250,7 @@ def generate(args: argparse.Namespace) -> int:
             strength=args.strength,
             device=args.device,
             dtype=args.dtype,
-            **_mode_fields(args),
+            **fields,
         )
     except ValueError as exc:
         return _fail(str(exc))

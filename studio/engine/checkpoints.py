@@ -151,22 +151,49 @@ def convert_to_safetensors(path: Path, out: Path | None = None) -> Path:
 
 
 def file_sha256(path: Path) -> str:
-    """SHA-256 of a file (or of a folder's weight files), remembered by size and mtime."""
+    """SHA-256 of a file (or a folder's files), remembered on disk by path, size and mtime."""
     path = Path(path)
     files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
-    stamp = [
-        (str(p.relative_to(path.parent)), p.stat().st_size, p.stat().st_mtime_ns) for p in files
-    ]
+    stamp = [(str(p.resolve()), p.stat().st_size, p.stat().st_mtime_ns) for p in files]
     key = hashlib.sha256(json.dumps(stamp).encode()).hexdigest()
-    cached = _HASHES.get(key)
-    if cached is None:
+    known = _known_hashes()
+    if key not in known:
         digest = hashlib.sha256()
         for p in files:
             with open(p, "rb") as f:
                 for block in iter(lambda f=f: f.read(2**22), b""):
                     digest.update(block)
-        cached = _HASHES[key] = digest.hexdigest()
-    return cached
+        known[key] = digest.hexdigest()
+        _save_hashes(known)
+    return known[key]
 
 
 _HASHES: dict[str, str] = {}
+
+
+def _hash_file() -> Path:
+    from studio.io.paths import user_cache_dir
+
+    return user_cache_dir() / "model-hashes.json"
+
+
+def _known_hashes() -> dict[str, str]:
+    if not _HASHES:
+        try:
+            _HASHES.update(json.loads(_hash_file().read_text(encoding="utf-8")))
+        except (OSError, ValueError):
+            pass
+    return _HASHES
+
+
+def _save_hashes(known: dict[str, str]) -> None:
+    """Best effort: a read-only cache folder only costs a rehash next time."""
+    from studio.io.atomic import write_atomic
+
+    target = _hash_file()
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        data = json.dumps(dict(list(known.items())[-5000:])).encode()
+        write_atomic(target, lambda handle: handle.write(data))
+    except OSError:
+        pass

@@ -160,6 +160,7 @@ def test_help_lists_every_mode_flag():
         "--batch",
         "--variation-seed",
         "--variation-strength",
+        "--outpaint",
     ):
         assert flag in out
 
@@ -254,3 +255,19 @@ def test_generate_inpaint_batch_writes_every_image(tiny_sd_path, tmp_path):
 
     recipe = read_recipe(tmp_path / "out-2.png")
     assert recipe["seed"] == 6 and recipe["mode"] == "inpaint" and recipe["mask_blur"] == 4
+
+
+def test_generate_outpaint_grows_the_picture(tiny_sd_path, tmp_path):
+    picture = np.full((64, 48, 3), 90, np.uint8)
+    Image.fromarray(picture).save(tmp_path / "picture.png")
+    out = tmp_path / "wide.png"
+    done = studio(
+        "generate", "--model", str(tiny_sd_path), "--prompt", "more beach", "--steps", "2",
+        "--width", "64", "--height", "64", "--init-image", str(tmp_path / "picture.png"),
+        "--strength", "1.0", "--outpaint", "0", "0", "16", "0", "--masked-content", "fill",
+        "--device", "cpu", "--dtype", "float32", "--quiet", "--out", str(out),
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    result = np.asarray(Image.open(out))
+    assert result.shape[:2] == (64, 64)
+    assert np.array_equal(result[:, :40, :3], picture[:, :40])  # up to the 8 px overlap

@@ -114,17 +114,20 @@ def test_implausible_safetensors_header_is_refused(tmp_path):
         read_safetensors_header(bad)
 
 
-def test_file_hash_is_remembered_until_the_file_changes(tmp_path, monkeypatch):
+def test_file_hash_is_remembered_on_disk_until_the_file_changes(tmp_path, monkeypatch):
+    import hashlib
+
+    from studio.engine import checkpoints
+
     f = tmp_path / "w.safetensors"
     f.write_bytes(b"abc")
     first = file_sha256(f)
     assert first == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+    checkpoints._HASHES.clear()  # a new process: only the file on disk remembers
     calls = []
-    import hashlib
-
     real = hashlib.sha256
     monkeypatch.setattr(hashlib, "sha256", lambda *a: calls.append(1) or real(*a))
     assert file_sha256(f) == first
-    assert len(calls) == 1  # only the stat key was hashed, not the file
+    assert len(calls) == 1  # only the (path, size, mtime) key was hashed, not the file
     f.write_bytes(b"abcd")
     assert file_sha256(f) != first

@@ -223,3 +223,27 @@ def test_crop_box_grows_by_the_padding_and_keeps_the_aspect():
     assert crop_box(mask, 32, 1.0) == (68, 68, 142, 142)
     x0, y0, x1, y1 = crop_box(mask, 32, 2.0)
     assert (x1 - x0, y1 - y0) == (148, 74) and x0 <= 68 and x1 >= 142
+
+
+def test_outpaint_grows_the_canvas_and_repaints_the_band(engine, tiny_models):
+    from studio.engine.diffusion.inpaint import outpaint
+
+    picture, _ = picture_and_mask(64)
+    grown, mask = outpaint(picture, 0, 0, 32, 0, overlap=8)
+    assert grown.shape == (64, 96, 3) and mask.shape == (64, 96)
+    assert np.array_equal(grown[:, :64], picture)
+    assert (mask[:, 56:] == 255).all() and (mask[:, :56] == 0).all()
+    result, _ = run(
+        engine,
+        req(
+            tiny_models.folder("sd1"),
+            init_image=grown,
+            mask=mask,
+            strength=1.0,
+            masked_content="fill",
+        ),
+    )
+    assert result.image.shape == (64, 96, 3)
+    assert np.array_equal(result.image[:, :56], picture[:, :56])
+    with pytest.raises(ValueError, match="non-negative"):
+        outpaint(picture, 0, 0, 0, 0)

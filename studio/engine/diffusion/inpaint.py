@@ -162,3 +162,31 @@ def seam_energy(image: np.ndarray, mask: np.ndarray) -> float:
         jumps.append(diff[cross])
     values = np.concatenate(jumps)
     return float(values.mean()) if values.size else 0.0
+
+
+def outpaint(
+    picture: np.ndarray, left: int, top: int, right: int, bottom: int, overlap: int = 8
+) -> tuple[np.ndarray, np.ndarray]:
+    """Grow the canvas by the given px on each side; return (grown picture, mask to inpaint).
+
+    The new band starts as the picture's edge pixels stretched outward (a neutral start for
+    'original' content) and the mask reaches `overlap` px into the old picture so the join is
+    repainted and feathered rather than left as a hard edge.
+    """
+    sides = (left, top, right, bottom)
+    if min(sides) < 0 or max(sides) == 0:
+        raise ValueError(f"grow by non-negative amounts, at least one above 0; got {sides}")
+    grown = np.pad(picture, ((top, bottom), (left, right), (0, 0)), mode="edge")
+    h, w = picture.shape[:2]
+    inner = np.zeros(grown.shape[:2], bool)
+    inner[top : top + h, left : left + w] = True
+    if left:
+        inner[:, left : left + overlap] = False
+    if top:
+        inner[top : top + overlap, :] = False
+    if right:
+        inner[:, left + w - overlap : left + w] = False
+    if bottom:
+        inner[top + h - overlap : top + h, :] = False
+    mask = np.where(inner, 0, 255).astype(np.uint8)
+    return grown, mask
