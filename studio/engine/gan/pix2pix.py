@@ -273,7 +273,13 @@ def build_generator(arch: ResnetArch | UnetArch):
 def load_generator(sd: dict[str, Any]):
     """Normalise keys, infer the architecture, drop stale norm keys, load strictly."""
     sd = normalize_keys(sd)
-    arch = infer_arch(sd)
+    try:
+        arch = infer_arch(sd)
+    except (KeyError, IndexError) as exc:  # a layout that half matches: name what is missing
+        raise ModelLoadError(
+            "This file's layout is incomplete or unusual; its architecture cannot be read.",
+            f"missing or malformed: {exc}; found keys {sorted(sd)[:12]}",
+        ) from exc
     sd = drop_stale_norm_keys(sd, arch)
     kind = "ResNet generator" if arch.kind == "resnet" else "U-Net generator"
     cls = _modules().Resnet if isinstance(arch, ResnetArch) else _modules().Unet

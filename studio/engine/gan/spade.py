@@ -229,5 +229,11 @@ def load_generator(
 ):
     """Fold spectral norm, infer the architecture and load strictly; returns the eval module."""
     folded = fold_spectral_norm(sd)
-    arch = infer_arch(folded, up, z_grid)
+    try:
+        arch = infer_arch(folded, up, z_grid)
+    except (KeyError, IndexError) as exc:  # a layout that half matches: name what is missing
+        raise ModelLoadError(
+            "This file's layout is incomplete or unusual; its architecture cannot be read.",
+            f"missing or malformed: {exc}; found keys {sorted(sd)[:12]}",
+        ) from exc
     return load_strict(lambda: _modules().Generator(arch), folded, "SPADE generator")

@@ -169,3 +169,14 @@ def test_unet_infers_levels_and_instance_norm():
     assert len(arch.levels) == 7 and arch.levels[0] == (3, 8) and arch.norm == "instance"
     assert arch.multiple == 128
     np.testing.assert_equal(arch.levels[-1], (64, 64))
+
+
+def test_half_matching_layouts_are_refused_not_crashed():
+    from studio.engine.gan.spade import load_generator as load_spade_generator
+
+    with pytest.raises(ModelLoadError, match="cannot be read"):
+        load_generator({"model.model.0.weight": torch.zeros(8, 3, 4, 4)})
+    with pytest.raises(ModelLoadError, match="has no head_0 block"):
+        load_spade_generator(
+            {"fc.weight": torch.zeros(4, 3, 3, 3), "conv_img.weight": torch.zeros(3, 4, 3, 3)}
+        )
