@@ -13,10 +13,7 @@ import numpy as np
 
 from studio.engine.errors import InvalidRequestError, ModelLoadError
 
-REFERENCE_DIRS = (
-    Path(__file__).resolve().parents[3] / "resources" / "palettes",
-    Path("/work/shared/reference"),
-)
+REFERENCE_DIRS = (Path(__file__).resolve().parents[3] / "resources" / "palettes",)
 # labelIds 0..33 (cityscapesScripts labels.py); SPADE uses label_nc = 35 (34: license plate)
 CITYSCAPES = (
     "unlabeled",

@@ -105,3 +105,17 @@ def test_instance_edges_match_spade_get_edges():
     edge[:, :, 1:, :] |= t[:, :, 1:, :] != t[:, :, :-1, :]
     edge[:, :, :-1, :] |= t[:, :, 1:, :] != t[:, :, :-1, :]
     assert np.array_equal(instance_edges(inst), edge[0, 0].float().numpy())
+
+
+def test_reference_table_layout_reads_like_the_palette(tmp_path):
+    import json
+
+    table = {
+        "classes": [{"id": 0, "name": "wall", "rgb": [120, 120, 120]}, {"id": 2, "name": "sky"}]
+    }
+    path = tmp_path / "ade-ref.json"
+    path.write_text(json.dumps(table))
+    source = label_set(str(path))
+    assert [(c.value, c.links) for c in source.classes] == [(1, {"ade20k": 0}), (3, {"ade20k": 2})]
+    m = map_labels(np.array([[1, 3, 0]]), source, official_model_labels("ade20k"))
+    assert m.channels.tolist() == [[0, 2, 150]]
