@@ -67,7 +67,10 @@ def _sd_family(folder: Path, index: dict) -> str:
     if not unet_cfg.is_file():
         return "?"
     width = _read_json(unet_cfg).get("cross_attention_dim")
-    return "sd2" if width == 1024 else "sd1"
+    # OpenCLIP text towers (SD 2.x) use GELU; OpenAI's CLIP-L (SD 1.x) uses quick GELU.
+    text_cfg = folder / "text_encoder" / "config.json"
+    act = _read_json(text_cfg).get("hidden_act") if text_cfg.is_file() else None
+    return "sd2" if width == 1024 or act == "gelu" else "sd1"
 
 
 def _folder_variant(folder: Path, index: dict) -> str:

@@ -35,7 +35,7 @@ class TinyModels:
         key = f"{folder.name}{suffix}"
         if key not in self._built:
             out = self.root / "files" / key
-            ldm_family = "sd1" if family == "sd1" else "sdxl"
+            ldm_family = family if family in ("sd1", "sd2") else "sdxl"
             self._built[key] = save_single_file(folder, out, ldm_family)
         return self._built[key]
 

@@ -73,7 +73,7 @@ def plain(folder, cls_name, request, **kwargs):
     return (pipe(**args).images[0] * 255).round().astype(np.uint8)
 
 
-@pytest.mark.parametrize("family", ["sd1", "sdxl"])
+@pytest.mark.parametrize("family", ["sd1", "sd2", "sdxl"])
 def test_single_file_equals_folder_equals_plain_diffusers(engine, tiny_models, family):
     folder = tiny_models.folder(family)
     single = tiny_models.single_file(family)
@@ -87,6 +87,17 @@ def test_single_file_equals_folder_equals_plain_diffusers(engine, tiny_models, f
     assert (
         from_file.recipe["request"]["model_sha256"] != from_folder.recipe["request"]["model_sha256"]
     )
+
+
+def test_sdxl_inpaint_single_file_keeps_outside_pixels(engine, tiny_models):
+    picture, mask = picture_and_mask()
+    result, _ = run(
+        engine,
+        req(tiny_models.single_file("sdxl", inpaint=True), init_image=picture, mask=mask,
+            strength=1.0),
+    )  # fmt: skip
+    assert result.recipe["pipeline"] == "StableDiffusionXLInpaintPipeline"
+    assert np.array_equal(result.image[mask < 128], picture[mask < 128])
 
 
 def test_pickled_single_file_runs_like_safetensors(engine, tiny_models):

@@ -28,7 +28,9 @@ def test_tiny_folder_is_an_sd1_pipeline(tiny_sd_path):
     [
         ("sd1", False, ("sd1", "")),
         ("sd1", True, ("sd1", "inpaint")),
+        ("sd2", False, ("sd2", "")),
         ("sdxl", False, ("sdxl", "")),
+        ("sdxl", True, ("sdxl", "inpaint")),
         ("sdxl-refiner", False, ("sdxl", "refiner")),
     ],
 )

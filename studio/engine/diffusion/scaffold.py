@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 BOS_ID, EOS_ID = 512, 513  # char-level vocab: 256 byte symbols, 256 "</w>" variants, bos, eos
@@ -58,6 +58,7 @@ class TinySpec:
     text_layers: int = 2
     sample_size: int = 8
     in_channels: int = 4  # 9 for an inpainting UNet (latents + mask + masked-image latents)
+    sd2: bool = False  # SD 2.x style: linear attention projections, OpenCLIP-like text encoder
 
 
 def build_sd_pipeline(spec: TinySpec = TinySpec(), seed: int = 0):
@@ -83,9 +84,10 @@ def build_sd_pipeline(spec: TinySpec = TinySpec(), seed: int = 0):
         cross_attention_dim=spec.cross_attention_dim,
         attention_head_dim=spec.attention_head_dim,
         norm_num_groups=min(8, spec.unet_channels[0]),
+        use_linear_projection=spec.sd2,
     )
     vae = _tiny_vae(spec)
-    text_encoder = _tiny_text_encoder(spec)
+    text_encoder = _tiny_text_encoder(spec, hidden_act="gelu" if spec.sd2 else "quick_gelu")
     # SD1.5 ships PNDM with these betas; the sampler table swaps it per request.
     scheduler = PNDMScheduler(
         beta_start=0.00085,
@@ -122,7 +124,9 @@ def _tiny_vae(spec: TinySpec):
     )
 
 
-def _tiny_text_encoder(spec: TinySpec, with_projection: bool = False, hidden: int = 0):
+def _tiny_text_encoder(
+    spec: TinySpec, with_projection: bool = False, hidden: int = 0, hidden_act: str = ""
+):
     from transformers import CLIPTextConfig, CLIPTextModel, CLIPTextModelWithProjection
 
     cls = CLIPTextModelWithProjection if with_projection else CLIPTextModel
@@ -139,7 +143,7 @@ def _tiny_text_encoder(spec: TinySpec, with_projection: bool = False, hidden: in
             num_hidden_layers=spec.text_layers,
             vocab_size=514,
             max_position_embeddings=77,
-            hidden_act="gelu" if with_projection else "quick_gelu",
+            hidden_act=hidden_act or ("gelu" if with_projection else "quick_gelu"),
         )
     )
 
@@ -202,12 +206,12 @@ def build_sdxl_pipeline(spec: TinySpec = TinySpec(), seed: int = 0, refiner: boo
 def save_sd_folder(
     folder: Path, spec: TinySpec = TinySpec(), seed: int = 0, family: str = "sd1"
 ) -> Path:
-    """A random-weight pipeline ("sd1", "sdxl", "sdxl-refiner") saved with its tokenizers."""
+    """A random-weight pipeline ("sd1", "sd2", "sdxl", "sdxl-refiner") saved with tokenizers."""
     from transformers import CLIPTokenizer
 
     folder = Path(folder)
-    if family == "sd1":
-        pipe = build_sd_pipeline(spec, seed)
+    if family in ("sd1", "sd2"):
+        pipe = build_sd_pipeline(replace(spec, sd2=family == "sd2"), seed)
     else:
         pipe = build_sdxl_pipeline(spec, seed, refiner=family == "sdxl-refiner")
     for name in ("tokenizer", "tokenizer_2"):
