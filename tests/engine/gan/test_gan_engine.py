@@ -196,3 +196,22 @@ def test_out_of_memory_becomes_a_plain_words_error(ade_model, monkeypatch):
     path, _ = ade_model
     with pytest.raises(OutOfMemoryError, match="ran out of memory"):
         GanEngine().run(SpadeRequest(str(path), _ade_labels()), lambda s: None, threading.Event())
+
+
+def test_router_sends_gan_requests_to_the_gan_engine(ade_model):
+    from studio.engine.gan.router import EngineRouter
+
+    class Recorder:
+        def __init__(self):
+            self.requests = []
+
+        def run(self, request, on_step, cancel):
+            self.requests.append(request)
+            return "diffusion"
+
+    diffusion = Recorder()
+    router = EngineRouter(diffusion)
+    path, _ = ade_model
+    result = router.run(SpadeRequest(str(path), _ade_labels()), lambda s: None, threading.Event())
+    assert result.recipe["mode"] == "spade" and diffusion.requests == []
+    assert router.run("a prompt request", lambda s: None, threading.Event()) == "diffusion"

@@ -1,0 +1,34 @@
+"""One engine for the worker: GAN requests go to the GanEngine, everything else to diffusion."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from typing import Any
+
+from studio.engine.gan.engine import GanEngine
+from studio.engine.gan.requests import SpadeRequest, TranslateRequest
+from studio.engine.requests import GenerationResult, StepPreview
+
+
+class EngineRouter:
+    """Same run(request, on_step, cancel) seam; picks the engine by the request's type."""
+
+    def __init__(self, diffusion: Any = None, gan: GanEngine | None = None) -> None:
+        if diffusion is None:
+            from studio.engine.diffusion.engine import DiffusionEngine
+
+            diffusion = DiffusionEngine()
+        self.diffusion = diffusion
+        self.gan = gan or GanEngine()
+
+    def run(
+        self,
+        request: Any,
+        on_step: Callable[[StepPreview], None],
+        cancel: threading.Event,
+    ) -> GenerationResult | None:
+        engine = (
+            self.gan if isinstance(request, (SpadeRequest, TranslateRequest)) else self.diffusion
+        )
+        return engine.run(request, on_step, cancel)
