@@ -304,3 +304,38 @@ def test_cache_budget_frees_the_previous_model(tiny_models):
     run(roomy, req(a))  # a hit: moves to the newest end
     assert [k[0] for k in roomy.cache.loaded_keys()] == [str(b), str(a)]
     assert 0 < roomy.cache.used_bytes < 2**30
+
+
+def test_controlnet_single_file_with_sidecar_config(engine, tiny_models, controlnet_path, tmp_path):
+    """A ControlNet .safetensors (diffusers keys) next to `<stem>.config/` loads offline."""
+    from safetensors.torch import load_file, save_file
+
+    from studio.engine.registry import inspect_file
+
+    state = load_file(str(controlnet_path / "diffusion_pytorch_model.safetensors"))
+    save_file(state, str(tmp_path / "seg.safetensors"))
+    (tmp_path / "seg.config").mkdir()
+    shutil.copy(controlnet_path / "config.json", tmp_path / "seg.config" / "config.json")
+    assert inspect_file(tmp_path / "seg.safetensors").kind == "controlnet"
+    folder = tiny_models.folder("sd1")
+    from_file, _ = run(
+        engine, req(folder, label_map=labels(), controlnet_path=str(tmp_path / "seg.safetensors"))
+    )
+    from_folder, _ = run(
+        engine, req(folder, label_map=labels(), controlnet_path=str(controlnet_path))
+    )
+    assert np.array_equal(from_file.image, from_folder.image)
+
+
+def test_sdxl_semantic_generation_runs(engine, tiny_models, tmp_path):
+    from diffusers import ControlNetModel, UNet2DConditionModel
+
+    unet = UNet2DConditionModel.from_pretrained(str(tiny_models.folder("sdxl") / "unet"))
+    ControlNetModel.from_unet(unet).save_pretrained(str(tmp_path / "xl-seg"))
+    result, steps = run(
+        engine,
+        req(
+            tiny_models.folder("sdxl"), label_map=labels(), controlnet_path=str(tmp_path / "xl-seg")
+        ),
+    )
+    assert result.recipe["pipeline"] == "StableDiffusionXLControlNetPipeline" and len(steps) == 3
