@@ -143,11 +143,18 @@ def load_sd_pipeline(path: str, device: str, dtype: str) -> LoadedPipeline:
     try:
         pipe = _load_weights(info, _pipeline_class(info), dtype)
     except (OSError, ValueError, KeyError, RuntimeError) as exc:
-        raise ModelLoadError(
-            f"Could not load the model in {info.name}. Its files may be incomplete, or it holds "
-            "only pickled weights (.bin/.ckpt); Studio loads .safetensors weights.",
-            f"{type(exc).__name__}: {exc}",
-        ) from exc
+        if info.format == "single-file":
+            message = (
+                f"Could not load the checkpoint {info.name}: its weights do not fit the "
+                f"{info.family} layout. Put a matching config folder next to it as "
+                f"{Path(info.path).stem}.config/."
+            )
+        else:
+            message = (
+                f"Could not load the model in {info.name}. Its files may be incomplete, or it "
+                "holds only pickled weights (.bin/.ckpt); Studio loads .safetensors weights."
+            )
+        raise ModelLoadError(message, f"{type(exc).__name__}: {exc}") from exc
     pipe = pipe.to(device)
     pipe.set_progress_bar_config(disable=True)
     img2img = pipe if info.has("refiner") else build_view(pipe, info, "img2img")

@@ -258,3 +258,15 @@ def test_outpaint_grows_the_canvas_and_repaints_the_band(engine, tiny_models):
     assert np.array_equal(result.image[:, :56], picture[:, :56])
     with pytest.raises(ValueError, match="non-negative"):
         outpaint(picture, 0, 0, 0, 0)
+
+
+def test_single_file_without_a_fitting_config_says_what_to_do(engine, tiny_models, tmp_path):
+    """A tiny checkpoint with no sidecar gets the shipped SD 1.5 config: shapes do not fit."""
+    import shutil
+
+    from studio.engine.errors import ModelLoadError
+
+    lonely = tmp_path / "lonely.safetensors"
+    shutil.copy(tiny_models.single_file("sd1"), lonely)
+    with pytest.raises(ModelLoadError, match=r"lonely\.config/"):
+        run(engine, req(lonely))
