@@ -1,4 +1,4 @@
-"""Headless GAN commands: `studio generate --labels …` (SPADE), `studio translate`, `convert`."""
+"""Headless GAN commands: `studio generate --labels …` with a SPADE model, `studio translate`."""
 
 from __future__ import annotations
 
@@ -13,9 +13,13 @@ LABEL_SETS = "ade20k, cocostuff, cocostuff-spade, cityscapes, landscape, or a pa
 
 
 def add_generate_arguments(gen: argparse.ArgumentParser) -> None:
-    """SPADE flags for the existing `generate` parser (--labels switches to SPADE)."""
+    """SPADE flags for the existing `generate` parser; --labels may already be there (ControlNet
+    seg uses it too): a SPADE checkpoint as --model is what switches to SPADE."""
     spade = gen.add_argument_group("semantic synthesis (SPADE checkpoints)")
-    spade.add_argument("--labels", type=Path, help="label map PNG (indexed or grey ids)")
+    try:
+        spade.add_argument("--labels", type=Path, help="label map PNG (indexed or grey ids)")
+    except argparse.ArgumentError:
+        pass  # already defined by the diffusion flags; same meaning (a PNG of label ids)
     spade.add_argument("--label-set", help=f"ids in the PNG: {LABEL_SETS} (default: from palette)")
     spade.add_argument("--style-image", type=Path, help="style reference (VAE-trained models)")
 
@@ -31,7 +35,7 @@ def _add_generate_command(commands) -> None:
 
 
 def add_commands(commands) -> None:
-    """Register `translate` and `convert` on the `studio` subparsers."""
+    """Register `translate` on the `studio` subparsers."""
     tr = commands.add_parser("translate", help="pix2pix / CycleGAN image-to-image")
     tr.add_argument("--model", required=True, type=Path, help="generator file or G_A/G_B folder")
     tr.add_argument("--image", required=True, type=Path)
@@ -42,16 +46,26 @@ def add_commands(commands) -> None:
     tr.add_argument("--out", type=Path, required=True)
     tr.add_argument("--device", choices=["cpu", "cuda", "mps"], default=None)
     tr.add_argument("--quiet", action="store_true")
-    cv = commands.add_parser("convert", help="rewrite a GAN .pth as .safetensors (safely)")
-    cv.add_argument("--model", required=True, type=Path)
-    cv.add_argument("--out", type=Path, required=True)
+
+
+def is_spade_checkpoint(model: str | Path) -> bool:
+    """Whether --model names a SPADE generator file (read from its key names, not loaded)."""
+    from studio.engine.gan.inspect import classify
+
+    path = Path(model)
+    if not path.is_file():
+        return False
+    info = classify(path)
+    return info is not None and info.kind == "spade"
 
 
 def handles(args: argparse.Namespace) -> bool:
     """Whether `run` is the command for these arguments."""
-    if args.command in ("translate", "convert"):
+    if args.command == "translate":
         return True
-    return args.command == "generate" and getattr(args, "labels", None) is not None
+    if args.command != "generate" or getattr(args, "labels", None) is None:
+        return False
+    return not getattr(args, "controlnet", None) and is_spade_checkpoint(args.model)
 
 
 def _fail(message: str) -> int:
@@ -120,24 +134,14 @@ def _request(args: argparse.Namespace):
     return SpadeRequest(str(args.model), ids, label_set, seed, style, device=args.device)
 
 
-def _convert(args: argparse.Namespace) -> int:
-    from studio.engine.gan.weights import convert_to_safetensors
-
-    out = convert_to_safetensors(args.model, args.out)
-    print(f"wrote {out}", file=sys.stderr)
-    return 0
-
-
 def run(args: argparse.Namespace) -> int:
-    """Run `generate --labels`, `translate` or `convert`; 0 on success, 2 on a user error."""
+    """Run SPADE `generate --labels` or `translate`; 0 on success, 2 on a user error."""
     from studio.app.logs import setup_logging
     from studio.engine.errors import StudioError
     from studio.io.png import save_png
 
     setup_logging(console=True)
     try:
-        if args.command == "convert":
-            return _convert(args)
         request = _request(args)
         from studio.engine.gan.engine import GanEngine
 

@@ -81,7 +81,9 @@ def test_generate_without_a_known_label_set_fails_cleanly(tmp_path, ade_checkpoi
     assert not (tmp_path / "o.png").exists()
 
 
-def test_translate_and_convert(tmp_path, capsys):
+def test_translate_from_pth_and_converted_safetensors(tmp_path, capsys):
+    from studio.engine.gan.weights import convert_to_safetensors
+
     torch.manual_seed(0)
     pth = tmp_path / "horse2zebra.pth"
     torch.save(RefResnetGenerator(ngf=4, n_blocks=2).state_dict(), pth)
@@ -90,8 +92,7 @@ def test_translate_and_convert(tmp_path, capsys):
     out_pth, out_st = tmp_path / "a.png", tmp_path / "b.png"
     base = ["translate", "--image", str(image), "--seed", "3", "--quiet"]
     assert cli_gan.main(base + ["--model", str(pth), "--out", str(out_pth)]) == 0
-    st = tmp_path / "horse2zebra.safetensors"
-    assert cli_gan.main(["convert", "--model", str(pth), "--out", str(st)]) == 0
+    st = convert_to_safetensors(pth, tmp_path / "horse2zebra.safetensors")
     assert cli_gan.main(base + ["--model", str(st), "--out", str(out_st)]) == 0
     a, b = np.asarray(Image.open(out_pth)), np.asarray(Image.open(out_st))
     assert a.shape == (40, 56, 3) and np.abs(a.astype(int) - b).max() <= 1
@@ -100,14 +101,21 @@ def test_translate_and_convert(tmp_path, capsys):
     assert code == 2 and "one way only" in capsys.readouterr().err
 
 
-def test_wiring_into_an_existing_parser():
-    parser = argparse.ArgumentParser(prog="studio")
-    commands = parser.add_subparsers(dest="command")
-    gen = commands.add_parser("generate")
-    gen.add_argument("--model")
-    cli_gan.add_generate_arguments(gen)
+def test_wiring_into_the_studio_parser(tmp_path, ade_checkpoint):
+    # The real `studio` parser already has --labels (ControlNet seg); the SPADE flags join it.
+    from studio.app.cli import _parser
+
+    parser = _parser()
+    commands = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    cli_gan.add_generate_arguments(commands.choices["generate"])
     cli_gan.add_commands(commands)
-    assert cli_gan.handles(parser.parse_args(["generate", "--model", "m", "--labels", "l.png"]))
-    assert not cli_gan.handles(parser.parse_args(["generate", "--model", "m"]))
+    base = ["generate", "--prompt", "", "--out", "o.png", "--labels", "l.png"]
+    spade = parser.parse_args(base + ["--model", str(ade_checkpoint), "--label-set", "ade20k"])
+    assert cli_gan.handles(spade) and spade.label_set == "ade20k"
+    sd_folder = tmp_path / "sd"
+    sd_folder.mkdir()
+    assert not cli_gan.handles(parser.parse_args(base + ["--model", str(sd_folder)]))
+    with_cn = base + ["--model", str(ade_checkpoint), "--controlnet", "cn"]
+    assert not cli_gan.handles(parser.parse_args(with_cn))
     args = parser.parse_args(["translate", "--model", "m", "--image", "i", "--out", "o"])
     assert cli_gan.handles(args) and args.direction == "AtoB"
