@@ -111,7 +111,9 @@ def _mode_flags(gen: argparse.ArgumentParser) -> None:
     more.add_argument("--variation-seed", type=int, default=None)
     more.add_argument("--variation-strength", type=float, default=0.0)
     more.add_argument("--few-step", choices=["auto", "off", "turbo", "lcm"], default="auto")
-    more.add_argument("--preview-decoder", type=Path, help="a TAESD decoder for previews")
+    more.add_argument(
+        "--preview-decoder", type=Path, help="a TAESD decoder for previews, or 'vae' (slow)"
+    )
 
 
 def _fail(message: str) -> int:

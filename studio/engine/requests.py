@@ -57,7 +57,7 @@ class GenerationRequest:
     loras: tuple[tuple[str, float], ...] = ()  # (file, weight) pairs
     fuse_loras: bool = False
     few_step: str | None = None  # None: from the model; "off" | "turbo" | "lcm"
-    preview_decoder: str | None = None  # a TAESD folder/file for previews; None = linear
+    preview_decoder: str | None = None  # TAESD folder/file, "vae" (full VAE), None = linear
 
     def __post_init__(self) -> None:
         image = _frozen_copy(self.init_image, np.uint8, 3, "init_image")

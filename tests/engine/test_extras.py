@@ -234,9 +234,14 @@ def test_taesd_previews_on_the_step_stream(engine, tiny_models, taesd_folder):
     assert [p.step for p in steps] == [1, 2, 3, 4]
     assert steps[0].image.shape == (64, 64, 3)  # the first preview is always decoded
     shapes = {p.image.shape for p in steps}
-    assert shapes <= {(64, 64, 3), (8, 8, 3)}
+    assert shapes <= {(64, 64, 3), (32, 32, 3), (16, 16, 3), (8, 8, 3)}  # full, downscaled, linear
     previews = result.recipe["previews"]
-    assert previews["taesd_decodes"] + previews["skipped"] == 4
+    assert previews["decodes"] + previews["skipped"] == 4
+
+
+def test_full_vae_previews_only_on_request(engine, tiny_models):
+    result, steps = run(engine, req(tiny_models.folder("sd1"), preview_decoder="vae"))
+    assert steps[0].image.shape == (64, 64, 3) and result.recipe["previews"]["decodes"] >= 1
 
 
 def test_original_layout_taesd_decoder_loads_and_decodes_the_same(taesd_folder, tmp_path):
@@ -264,10 +269,12 @@ def test_governor_keeps_preview_cost_under_five_percent():
     from studio.engine.diffusion.taesd import GovernedDecoder
 
     gov = GovernedDecoder(model=None)
-    assert gov.allowed(0.0)  # the first preview is always decoded
-    gov.decode_seconds, gov.decodes = 0.1, 1
-    assert not gov.allowed(1.0)  # 0.2 s of previews for 1 s of steps: too much
-    assert gov.allowed(4.0)  # 0.2 s for 4 s = 5 %
+    assert gov.scale_for(0.0, 4096) == 1  # the first preview is always decoded
+    gov.decode_seconds, gov.decodes, gov.decoded_pixels = 0.1, 1, 4096
+    assert gov.scale_for(4.0, 4096) == 1  # 0.2 s for 4 s of steps = 5 %: full size
+    assert gov.scale_for(2.6, 4096) == 2  # full size would be 7.7 %; a quarter of the pixels fits
+    assert gov.scale_for(2.2, 4096) == 4
+    assert gov.scale_for(1.0, 4096) is None  # even 1/16 of the pixels is too much: skip
 
 
 def test_rerun_exactly_reproduces_the_image(engine, tiny_models):

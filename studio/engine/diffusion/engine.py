@@ -171,7 +171,10 @@ class DiffusionEngine:
             if refiner.info.family != "sdxl":
                 raise InvalidRequestError(f"{refiner.info.name} is not an SDXL model.")
             extras["refiner"] = refiner
-        if request.preview_decoder:
+        if request.preview_decoder == "vae":  # full-VAE previews, only when asked for
+            vae = loaded.txt2img.vae
+            extras["decoder"] = GovernedDecoder(vae, 1.0 / vae.config.scaling_factor)
+        elif request.preview_decoder:
             model = self.cache.component(
                 ("taesd", request.preview_decoder, device, dtype),
                 lambda: load_taesd(request.preview_decoder, device, dtype),
@@ -280,5 +283,10 @@ class DiffusionEngine:
         )
         decoder = extras.get("decoder")
         if decoder is not None:
-            recipe["previews"] = {"taesd_decodes": decoder.decodes, "skipped": decoder.skipped}
+            recipe["previews"] = {
+                "decoder": request.preview_decoder,
+                "decodes": decoder.decodes,
+                "downscaled": decoder.downscaled,
+                "skipped": decoder.skipped,
+            }
         return recipe

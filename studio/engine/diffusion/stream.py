@@ -105,8 +105,11 @@ class StepStream:
         started = time.perf_counter()
         x0 = self._x0[0].detach()  # CxHxW
         denoising = started - self.started - self.preview_seconds
-        if self.decoder is not None and self.decoder.allowed(denoising):
-            image = self.decoder(x0)
+        scale = None
+        if self.decoder is not None:
+            scale = self.decoder.scale_for(denoising, int(x0.shape[-1] * x0.shape[-2]))
+        if scale is not None:
+            image = self.decoder(x0, scale)
         else:
             if self.decoder is not None:
                 self.decoder.skipped += 1

@@ -55,31 +55,50 @@ def load_taesd(path: str, device: str, dtype: str) -> Any:
 
 
 class GovernedDecoder:
-    """Decodes x0 with TAESD only as often as keeps preview time under 5 % of step time."""
+    """Decodes x0 (TAESD, or the full VAE on request) only as often and as large as keeps
+    preview time under 5 % of denoising time: smaller previews first, then skipped steps."""
 
-    def __init__(self, model: Any) -> None:
+    SCALES = (1, 2, 4)  # latent downscale factors tried in order
+
+    def __init__(self, model: Any, latent_scale: float = 1.0) -> None:
         self.model = model
+        self.latent_scale = latent_scale  # 1 for TAESD; 1/scaling_factor for the full VAE
         self.decode_seconds = 0.0  # time spent decoding so far
+        self.decoded_pixels = 0  # latent pixels decoded so far
         self.decodes = 0
         self.skipped = 0
+        self.downscaled = 0
 
-    def allowed(self, denoise_seconds: float) -> bool:
-        """Decode now only if the total stays within budget including this decode's cost."""
+    def scale_for(self, denoise_seconds: float, latent_pixels: int) -> int | None:
+        """The downscale factor that keeps the total within budget, or None to skip."""
         if self.decodes == 0:
-            return True
-        per_decode = self.decode_seconds / self.decodes
-        return self.decode_seconds + per_decode <= PREVIEW_BUDGET * denoise_seconds
+            return 1
+        per_pixel = self.decode_seconds / max(self.decoded_pixels, 1)
+        for scale in self.SCALES:
+            cost = per_pixel * latent_pixels / scale**2
+            if self.decode_seconds + cost <= PREVIEW_BUDGET * denoise_seconds:
+                return scale
+        return None
 
-    def __call__(self, x0) -> np.ndarray:
-        """One latent CxHxW (torch, model space) -> HxWx3 uint8 at full image size."""
+    def allowed(self, denoise_seconds: float, latent_pixels: int = 1) -> bool:
+        return self.scale_for(denoise_seconds, latent_pixels) is not None
+
+    def __call__(self, x0, scale: int = 1) -> np.ndarray:
+        """One latent CxHxW (torch, model space) -> HxWx3 uint8 (image size / scale)."""
         import torch
 
         started = time.perf_counter()
         with torch.inference_mode():
-            latent = x0[None].to(self.model.device, self.model.dtype)
+            latent = x0[None].to(self.model.device, self.model.dtype) * self.latent_scale
+            if scale > 1:
+                latent = torch.nn.functional.interpolate(
+                    latent.float(), scale_factor=1 / scale, mode="bilinear", antialias=True
+                ).to(self.model.dtype)
+                self.downscaled += 1
             image = self.model.decode(latent).sample[0]  # 3xHxW in [-1, 1]
         rgb = ((image.float().clamp(-1, 1) + 1) * 127.5).round().byte().permute(1, 2, 0)
         out = rgb.cpu().numpy()
         self.decode_seconds += time.perf_counter() - started
+        self.decoded_pixels += int(latent.shape[-1] * latent.shape[-2])
         self.decodes += 1
         return out
