@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+import re
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from studio.engine.errors import ModelLoadError
@@ -166,6 +167,8 @@ def inspect_file(path: Path) -> ModelInfo:
         return ModelInfo(path.name, str(path), "unknown", "?", "?", size, "not a weight file")
     shapes, metadata = key_shapes(path)
     found = detect(shapes, metadata)
+    if found.family == "sd2" and "v-prediction" not in found.variant and _yaml_says_v(path):
+        found = replace(found, variant=",".join(t for t in (found.variant, "v-prediction") if t))
     return ModelInfo(
         path.name,
         str(path),
@@ -176,6 +179,15 @@ def inspect_file(path: Path) -> ModelInfo:
         found.problem,
         found.variant,
     )
+
+
+def _yaml_says_v(path: Path) -> bool:
+    """A1111's convention: `model.yaml` next to the checkpoint with `parameterization: "v"`."""
+    yaml = path.with_suffix(".yaml")
+    if not yaml.is_file():
+        return False
+    text = yaml.read_text(encoding="utf-8", errors="replace")
+    return re.search(r"parameterization:\s*[\"']?v[\"']?\s*$", text, re.MULTILINE) is not None
 
 
 def _is_model_folder(path: Path) -> bool:

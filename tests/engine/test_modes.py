@@ -270,3 +270,27 @@ def test_single_file_without_a_fitting_config_says_what_to_do(engine, tiny_model
     shutil.copy(tiny_models.single_file("sd1"), lonely)
     with pytest.raises(ModelLoadError, match=r"lonely\.config/"):
         run(engine, req(lonely))
+
+
+def test_inpaint_inside_the_mask_equals_plain_diffusers(engine, tiny_models):
+    """Whole picture, no feather: inside = diffusers' inpaint output, outside = the original."""
+    from PIL import Image
+
+    folder = tiny_models.folder("sd1", inpaint=True)
+    picture, mask = picture_and_mask(64)
+    request = req(folder, init_image=picture, mask=mask, strength=1.0, inpaint_padding=None,
+                  mask_blur=0)  # fmt: skip
+    ours, _ = run(engine, request)
+    reference = plain(
+        folder,
+        "StableDiffusionInpaintPipeline",
+        request,
+        image=Image.fromarray(picture),
+        mask_image=Image.fromarray(mask),
+        strength=1.0,
+        width=64,
+        height=64,
+    )
+    inside = mask >= 128
+    assert np.array_equal(ours.image[inside], reference[inside])
+    assert np.array_equal(ours.image[~inside], picture[~inside])

@@ -224,3 +224,14 @@ def test_sd2_is_told_apart_by_text_width(tiny_sd_path, tmp_path):
     (copy / "scheduler" / "scheduler_config.json").write_text(json.dumps(sched))
     info = inspect_folder(copy)
     assert (info.family, info.variant) == ("sd2", "v-prediction")
+
+
+def test_sd2_v_prediction_from_an_a1111_yaml_next_to_the_file(tmp_path):
+    state = {
+        "model.diffusion_model.input_blocks.0.0.weight": torch.zeros(2, 4, 3, 3),
+        "cond_stage_model.model.token_embedding.weight": torch.zeros(3, 2),
+    }
+    save_file(state, tmp_path / "sd21.safetensors")
+    assert inspect_file(tmp_path / "sd21.safetensors").variant == ""
+    (tmp_path / "sd21.yaml").write_text('model:\n  params:\n    parameterization: "v"\n')
+    assert inspect_file(tmp_path / "sd21.safetensors").variant == "v-prediction"
