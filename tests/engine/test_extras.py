@@ -147,26 +147,28 @@ def test_refiner_needs_sdxl(engine, tiny_models):
         run(engine, req(tiny_models.folder("sd1"), refiner_path=str(tiny_models.folder("sdxl"))))
 
 
-@pytest.fixture(scope="module")
-def lora_file(tiny_models, tmp_path_factory):
+def make_lora(model_folder, out_folder, seed):
     from diffusers import StableDiffusionPipeline
     from peft import LoraConfig
     from peft.utils import get_peft_model_state_dict
 
-    pipe = StableDiffusionPipeline.from_pretrained(str(tiny_models.folder("sd1")))
-    torch.manual_seed(5)
+    pipe = StableDiffusionPipeline.from_pretrained(str(model_folder))
+    torch.manual_seed(seed)
     config = LoraConfig(
-        r=4,
-        lora_alpha=4,
-        init_lora_weights=False,
+        r=4, lora_alpha=4, init_lora_weights=False,
         target_modules=["to_k", "to_q", "to_v", "to_out.0"],
-    )
+    )  # fmt: skip
     pipe.unet.add_adapter(config)
-    folder = tmp_path_factory.mktemp("lora")
     StableDiffusionPipeline.save_lora_weights(
-        str(folder), unet_lora_layers=get_peft_model_state_dict(pipe.unet), safe_serialization=True
-    )
-    return folder / "pytorch_lora_weights.safetensors"
+        str(out_folder), unet_lora_layers=get_peft_model_state_dict(pipe.unet),
+        safe_serialization=True,
+    )  # fmt: skip
+    return out_folder / "pytorch_lora_weights.safetensors"
+
+
+@pytest.fixture(scope="module")
+def lora_file(tiny_models, tmp_path_factory):
+    return make_lora(tiny_models.folder("sd1"), tmp_path_factory.mktemp("lora"), 5)
 
 
 def test_loras_apply_with_weights_and_come_off_again(engine, tiny_models, lora_file):
@@ -184,6 +186,18 @@ def test_loras_apply_with_weights_and_come_off_again(engine, tiny_models, lora_f
     assert np.abs(fused.image.astype(int) - full.image.astype(int)).max() <= 2
     assert np.array_equal(again.image, without.image)
     assert full.recipe["request"]["loras"][0]["weight"] == 1.0
+
+
+def test_two_loras_at_once(engine, tiny_models, lora_file, tmp_path):
+    other = make_lora(tiny_models.folder("sd1"), tmp_path, 6)
+    folder = tiny_models.folder("sd1")
+    first, _ = run(engine, req(folder, loras=((str(lora_file), 1.0),)))
+    both, _ = run(engine, req(folder, loras=((str(lora_file), 1.0), (str(other), 0.7))))
+    second_off, _ = run(engine, req(folder, loras=((str(lora_file), 1.0), (str(other), 0.0))))
+    assert not np.array_equal(both.image, first.image)
+    assert np.abs(second_off.image.astype(int) - first.image.astype(int)).max() <= 1
+    assert [e["weight"] for e in both.recipe["request"]["loras"]] == [1.0, 0.7]
+    run(engine, req(folder))  # leave the shared engine without adapters
 
 
 def test_lora_of_another_family_is_refused(engine, tiny_models, tmp_path):
