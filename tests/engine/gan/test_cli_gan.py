@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
-
 import numpy as np
 import pytest
 import torch
@@ -101,14 +99,11 @@ def test_translate_from_pth_and_converted_safetensors(tmp_path, capsys):
     assert code == 2 and "one way only" in capsys.readouterr().err
 
 
-def test_wiring_into_the_studio_parser(tmp_path, ade_checkpoint):
-    # The real `studio` parser already has --labels (ControlNet seg); the SPADE flags join it.
-    from studio.app.cli import _parser
+def test_wired_into_the_studio_command(tmp_path, ade_checkpoint):
+    # `studio` (studio.app.cli) registers these flags; --labels is shared with ControlNet seg.
+    from studio.app.cli import _parser, main
 
     parser = _parser()
-    commands = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
-    cli_gan.add_generate_arguments(commands.choices["generate"])
-    cli_gan.add_commands(commands)
     base = ["generate", "--prompt", "", "--out", "o.png", "--labels", "l.png"]
     spade = parser.parse_args(base + ["--model", str(ade_checkpoint), "--label-set", "ade20k"])
     assert cli_gan.handles(spade) and spade.label_set == "ade20k"
@@ -119,3 +114,8 @@ def test_wiring_into_the_studio_parser(tmp_path, ade_checkpoint):
     assert not cli_gan.handles(parser.parse_args(with_cn))
     args = parser.parse_args(["translate", "--model", "m", "--image", "i", "--out", "o"])
     assert cli_gan.handles(args) and args.direction == "AtoB"
+    labels, out = tmp_path / "scene.png", tmp_path / "out.png"
+    _indexed_png(labels, np.full((64, 64), 3, np.uint8))
+    argv = ["generate", "--model", str(ade_checkpoint), "--prompt", "", "--labels", str(labels)]
+    assert main(argv + ["--out", str(out), "--quiet"]) == 0
+    assert read_recipe(out)["model_family"] == "spade"
