@@ -47,6 +47,10 @@ def _parser() -> argparse.ArgumentParser:
     gen.add_argument("--dtype", choices=["float32", "float16", "bfloat16"], default=None)
     gen.add_argument("--quiet", action="store_true", help="no progress on stderr")
     _mode_flags(gen)
+    from studio.app import cli_gan  # GAN flags join `generate`; `translate` is theirs
+
+    cli_gan.add_generate_arguments(gen)
+    cli_gan.add_commands(commands)
     models = commands.add_parser("models", help="list or convert model files")
     actions = models.add_subparsers(dest="models_command", metavar="ACTION", required=True)
     listing = actions.add_parser("list", help="what the registry recognises in a folder")
@@ -299,6 +303,10 @@ def generate(args: argparse.Namespace) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    from studio.app import cli_gan
+
+    if cli_gan.handles(args):  # a SPADE checkpoint with --labels, or `translate`
+        return cli_gan.run(args)
     if args.command == "generate":
         return generate(args)
     if args.command == "models":

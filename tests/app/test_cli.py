@@ -271,3 +271,9 @@ def test_generate_outpaint_grows_the_picture(tiny_sd_path, tmp_path):
     result = np.asarray(Image.open(out))
     assert result.shape[:2] == (64, 64)
     assert np.array_equal(result[:, :40, :3], picture[:, :40])  # up to the 8 px overlap
+
+
+def test_gan_commands_are_wired_into_studio():
+    done = studio("translate", "--help")
+    assert done.returncode == 0 and "--model" in done.stdout
+    assert "--label-set" in studio("generate", "--help").stdout
