@@ -277,3 +277,23 @@ def test_gan_commands_are_wired_into_studio():
     done = studio("translate", "--help")
     assert done.returncode == 0 and "--model" in done.stdout
     assert "--label-set" in studio("generate", "--help").stdout
+
+
+def test_generate_from_a_single_checkpoint_file(tmp_path):
+    from studio.engine.diffusion.scaffold import TinySpec, save_sd_folder
+    from studio.engine.diffusion.scaffold_ldm import save_single_file
+    from studio.io.png import read_recipe
+
+    folder = save_sd_folder(tmp_path / "tiny", TinySpec(layers_per_block=2))
+    checkpoint = save_single_file(folder, tmp_path / "models" / "tiny.safetensors", "sd1")
+    listed = studio("models", "list", str(checkpoint.parent))
+    assert "tiny.safetensors\tsd-pipeline\tsd1\tsingle-file" in listed.stdout
+    out = tmp_path / "out.png"
+    done = studio(
+        "generate", "--model", str(checkpoint), "--prompt", "a kite", "--steps", "2",
+        "--width", "64", "--height", "64", "--seed", "3", "--device", "cpu",
+        "--dtype", "float32", "--quiet", "--out", str(out),
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    recipe = read_recipe(out)
+    assert recipe["model_family"] == "sd1" and len(recipe["request"]["model_sha256"]) == 64
