@@ -25,7 +25,7 @@ def _parser() -> argparse.ArgumentParser:
     gen.add_argument(
         "--model", required=True, help="a diffusers folder or a single .safetensors/.ckpt file"
     )
-    gen.add_argument("--prompt", required=True)
+    gen.add_argument("--prompt", default=None, help="required except for SPADE (--labels)")
     gen.add_argument("--negative-prompt", default="")
     gen.add_argument("--steps", type=int, default=20)
     gen.add_argument("--cfg", type=float, default=7.0, help="CFG (guidance) scale")
@@ -308,6 +308,8 @@ def main(argv: list[str] | None = None) -> int:
     if cli_gan.handles(args):  # a SPADE checkpoint with --labels, or `translate`
         return cli_gan.run(args)
     if args.command == "generate":
+        if args.prompt is None:
+            return _fail("--prompt is required (SPADE models with --labels need none)")
         return generate(args)
     if args.command == "models":
         return models_command(args)

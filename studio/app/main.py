@@ -26,9 +26,9 @@ log = logging.getLogger(__name__)
 
 def make_engine():
     """The real engine (imported here so the window can be built with a fake one in tests)."""
-    from studio.engine.diffusion.engine import DiffusionEngine
+    from studio.engine.gan.router import EngineRouter
 
-    return DiffusionEngine()
+    return EngineRouter()  # diffusion requests to DiffusionEngine, GAN requests to GanEngine
 
 
 def build_window(engine=None, settings: QSettings | None = None) -> MainWindow:

@@ -33,7 +33,7 @@ def bpe_archive() -> Path:
     )
 
 
-def _byte_symbols() -> list[str]:
+def byte_symbols() -> list[str]:
     """The 256 printable stand-ins for bytes, in the order byte-level BPE assigns ids."""
     printable = list(range(ord("!"), ord("~") + 1))
     printable += list(range(ord("¡"), ord("¬") + 1)) + list(range(ord("®"), ord("ÿ") + 1))
@@ -57,7 +57,7 @@ def build_vocab(archive: Path | None = None) -> tuple[dict[str, int], list[str]]
         raise ModelLoadError(f"{archive} is not the expected CLIP vocabulary (hash differs).")
     lines = gzip.decompress(raw).decode("utf-8").split("\n")
     merges = lines[1 : N_MERGES + 1]
-    symbols = _byte_symbols()
+    symbols = byte_symbols()
     tokens = symbols + [s + "</w>" for s in symbols]
     tokens += ["".join(m.split()) for m in merges]
     tokens += ["<|startoftext|>", "<|endoftext|>"]

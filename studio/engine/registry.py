@@ -28,7 +28,7 @@ class ModelInfo:
 
     name: str
     path: str
-    kind: str  # "sd-pipeline" | "controlnet" | "lora" | "taesd" | "vae" | "unknown"
+    kind: str  # "sd-pipeline" | "controlnet" | "lora" | "taesd" | "vae" | "gan" | "unknown"
     family: str  # "sd1" | "sd2" | "sdxl" | "?"
     format: str  # "diffusers" | "single-file" | "?"
     size_bytes: int
@@ -167,6 +167,10 @@ def inspect_file(path: Path) -> ModelInfo:
         return ModelInfo(path.name, str(path), "unknown", "?", "?", size, "not a weight file")
     shapes, metadata = key_shapes(path)
     found = detect(shapes, metadata)
+    if found.kind == "unknown":
+        gan = _gan_info(path, size)
+        if gan is not None:
+            return gan
     if found.family == "sd2" and "v-prediction" not in found.variant and _yaml_says_v(path):
         found = replace(found, variant=",".join(t for t in (found.variant, "v-prediction") if t))
     return ModelInfo(
@@ -179,6 +183,20 @@ def inspect_file(path: Path) -> ModelInfo:
         found.problem,
         found.variant,
     )
+
+
+def _gan_info(path: Path, size: int) -> ModelInfo | None:
+    """SPADE, pix2pix and CycleGAN generators, recognised by the GAN engine's classifier."""
+    from studio.engine.gan.inspect import classify
+
+    info = classify(path)
+    if info is None or info.kind == "unknown":
+        return None
+    problem = info.problem
+    if info.kind == "spade-encoder":
+        problem = "a SPADE style encoder: it is used with the generator next to it"
+    variant = info.label_space or ""
+    return ModelInfo(path.name, str(path), "gan", info.kind, "single-file", size, problem, variant)
 
 
 def _yaml_says_v(path: Path) -> bool:

@@ -177,14 +177,17 @@ class GenerationSession(QObject):
     def _land(self, job_id: int, result: GenerationResult, draft: bool) -> None:
         label = self._labels.pop(job_id, "Result")
         if draft:
-            label = f"Draft (step {result.steps_done}/{result.request.num_inference_steps}) {label}"
+            total = getattr(result.request, "num_inference_steps", 1)
+            label = f"Draft (step {result.steps_done}/{total}) {label}"
         layer = Layer(label, rgba_from_rgb(result.image), draft=draft, metadata=dict(result.recipe))
         self.document.add_result_layer(layer, f"Generate {label}")
         self.result_added.emit(layer.id)
 
     def _on_finished(self, job_id: int, result: GenerationResult) -> None:
         self._land(job_id, result, draft=False)
-        self.notice.emit(f"Finished in {result.seconds:.1f} s (seed {result.request.seed})")
+        self.notice.emit(
+            f"Finished in {result.seconds:.1f} s (seed {getattr(result.request, 'seed', '-')})"
+        )
         self._idle()
 
     def _on_cancelled(self, job_id: int, result: GenerationResult | None) -> None:

@@ -6,27 +6,15 @@ import json
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from studio.engine.clip_vocab import byte_symbols
+
 BOS_ID, EOS_ID = 512, 513  # char-level vocab: 256 byte symbols, 256 "</w>" variants, bos, eos
-
-
-def _byte_symbols() -> list[str]:
-    """The 256 printable stand-ins for bytes that byte-level BPE tokenizers use (GPT-2 / CLIP)."""
-    printable = list(range(ord("!"), ord("~") + 1))
-    printable += list(range(ord("¡"), ord("¬") + 1)) + list(range(ord("®"), ord("ÿ") + 1))
-    codes = printable[:]
-    extra = 0
-    for b in range(256):
-        if b not in printable:
-            printable.append(b)
-            codes.append(256 + extra)
-            extra += 1
-    return [chr(c) for c in codes]
 
 
 def write_char_tokenizer(folder: Path) -> None:
     """Write a character-level CLIP tokenizer (514 tokens, no merges) that loads with no network."""
     folder.mkdir(parents=True, exist_ok=True)
-    symbols = _byte_symbols()
+    symbols = byte_symbols()
     vocab = {s: i for i, s in enumerate(symbols)}
     vocab.update({s + "</w>": 256 + i for i, s in enumerate(symbols)})
     vocab["<|startoftext|>"] = BOS_ID

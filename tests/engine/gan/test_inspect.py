@@ -36,3 +36,18 @@ def test_classify_gan_files(tmp_path):
     broken = tmp_path / "broken.pth"
     broken.write_bytes(b"not a checkpoint")
     assert classify(broken).kind == "unknown" and "broken.pth" in classify(broken).problem
+
+
+def test_registry_lists_gan_files(tmp_path):
+    from studio.engine.registry import inspect_file, scan
+
+    torch.save(RefGenerator(151, ngf=2, hidden=4, crop=32).state_dict(), tmp_path / "ade.pth")
+    torch.save(RefConvEncoder(ndf=2, z_dim=4).state_dict(), tmp_path / "enc.pth")
+    info = inspect_file(tmp_path / "ade.pth")
+    assert (info.kind, info.family, info.variant, info.usable) == ("gan", "spade", "ade20k", True)
+    encoder = inspect_file(tmp_path / "enc.pth")
+    assert encoder.kind == "gan" and "style encoder" in encoder.problem
+    assert {m.name for m in scan([tmp_path], kinds=None) if m.kind == "gan"} == {
+        "ade.pth",
+        "enc.pth",
+    }
