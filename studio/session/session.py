@@ -5,12 +5,14 @@ from __future__ import annotations
 import logging
 import secrets
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 from PySide6.QtCore import QObject, Signal
 
 from studio.document.document import Document
 from studio.document.layers import Layer, rgba_from_rgb
+from studio.engine.diffusion.samplers import sampler_names
 from studio.engine.errors import StudioError
 from studio.engine.registry import ModelInfo, inspect_folder, scan
 from studio.engine.requests import GenerationRequest, GenerationResult, StepPreview
@@ -80,6 +82,47 @@ class GenerationSession(QObject):
             self.settings.model_path = usable[0].path
         self.models_changed.emit()
         return found
+
+    def load_settings_from_image(self, path: str) -> bool:
+        """Take prompt, seed, steps, CFG, size and sampler from a PNG's recipe (ours or A1111)."""
+        from studio.io.settings_from_png import read_settings
+
+        try:
+            values = read_settings(path)
+        except StudioError as exc:
+            self.error_raised.emit(exc.message, exc.details)
+            return False
+        s = self.settings
+        names = {
+            "prompt": "prompt",
+            "negative_prompt": "negative_prompt",
+            "seed": "seed",
+            "num_inference_steps": "steps",
+            "guidance_scale": "guidance_scale",
+            "width": "width",
+            "height": "height",
+        }
+        for key, attr in names.items():
+            if values.get(key) is not None:
+                setattr(s, attr, values[key])
+        s.random_seed = "seed" not in values and s.random_seed
+        notes = []
+        sampler = values.get("sampler")
+        if sampler in sampler_names():
+            s.sampler = sampler
+        elif sampler:
+            notes.append(f"sampler {sampler!r} is unknown, kept {s.sampler}")
+        model = values.get("model_name")
+        match = next(
+            (m for m in self.models if m.usable and model in (m.name, Path(m.path).stem)), None
+        )
+        if match is not None:
+            s.model_path = match.path
+        elif model:
+            notes.append(f"model {model!r} is not installed, kept the current one")
+        text = f"Settings loaded from {Path(path).name}"
+        self.notice.emit(text + ("; " + "; ".join(notes) if notes else ""))
+        return True
 
     def open_model_folder(self, path: str) -> bool:
         """Add a diffusers folder chosen by the artist and select it."""

@@ -53,6 +53,13 @@ ACTIONS: tuple[ActionSpec, ...] = (
         (),
         "Save the active layer as PNG, with its generation recipe",
     ),
+    ActionSpec(
+        "load_settings",
+        "File",
+        "Load settings from image…",
+        (),
+        "Prompt, seed, steps, CFG, size and sampler from a PNG (or drop it on the Generate panel)",
+    ),
     ActionSpec("open_logs", "File", "Open log folder"),
     ActionSpec("quit", "File", "Quit", ("Ctrl+Q",)),
     ActionSpec("undo", "Edit", "Undo", ("Ctrl+Z",)),

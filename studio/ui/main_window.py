@@ -127,6 +127,7 @@ class MainWindow(DocumentActions, QMainWindow):
             "refresh_models": s.refresh_models,
             "export_canvas": lambda: self.export_canvas(),
             "export_layer": lambda: self.export_layer(),
+            "load_settings": lambda: self.load_settings_from_image(),
             "open_logs": self.open_log_folder,
             "quit": self.close,
             "clear": self.clear_selection_contents,
@@ -208,6 +209,7 @@ class MainWindow(DocumentActions, QMainWindow):
         p.cancel_requested.connect(s.cancel)
         p.open_model_requested.connect(self.open_model_folder)
         p.remove_job_requested.connect(s.remove_job)
+        p.settings_image_dropped.connect(self.load_settings_from_image)
         s.models_changed.connect(self._on_models_changed)
         s.preview_changed.connect(self._on_preview)
         s.progress_changed.connect(self._on_progress)
@@ -225,6 +227,19 @@ class MainWindow(DocumentActions, QMainWindow):
         self.prompt_panel.store(self.session.settings)
         if self.session.generate() is not None and self.session.last_seed is not None:
             self.prompt_panel.remember_seed(self.session.last_seed)
+
+    def load_settings_from_image(self, path: str | None = None) -> None:
+        if not path:
+            path, _ = QFileDialog.getOpenFileName(
+                self,
+                "Load generation settings from an image",
+                str(Path.home()),
+                "PNG image (*.png)",
+            )
+        if path:
+            self.prompt_panel.store(self.session.settings)
+            if self.session.load_settings_from_image(path):
+                self.prompt_panel.load(self.session.settings)
 
     def _on_model_picked(self, _index: int) -> None:
         self.session.settings.model_path = self.prompt_panel.model_combo.currentData() or ""

@@ -33,6 +33,12 @@ from studio.worker.jobs import Job, JobState
 class PromptEdit(QPlainTextEdit):
     """A text box that lets Ctrl+Enter reach the Generate shortcut instead of adding a line."""
 
+    def dragEnterEvent(self, event) -> None:
+        if PromptPanel._dropped_png(event) is not None:
+            event.ignore()  # the panel loads the PNG's settings instead of pasting its path
+            return
+        super().dragEnterEvent(event)
+
     def event(self, event: QEvent) -> bool:
         if (
             event.type() == QEvent.Type.ShortcutOverride
@@ -60,9 +66,11 @@ class PromptPanel(QWidget):
     cancel_requested = Signal()
     open_model_requested = Signal()
     remove_job_requested = Signal(int)
+    settings_image_dropped = Signal(str)  # a PNG dropped on the panel: load its settings
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
+        self.setAcceptDrops(True)  # drop a PNG here to load its generation settings
         form = QFormLayout()
         form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
 
@@ -176,6 +184,22 @@ class PromptPanel(QWidget):
         layout.addStretch(1)
 
     # ---- settings <-> widgets -------------------------------------------------------------
+    def dragEnterEvent(self, event) -> None:
+        if self._dropped_png(event) is not None:
+            event.acceptProposedAction()
+
+    def dropEvent(self, event) -> None:
+        path = self._dropped_png(event)
+        if path is not None:
+            event.acceptProposedAction()
+            self.settings_image_dropped.emit(path)
+
+    @staticmethod
+    def _dropped_png(event) -> str | None:
+        urls = event.mimeData().urls() if event.mimeData().hasUrls() else []
+        paths = [u.toLocalFile() for u in urls if u.isLocalFile()]
+        return next((p for p in paths if p.lower().endswith(".png")), None)
+
     def load(self, s: PromptSettings) -> None:
         self.prompt_edit.setPlainText(s.prompt)
         self.negative_edit.setPlainText(s.negative_prompt)

@@ -219,3 +219,42 @@ def test_real_tiny_pipeline_end_to_end_in_the_window(make_window, qtbot, tiny_sd
     assert layer.metadata["steps_done"] == 4 and layer.metadata["dtype"] == "float32"
     assert 1 <= max(steps) <= 4  # throttled: the final preview may be superseded by the result
     assert "cpu · float32" in window.model_label.text()
+
+
+def test_dropping_a_png_on_the_generate_panel_loads_its_settings(make_window, qtbot, tmp_path):
+    from PySide6.QtCore import QMimeData, QUrl
+    from PySide6.QtGui import QDragEnterEvent, QDropEvent
+
+    from tests.io.test_settings_from_png import A1111, png_with_text
+
+    png_with_text(tmp_path / "found.png", parameters=A1111)
+    window = make_window()
+    panel = window.prompt_panel
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(tmp_path / "found.png"))])
+
+    def event(cls):
+        return cls(
+            QPointF(10, 10),
+            Qt.DropAction.CopyAction,
+            mime,
+            Qt.MouseButton.LeftButton,
+            Qt.KeyboardModifier.NoModifier,
+        )
+
+    enter = event(QDragEnterEvent)
+    panel.prompt_edit.dragEnterEvent(enter)
+    assert not enter.isAccepted()  # the text box leaves PNGs to the panel
+    enter = event(QDragEnterEvent)
+    panel.dragEnterEvent(enter)
+    assert enter.isAccepted()
+    # real drag-and-drop cannot be driven offscreen: deliver the drop to the handler
+    panel.dropEvent(event(QDropEvent))
+    assert not window.banner.message, window.banner.details_view.toPlainText()
+    assert panel.prompt_edit.toPlainText() == "a castle on a hill,\nmisty morning"
+    assert panel.negative_edit.toPlainText() == "blurry, low quality"
+    assert panel.steps_spin.value() == 28 and panel.cfg_spin.value() == 6.5
+    assert panel.seed_edit.text() == "1234567890" and not panel.random_check.isChecked()
+    assert (panel.width_spin.value(), panel.height_spin.value()) == (768, 512)
+    assert panel.sampler_combo.currentText() == "DPM++ 2M Karras"
+    assert "dreamy_v2" in window.statusBar().currentMessage()  # the model is not installed
