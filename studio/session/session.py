@@ -193,6 +193,29 @@ class GenerationSession(QObject):
         self._sizes[job_id] = (request.width, request.height)
         return job_id
 
+    def rerun_exactly(self, layer: Layer | None) -> int | None:
+        """Queue the request that made `layer` again, refusing if its files have changed."""
+        from studio.engine.diffusion.recipe import request_from_recipe
+
+        recipe = layer.metadata if layer is not None else {}
+        if not recipe.get("request"):
+            self.error_raised.emit(
+                "The active layer has no generation recipe to re-run.",
+                "Select a generated layer (not a draft or a painted layer).",
+            )
+            return None
+        try:
+            request = request_from_recipe(recipe)
+        except (StudioError, KeyError, TypeError, ValueError) as exc:
+            message = exc.message if isinstance(exc, StudioError) else f"Cannot re-run: {exc}"
+            self.error_raised.emit(message, getattr(exc, "details", ""))
+            return None
+        label = f"Re-run: {_short(request.prompt) or '(no prompt)'}"
+        job_id = self.worker.submit(request, label)
+        self._labels[job_id] = label
+        self._sizes[job_id] = (request.width, request.height)
+        return job_id
+
     def cancel(self) -> None:
         self.worker.cancel()
 

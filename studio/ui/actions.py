@@ -122,6 +122,13 @@ ACTIONS: tuple[ActionSpec, ...] = (
     ActionSpec(
         "cancel", "Generate", "Cancel", ("Esc",), "Stop the running job and keep the last preview"
     ),
+    ActionSpec(
+        "rerun",
+        "Generate",
+        "Re-run exactly",
+        ("Ctrl+Shift+R",),
+        "Generate the active layer again from its recipe (same model file, seed and settings)",
+    ),
     ActionSpec("fit", "View", "Fit to window", ("Ctrl+0",)),
     ActionSpec("actual_size", "View", "Actual size (100%)", ("Ctrl+1",)),
     ActionSpec("zoom_in", "View", "Zoom in", ("Ctrl++", "Ctrl+=")),

@@ -146,6 +146,7 @@ class MainWindow(DocumentActions, QMainWindow):
             "swap_colors": self.tool_settings.swap,
             "generate": self.generate,
             "cancel": s.cancel,
+            "rerun": lambda: s.rerun_exactly(self.document.active_layer),
             "fit": c.fit,
             "actual_size": c.actual_size,
             "zoom_in": lambda: c.set_zoom(c.zoom * 1.25),

@@ -258,3 +258,32 @@ def test_dropping_a_png_on_the_generate_panel_loads_its_settings(make_window, qt
     assert (panel.width_spin.value(), panel.height_spin.value()) == (768, 512)
     assert panel.sampler_combo.currentText() == "DPM++ 2M Karras"
     assert "dreamy_v2" in window.statusBar().currentMessage()  # the model is not installed
+
+
+def test_rerun_exactly_reproduces_the_active_layer(make_window, qtbot, tiny_sd_path):
+    import numpy as np
+
+    from studio.app.main import make_engine
+
+    window = make_window(make_engine(), models=tiny_sd_path)
+    window.session.settings.dtype = "float32"
+    panel = window.prompt_panel
+    panel.steps_spin.setValue(3)
+    panel.prompt_edit.setPlainText("rerun me")
+    press_generate(qtbot, window)
+    qtbot.waitUntil(lambda: len(window.document.layers) == 2, timeout=60000)
+    first = window.document.layers[-1]
+    panel.prompt_edit.setPlainText("something else")  # the recipe, not the panel, is re-run
+    QTest.keyClick(
+        window,
+        Qt.Key.Key_R,
+        Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier,
+    )
+    qtbot.waitUntil(lambda: len(window.document.layers) == 3, timeout=60000)
+    again = window.document.layers[-1]
+    assert again.name == "Re-run: rerun me"
+    assert np.array_equal(again.pixels, first.pixels)
+    assert again.metadata["seed"] == first.metadata["seed"]
+    window.document.set_active_layer(window.document.layers[0].id)  # the painted background
+    window.session.rerun_exactly(window.document.active_layer)
+    assert "no generation recipe" in window.banner.message
