@@ -228,6 +228,22 @@ class Document(QObject):
         self.selection_changed.emit()
         self.undo_stack.setClean()
 
+    # ---- live draft (not an edit: no undo step) -------------------------------------------
+    def show_live_draft(self, pixels: np.ndarray, below: int | None = None) -> Layer:
+        """Show HxWx4 pixels in the one live-draft layer, creating it under layer `below`."""
+        live = next((la for la in self.layers if la.metadata.get("live_draft")), None)
+        if live is None:
+            live = Layer("Live draft (SPADE)", pixels, metadata={"live_draft": True})
+            index = self.index_of(below) if below is not None and self.layer(below) else 0
+            active = self._active_id
+            self.layers.insert(index, live)
+            self._active_id = active  # painting goes on where it was
+            self.layers_changed.emit()
+            return live
+        live.pixels = pixels
+        self.layers_changed.emit()
+        return live
+
     # ---- used by commands ---------------------------------------------------------------
     def _set_selection(self, selection: np.ndarray | None) -> None:
         self.selection = selection

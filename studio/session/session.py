@@ -228,9 +228,13 @@ class GenerationSession(QObject):
 
     # ---- worker events (GUI thread) -------------------------------------------------------
     def _on_started(self, job_id: int) -> None:
+        if job_id not in self._labels:
+            return  # not ours (e.g. a live draft)
         self.progress_changed.emit(Progress(job_id, 0, 0, "starting", 0.0, None))
 
     def _on_step(self, job_id: int, preview: StepPreview) -> None:
+        if job_id not in self._labels:
+            return  # not ours (e.g. a live draft)
         rate = preview.step / preview.elapsed if preview.elapsed > 0 and preview.step else 0.0
         eta = (preview.total - preview.step) / rate if rate > 0 else None
         self.progress_changed.emit(
@@ -250,6 +254,8 @@ class GenerationSession(QObject):
         self.result_added.emit(layer.id)
 
     def _on_finished(self, job_id: int, result: GenerationResult) -> None:
+        if job_id not in self._labels:
+            return  # not ours (e.g. a live draft)
         self._land(job_id, result, draft=False)
         self.notice.emit(
             f"Finished in {result.seconds:.1f} s (seed {getattr(result.request, 'seed', '-')})"
@@ -257,6 +263,8 @@ class GenerationSession(QObject):
         self._idle()
 
     def _on_cancelled(self, job_id: int, result: GenerationResult | None) -> None:
+        if job_id not in self._labels:
+            return  # not ours (e.g. a live draft)
         if result is not None:
             self._land(job_id, result, draft=True)
             self.notice.emit(
@@ -269,6 +277,8 @@ class GenerationSession(QObject):
         self._idle()
 
     def _on_failed(self, job_id: int, message: str, details: str) -> None:
+        if job_id not in self._labels:
+            return  # not ours (e.g. a live draft)
         self._labels.pop(job_id, None)
         self.error_raised.emit(message, details)
         self._idle()

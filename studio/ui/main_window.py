@@ -23,6 +23,7 @@ import studio
 from studio.io.paths import bundled_models_dir, log_dir, user_models_dir
 from studio.io.png import save_png
 from studio.io.recovery import lock_path, release
+from studio.session.live_draft import LiveDraft, spade_models
 from studio.session.session import GenerationSession, Progress
 from studio.ui.actions import ACTIONS, SPECS, shortcuts_for
 from studio.ui.autosave import Autosaver
@@ -30,6 +31,7 @@ from studio.ui.canvas import CanvasView
 from studio.ui.document_actions import DocumentActions, settings_dict
 from studio.ui.error_banner import ErrorBanner
 from studio.ui.layers_panel import LayersPanel
+from studio.ui.live_draft_panel import LiveDraftPanel
 from studio.ui.palette_panel import PalettePanel
 from studio.ui.preferences import PreferencesDialog, autosave_seconds, engine_choice
 from studio.ui.prompt_panel import PromptPanel
@@ -77,6 +79,16 @@ class MainWindow(DocumentActions, QMainWindow):
         self.history_view.setEmptyLabel("Opened")
         self.history_dock = self._dock("History", self.history_view, "HistoryDock")
         self.tabifyDockWidget(self.palette_dock, self.history_dock)
+        self.live_draft = LiveDraft(self.document, session.worker, self)
+        self.live_panel = LiveDraftPanel()
+        self.live_dock = self._dock("Live draft", self.live_panel, "LiveDraftDock")
+        self.tabifyDockWidget(self.palette_dock, self.live_dock)
+        self.live_panel.model_chosen.connect(self.live_draft.set_model)
+        self.live_panel.toggled.connect(self.live_draft.set_enabled)
+        self.live_panel.refresh_requested.connect(self.refresh_live_models)
+        self.live_draft.draft_shown.connect(self.live_panel.show_latency)
+        self.live_draft.error_raised.connect(self._live_draft_failed)
+        self.refresh_live_models()
         self.palette_dock.raise_()
         self.setAcceptDrops(True)
 
@@ -186,7 +198,14 @@ class MainWindow(DocumentActions, QMainWindow):
         self.generate_action, self.cancel_action = self.actions["generate"], self.actions["cancel"]
         view = menus["View"]
         view.addSeparator()
-        for dock in (self.generate_dock, self.layers_dock, self.palette_dock, self.history_dock):
+        docks = (
+            self.generate_dock,
+            self.layers_dock,
+            self.palette_dock,
+            self.history_dock,
+            self.live_dock,
+        )
+        for dock in docks:
             view.addAction(dock.toggleViewAction())
         tool_actions = [self.actions[f"tool_{name}"] for name in self.tools]
         self.tool_bar = ToolBar(self.tool_settings, tool_actions, self)
@@ -241,6 +260,13 @@ class MainWindow(DocumentActions, QMainWindow):
             self.prompt_panel.store(self.session.settings)
             if self.session.load_settings_from_image(path):
                 self.prompt_panel.load(self.session.settings)
+
+    def refresh_live_models(self) -> None:
+        self.live_panel.set_models(spade_models())
+
+    def _live_draft_failed(self, message: str, details: str) -> None:
+        self.live_panel.enable_check.setChecked(False)
+        self.banner.show_error(message, details)
 
     def _on_model_picked(self, _index: int) -> None:
         self.session.settings.model_path = self.prompt_panel.model_combo.currentData() or ""

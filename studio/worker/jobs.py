@@ -27,6 +27,7 @@ class Job:
     request: Any
     label: str
     state: JobState = JobState.QUEUED
+    channel: str = ""  # jobs of a named channel replace each other while waiting (live drafts)
 
     def with_state(self, state: JobState) -> Job:
         return replace(self, state=state)

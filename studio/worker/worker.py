@@ -60,11 +60,16 @@ class GenerationWorker(QObject):
         self._thread.start()
 
     # ---- GUI-thread API -------------------------------------------------------------------
-    def submit(self, request: Any, label: str = "") -> int:
-        job = Job(next(self._ids), request, label)
+    def submit(self, request: Any, label: str = "", channel: str = "") -> int:
+        """Queue a job; with a `channel`, waiting jobs of that channel are dropped (stale)."""
+        job = Job(next(self._ids), request, label, channel=channel)
         with self._lock:
             if self._stopping:
                 raise RuntimeError("the generation thread has been shut down")
+            if channel:
+                stale = [j for j in self._queue if j.channel == channel]
+                for old in stale:
+                    self._queue.remove(old)
             self._queue.append(job)
             self._lock.notify()
         self.job_queued.emit(job.id)

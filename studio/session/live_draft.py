@@ -1,0 +1,95 @@
+"""Live SPADE draft while painting: every label edit re-renders on the worker, newest only."""
+
+from __future__ import annotations
+
+import logging
+import time
+
+from PySide6.QtCore import QObject, QTimer, Signal
+
+from studio.document.document import Document
+from studio.document.layers import LABEL, rgba_from_rgb
+from studio.engine.gan.requests import SpadeRequest
+from studio.engine.registry import ModelInfo, scan
+from studio.io.paths import model_search_dirs
+from studio.worker.worker import GenerationWorker
+
+log = logging.getLogger(__name__)
+CHANNEL = "live-draft"
+DEBOUNCE_MS = 60  # while the brush moves, at most ~16 submissions a second (stale ones dropped)
+LABEL_SETS = {"ADE20K-150": "ade20k", "COCO-Stuff-182": "cocostuff", "Landscape": "landscape"}
+
+
+def spade_models(dirs=None) -> list[ModelInfo]:
+    """Usable SPADE generators in the model folders."""
+    found = scan(dirs if dirs is not None else model_search_dirs(), kinds=("gan",))
+    return [m for m in found if m.family == "spade" and m.usable]
+
+
+class LiveDraft(QObject):
+    """Watches the active label layer; renders it with the chosen SPADE model, newest wins."""
+
+    draft_shown = Signal(float)  # seconds from the edit to the draft on screen
+    error_raised = Signal(str, str)
+
+    def __init__(self, document: Document, worker: GenerationWorker, parent=None) -> None:
+        super().__init__(parent)
+        self.document = document
+        self.worker = worker
+        self.model_path = ""
+        self.enabled = False
+        self.seed = 0
+        self._jobs: dict[int, float] = {}  # job id -> time of the edit it renders
+        self._below: int | None = None  # the label layer the draft sits under
+        self._timer = QTimer(self)
+        self._timer.setSingleShot(True)
+        self._timer.timeout.connect(self.render_now)
+        document.undo_stack.indexChanged.connect(lambda _i: self._schedule())
+        document.pixels_changed.connect(lambda _id: self._schedule())
+        document.active_layer_changed.connect(lambda _id: self._schedule())
+        worker.job_finished.connect(self._on_finished)
+        worker.job_cancelled.connect(lambda job_id, _r: self._jobs.pop(job_id, None))
+        worker.job_failed.connect(self._on_failed)
+
+    def set_model(self, path: str) -> None:
+        self.model_path = path
+        self._schedule()
+
+    def set_enabled(self, enabled: bool) -> None:
+        self.enabled = enabled
+        self._schedule()
+
+    def _label_layer(self):
+        layer = self.document.active_layer
+        return layer if layer is not None and layer.kind == LABEL else None
+
+    def _schedule(self) -> None:
+        ready = self.enabled and self.model_path and self._label_layer() is not None
+        if ready and not self._timer.isActive():  # throttle: at most one submit per interval
+            self._timer.start(DEBOUNCE_MS)
+
+    def render_now(self) -> int | None:
+        """Submit the current label map (dropping any waiting draft); the job id or None."""
+        layer = self._label_layer()
+        if not (self.enabled and self.model_path) or layer is None:
+            return None
+        label_set = LABEL_SETS.get(layer.palette.name, layer.palette.name.lower())
+        request = SpadeRequest(self.model_path, layer.pixels, label_set=label_set, seed=self.seed)
+        job_id = self.worker.submit(request, "Live draft", channel=CHANNEL)
+        self._jobs[job_id] = time.monotonic()
+        self._below = layer.id
+        return job_id
+
+    def _on_finished(self, job_id: int, result) -> None:
+        started = self._jobs.pop(job_id, None)
+        if started is None:
+            return
+        self.document.show_live_draft(rgba_from_rgb(result.image), below=self._below)
+        self.draft_shown.emit(time.monotonic() - started)
+
+    def _on_failed(self, job_id: int, message: str, details: str) -> None:
+        if self._jobs.pop(job_id, None) is None:
+            return
+        self.enabled = False  # one clear message, not one per brush dab
+        log.warning("live draft stopped: %s", message)
+        self.error_raised.emit(f"Live draft stopped: {message}", details)

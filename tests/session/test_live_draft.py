@@ -1,0 +1,109 @@
+"""Live SPADE draft while painting: real tiny SPADE on the worker, newest edit wins."""
+
+from __future__ import annotations
+
+import json
+import threading
+
+import numpy as np
+import pytest
+
+from studio.document.document import Document
+from studio.engine.requests import GenerationRequest
+from studio.session.live_draft import CHANNEL, LiveDraft, spade_models
+from studio.worker.worker import GenerationWorker
+from tests.fakes import FakeEngine
+
+
+@pytest.fixture(scope="module")
+def spade_path(tmp_path_factory):
+    import torch
+
+    from tests.engine.gan.reference_spade import RefGenerator
+
+    folder = tmp_path_factory.mktemp("spade")
+    torch.manual_seed(0)
+    model = RefGenerator(25, ngf=2, hidden=4, crop=32)  # Landscape: 24 classes + dontcare
+    torch.save(model.state_dict(), folder / "tiny-spade.pth")
+    (folder / "tiny-spade.json").write_text(json.dumps({"label_set": "landscape"}))
+    return folder / "tiny-spade.pth"
+
+
+@pytest.fixture
+def painting(qapp, spade_path):
+    from studio.app.main import make_engine
+
+    doc = Document(64, 64)
+    worker = GenerationWorker(make_engine())
+    live = LiveDraft(doc, worker)
+    live.set_model(str(spade_path))
+    live.set_enabled(True)
+    labels = doc.add_label_layer()
+    yield doc, live, labels
+    assert worker.shutdown(5.0)
+
+
+def live_layer(doc):
+    return next((la for la in doc.layers if la.metadata.get("live_draft")), None)
+
+
+def test_spade_models_are_found(spade_path):
+    assert [m.name for m in spade_models([spade_path.parent])] == ["tiny-spade.pth"]
+
+
+def test_a_stroke_renders_a_draft_under_the_labels(qtbot, painting):
+    doc, live, labels = painting
+    steps_before = doc.undo_stack.count()
+    pixels = labels.pixels.copy()
+    pixels[:32] = 1  # sky
+    pixels[32:] = 4  # sea
+    with qtbot.waitSignal(live.draft_shown, timeout=20000):
+        doc.replace_pixels(labels, pixels, "Paint")
+    draft = live_layer(doc)
+    assert draft is not None and draft.pixels.shape == (64, 64, 4)
+    assert doc.index_of(draft.id) < doc.index_of(labels.id)  # labels stay on top
+    assert doc.active_layer is labels  # painting goes on where it was
+    assert doc.undo_stack.count() == steps_before + 1  # the draft itself is no undo step
+    first = draft.pixels.copy()
+    pixels[:] = 4
+    with qtbot.waitSignal(live.draft_shown, timeout=20000):
+        doc.replace_pixels(labels, pixels, "Paint")
+    assert live_layer(doc) is draft and not np.array_equal(draft.pixels, first)
+    assert sum(1 for la in doc.layers if la.metadata.get("live_draft")) == 1
+
+
+def test_no_draft_without_a_label_layer_or_when_off(qtbot, painting):
+    doc, live, labels = painting
+    live.set_enabled(False)
+    assert live.render_now() is None
+    live.set_enabled(True)
+    doc.set_active_layer(doc.layers[0].id)  # the raster background
+    assert live.render_now() is None
+
+
+def test_a_broken_model_stops_the_draft_with_one_message(qtbot, painting, tmp_path):
+    doc, live, labels = painting
+    bad = tmp_path / "bad.pth"
+    bad.write_bytes(b"not a checkpoint")
+    live.set_model(str(bad))
+    with qtbot.waitSignal(live.error_raised, timeout=20000) as error:
+        live.render_now()
+    assert error.args[0].startswith("Live draft stopped:") and not live.enabled
+
+
+def test_waiting_drafts_are_dropped_for_the_newest(qapp, qtbot):
+    gate = threading.Event()
+    engine = FakeEngine(steps=1, gate=gate)
+    worker = GenerationWorker(engine)
+    try:
+        first = worker.submit(GenerationRequest("m", "p", seed=1), channel=CHANNEL)
+        qtbot.waitUntil(lambda: len(engine.runs) == 1)
+        for seed in (2, 3, 4):
+            worker.submit(GenerationRequest("m", "p", seed=seed), channel=CHANNEL)
+        worker.submit(GenerationRequest("m", "p", seed=9))  # other jobs are never dropped
+        assert [j.request.seed for j in worker.jobs()] == [1, 4, 9]
+        gate.set()
+        qtbot.waitUntil(lambda: not worker.is_busy(), timeout=5000)
+        assert [r.seed for r in engine.runs] == [1, 4, 9] and first == 1
+    finally:
+        assert worker.shutdown(2.0)
