@@ -44,11 +44,12 @@ class LiveDraft(QObject):
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
         self._timer.timeout.connect(self.render_now)
-        document.undo_stack.indexChanged.connect(lambda _i: self._schedule())
-        document.pixels_changed.connect(lambda _id: self._schedule())
-        document.active_layer_changed.connect(lambda _id: self._schedule())
+        # Bound methods, not lambdas: Qt drops them when this object is destroyed.
+        document.undo_stack.indexChanged.connect(self._on_edit)
+        document.pixels_changed.connect(self._on_edit)
+        document.active_layer_changed.connect(self._on_edit)
         worker.job_finished.connect(self._on_finished)
-        worker.job_cancelled.connect(lambda job_id, _r: self._jobs.pop(job_id, None))
+        worker.job_cancelled.connect(self._on_cancelled)
         worker.job_failed.connect(self._on_failed)
 
     def set_model(self, path: str) -> None:
@@ -58,6 +59,12 @@ class LiveDraft(QObject):
     def set_enabled(self, enabled: bool) -> None:
         self.enabled = enabled
         self._schedule()
+
+    def _on_edit(self, *_args) -> None:
+        self._schedule()
+
+    def _on_cancelled(self, job_id: int, _result) -> None:
+        self._jobs.pop(job_id, None)
 
     def _label_layer(self):
         layer = self.document.active_layer
