@@ -25,6 +25,7 @@ from studio.io.png import save_png
 from studio.io.recovery import lock_path, release
 from studio.session.live_draft import LiveDraft, spade_models
 from studio.session.session import GenerationSession, Progress
+from studio.session.translate import Translator, translate_models
 from studio.ui.actions import ACTIONS, SPECS, shortcuts_for
 from studio.ui.autosave import Autosaver
 from studio.ui.canvas import CanvasView
@@ -38,6 +39,7 @@ from studio.ui.prompt_panel import PromptPanel
 from studio.ui.tool_bar import ToolBar
 from studio.ui.tool_settings import ToolSettings
 from studio.ui.tools import TOOL_CLASSES
+from studio.ui.translate_panel import TranslatePanel
 
 log = logging.getLogger(__name__)
 
@@ -89,6 +91,15 @@ class MainWindow(DocumentActions, QMainWindow):
         self.live_draft.draft_shown.connect(self.live_panel.show_latency)
         self.live_draft.error_raised.connect(self._live_draft_failed)
         self.refresh_live_models()
+        self.translator = Translator(self.document, session.worker, self)
+        self.translate_panel = TranslatePanel()
+        self.translate_dock = self._dock("Translate", self.translate_panel, "TranslateDock")
+        self.tabifyDockWidget(self.palette_dock, self.translate_dock)
+        self.palette_dock.raise_()
+        self.translate_panel.translate_requested.connect(self.translator.translate)
+        self.translate_panel.refresh_requested.connect(self.refresh_translate_models)
+        self.translator.error_raised.connect(self.banner.show_error)
+        self.refresh_translate_models()
         self.palette_dock.raise_()
         self.setAcceptDrops(True)
 
@@ -204,6 +215,7 @@ class MainWindow(DocumentActions, QMainWindow):
             self.palette_dock,
             self.history_dock,
             self.live_dock,
+            self.translate_dock,
         )
         for dock in docks:
             view.addAction(dock.toggleViewAction())
@@ -260,6 +272,9 @@ class MainWindow(DocumentActions, QMainWindow):
             self.prompt_panel.store(self.session.settings)
             if self.session.load_settings_from_image(path):
                 self.prompt_panel.load(self.session.settings)
+
+    def refresh_translate_models(self) -> None:
+        self.translate_panel.set_models(translate_models())
 
     def refresh_live_models(self) -> None:
         self.live_panel.set_models(spade_models())
