@@ -62,6 +62,21 @@ def _allowlist() -> list[Any]:
     return allowed
 
 
+# What torch's unpickler raises on damaged or random bytes (found by feeding it garbage).
+CORRUPT_PICKLE_ERRORS = (
+    OSError,
+    RuntimeError,
+    EOFError,
+    ValueError,
+    IndexError,
+    KeyError,
+    TypeError,
+    AttributeError,
+    OverflowError,
+    struct.error,
+)
+
+
 def unsafe_globals(path: Path) -> list[str]:
     """Globals a pickle would import that the weights-only loader does not allow (not run)."""
     import torch
@@ -90,7 +105,7 @@ def load_pickle(path: Path) -> dict[str, Any]:
             f"({', '.join(names) or 'unknown globals'}), not just read weights.",
             f"{type(exc).__name__}: {exc}",
         ) from exc
-    except (OSError, RuntimeError, EOFError, ValueError) as exc:
+    except CORRUPT_PICKLE_ERRORS as exc:
         raise ModelLoadError(f"{path.name} is not a readable checkpoint.", str(exc)) from exc
     return unwrap_state_dict(data, path.name)
 

@@ -131,3 +131,20 @@ def test_file_hash_is_remembered_on_disk_until_the_file_changes(tmp_path, monkey
     assert len(calls) == 1  # only the (path, size, mtime) key was hashed, not the file
     f.write_bytes(b"abcd")
     assert file_sha256(f) != first
+
+
+def test_random_bytes_never_crash_the_pickle_loaders(tmp_path):
+    """Damaged files must give a ModelLoadError, never an IndexError from deep in torch."""
+    import numpy as np
+
+    from studio.engine.checkpoints import load_pickle
+    from studio.engine.errors import ModelLoadError
+    from studio.engine.gan.weights import read_state_dict
+
+    rng = np.random.default_rng(2026)
+    for i in range(150):
+        path = tmp_path / f"garbage{i}.pth"
+        path.write_bytes(rng.bytes(int(rng.integers(1, 400))))
+        for load in (load_pickle, read_state_dict):
+            with pytest.raises(ModelLoadError):
+                load(path)

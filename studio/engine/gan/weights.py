@@ -9,6 +9,7 @@ from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
+from studio.engine.checkpoints import CORRUPT_PICKLE_ERRORS
 from studio.engine.errors import ModelLoadError
 
 PICKLE_SUFFIXES = (".pth", ".pt", ".ckpt", ".bin")
@@ -55,7 +56,7 @@ def _load_pickle(path: Path, mmap: bool = False) -> Any:
             + (f" (it names {', '.join(names)})." if names else "."),
             text,
         ) from exc
-    except (RuntimeError, EOFError, OSError, ValueError, zipfile.BadZipFile, KeyError) as exc:
+    except (*CORRUPT_PICKLE_ERRORS, zipfile.BadZipFile) as exc:
         raise ModelLoadError(f"{path.name} is not a readable weights file.", str(exc)) from exc
 
 
