@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import threading
-
 import numpy as np
 import pytest
 import torch
@@ -11,6 +9,8 @@ import torch
 from studio.engine.diffusion.engine import DiffusionEngine
 from studio.engine.errors import InvalidRequestError
 from studio.engine.requests import GenerationRequest
+from tests.engine.test_diffusion_engine import request_for
+from tests.engine.test_diffusion_engine import run as run_with_previews
 
 
 @pytest.fixture(scope="module")
@@ -19,33 +19,13 @@ def engine() -> DiffusionEngine:
 
 
 def req(path, **kw) -> GenerationRequest:
-    args = dict(
-        model_path=str(path),
-        prompt="a red barn in snow",
-        negative_prompt="blurry",
-        num_inference_steps=3,
-        guidance_scale=5.0,
-        seed=7,
-        width=64,
-        height=64,
-        sampler="Euler",
-        device="cpu",
-        dtype="float32",
-    )
-    args.update(kw)
-    return GenerationRequest(**args)
+    defaults = dict(prompt="a red barn in snow", num_inference_steps=3, guidance_scale=5.0, seed=7)
+    return request_for(path, **{**defaults, **kw})
 
 
 def run(engine, request, cancel_at=None):
-    steps = []
-    cancel = threading.Event()
-
-    def on_step(p):
-        steps.append(p)
-        if cancel_at is not None and p.step == cancel_at:
-            cancel.set()
-
-    return engine.run(request, on_step, cancel), [p for p in steps if p.phase == "denoising"]
+    result, steps = run_with_previews(engine, request, cancel_at)
+    return result, [p for p in steps if p.phase == "denoising"]
 
 
 def plain(folder, cls_name, request, **kwargs):
