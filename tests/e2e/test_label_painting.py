@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 import time
 
 import numpy as np
@@ -14,7 +12,7 @@ from PIL import Image
 from tests.e2e.test_real_window import (
     artifacts_dir,
     require_x_tools,
-    wait_for,
+    running_studio,
     write_settings,
     xdotool,
 )
@@ -45,17 +43,7 @@ def test_paint_a_label_layer_over_an_image(tmp_path):
     with Xvfb() as xv:
         env = xv.env(os.environ)
         env.update(STUDIO_HOME=str(home), STUDIO_MODELS_PATH="", HF_HUB_OFFLINE="1")
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "studio"],
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-        )
-        try:
-            wait_for(lambda: log.is_file() and "starting" in log.read_text(), 60, "start", proc)
-            window = xdotool(env, "search", "--sync", "--onlyvisible", "--name", "^Studio$")
-            window = window.splitlines()[0]
-            time.sleep(1.5)
+        with running_studio(env, log, out / "labels-app-output.txt") as (proc, window):
             xdotool(env, "windowfocus", "--sync", window)
             xdotool(env, "key", "--clearmodifiers", "ctrl+o")
             time.sleep(1.5)  # the file dialog opens with the file name field focused
@@ -82,12 +70,6 @@ def test_paint_a_label_layer_over_an_image(tmp_path):
             grab_screen_png(xv.display, after)
             xdotool(env, "key", "--clearmodifiers", "ctrl+q")
             proc.wait(20)
-        finally:
-            if proc.poll() is None:
-                proc.kill()
-                proc.wait(5)
-            output = proc.stdout.read().decode(errors="replace") if proc.stdout else ""
-            (out / "labels-app-output.txt").write_text(output)
     b = np.asarray(Image.open(after).convert("RGB"), np.int16)
     blend = OVERLAY * np.array(SKY) + (1 - OVERLAY) * np.array(IMAGE_RGB)
     painted = _near(b, blend.round().astype(int), tol=6)

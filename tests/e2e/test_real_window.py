@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import subprocess
@@ -80,6 +81,32 @@ def xdotool(env, *args: str) -> str:
     return done.stdout.strip()
 
 
+@contextlib.contextmanager
+def running_studio(env: dict, log: Path, output: Path):
+    """`python -m studio` on the Xvfb screen; yields (process, window id) once it has drawn.
+
+    On the way out the app is killed if still running and its console output saved to `output`.
+    """
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "studio"], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+    )
+    try:
+        wait_for(
+            lambda: log.is_file() and "starting" in log.read_text(),
+            60,
+            "the log to say Studio started",
+            proc,
+        )
+        window = xdotool(env, "search", "--sync", "--onlyvisible", "--name", "^Studio$")
+        time.sleep(1.5)  # first paint
+        yield proc, window.splitlines()[0]
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(5)
+        output.write_text(proc.stdout.read().decode(errors="replace") if proc.stdout else "")
+
+
 def canvas_region(path: Path) -> np.ndarray:
     with Image.open(path) as image:
         return np.asarray(image.convert("RGB"), dtype=np.int16)
@@ -96,22 +123,7 @@ def test_generate_in_a_real_window(tiny_sd_path, tmp_path):
         env.update(
             STUDIO_HOME=str(home), STUDIO_MODELS_PATH=str(tiny_sd_path.parent), HF_HUB_OFFLINE="1"
         )
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "studio"],
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-        )
-        try:
-            wait_for(
-                lambda: log.is_file() and "starting" in log.read_text(),
-                60,
-                "the log to say Studio started",
-                proc,
-            )
-            window = xdotool(env, "search", "--sync", "--onlyvisible", "--name", "^Studio$")
-            window = window.splitlines()[0]
-            time.sleep(1.5)  # first paint
+        with running_studio(env, log, out / "e2e-app-output.txt") as (proc, window):
             before = out / "e2e-before.png"
             grab_screen_png(xv.display, before)
             xdotool(env, "windowfocus", "--sync", window)
@@ -124,12 +136,6 @@ def test_generate_in_a_real_window(tiny_sd_path, tmp_path):
             grab_screen_png(xv.display, after)
             xdotool(env, "key", "--clearmodifiers", "ctrl+q")
             assert proc.wait(20) == 0
-        finally:
-            if proc.poll() is None:
-                proc.kill()
-                proc.wait(5)
-            output = proc.stdout.read().decode(errors="replace") if proc.stdout else ""
-            (out / "e2e-app-output.txt").write_text(output)
     a, b = canvas_region(before), canvas_region(after)
     assert b.std() > 10, "the screenshot after generating is blank"
     changed = np.abs(a - b).max(axis=2) > 24
