@@ -58,6 +58,7 @@ class GenerationRequest:
     fuse_loras: bool = False
     few_step: str | None = None  # None: from the model; "off" | "turbo" | "lcm"
     preview_decoder: str | None = None  # TAESD folder/file, "vae" (full VAE), None = linear
+    record_cap_bytes: int = 256 * 2**20  # full-size step frames kept in memory; 0 = thumbs only
 
     def __post_init__(self) -> None:
         image = _frozen_copy(self.init_image, np.uint8, 3, "init_image")
@@ -141,6 +142,64 @@ class StepPreview:
         object.__setattr__(self, "image", _frozen_copy(self.image, np.uint8, 3, "image"))
 
 
+def _frozen_optional(array: np.ndarray | None, dtype: type) -> np.ndarray | None:
+    if array is None:
+        return None
+    out = np.array(array, dtype=dtype, copy=True)
+    out.setflags(write=False)
+    return out
+
+
+@dataclass(frozen=True)
+class StepFrame:
+    """One recorded denoising step; the full-size fields may be dropped (None) for memory."""
+
+    step: int  # 1-based visible step
+    timestep: float  # the timestep the model saw
+    sigma: float  # noise level sqrt((1 - a) / a) the step started from
+    sigma_next: float  # noise level of x_t after the step
+    seconds: float  # wall time of this step (model, scheduler and preview)
+    change: float  # mean |x0 - previous x0| in latent units (0 for the first step)
+    thumb_xt: np.ndarray  # hxwx3 uint8 thumbnails, always kept
+    thumb_x0: np.ndarray
+    xt: np.ndarray | None = None  # hxwx3 uint8 at latent resolution: noisy state after the step
+    x0: np.ndarray | None = None  # predicted clean image
+    noise: np.ndarray | None = None  # what this step removed (x_t before - after), stretched
+    x0_latent: np.ndarray | None = None  # CxHxW float16, for a full decode on request
+
+    def __post_init__(self) -> None:
+        for name in ("thumb_xt", "thumb_x0", "xt", "x0", "noise"):
+            object.__setattr__(self, name, _frozen_optional(getattr(self, name), np.uint8))
+        object.__setattr__(self, "x0_latent", _frozen_optional(self.x0_latent, np.float16))
+
+    @property
+    def full_bytes(self) -> int:
+        """Bytes of the droppable full-size data."""
+        parts = (self.xt, self.x0, self.noise, self.x0_latent)
+        return sum(p.nbytes for p in parts if p is not None)
+
+    @property
+    def has_full(self) -> bool:
+        return self.x0 is not None
+
+
+@dataclass(frozen=True)
+class RunRecord:
+    """Every recorded step of one run (batch item 0), in order."""
+
+    frames: tuple[StepFrame, ...]
+    total: int  # steps planned
+    width: int  # output size in pixels
+    height: int
+    sampler: str = ""
+    family: str = "sd1"
+    cap_bytes: int = 0
+    dropped: int = 0  # frames whose full-size data was dropped for the cap
+
+    def __len__(self) -> int:
+        return len(self.frames)
+
+
 @dataclass(frozen=True)
 class GenerationResult:
     """A finished (or cancelled, then `draft`) generation."""
@@ -152,6 +211,7 @@ class GenerationResult:
     steps_done: int = 0
     seconds: float = 0.0
     images: tuple[np.ndarray, ...] = ()  # every image of a batch (the first is `image`)
+    record: RunRecord | None = None  # every step of the run (kept for drafts too)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "image", _frozen_copy(self.image, np.uint8, 3, "image"))

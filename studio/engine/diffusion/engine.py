@@ -16,6 +16,7 @@ from studio.engine.diffusion import fewstep
 from studio.engine.diffusion.controlnet import load_controlnet
 from studio.engine.diffusion.previews import upscale
 from studio.engine.diffusion.recipe import exact_fields, versions
+from studio.engine.diffusion.record import StepRecorder
 from studio.engine.diffusion.runs import (
     check_inputs,
     generators,
@@ -193,8 +194,9 @@ class DiffusionEngine:
         )
         plan = make_plan(request, loaded, extras.get("controlnet"))
         plan.pipe.scheduler = scheduler
+        recorder = StepRecorder(loaded.info.family, request.record_cap_bytes)
         stream = StepStream(
-            scheduler, loaded.info.family, total, on_step, cancel, extras.get("decoder")
+            scheduler, loaded.info.family, total, on_step, cancel, extras.get("decoder"), recorder
         )
         refiner = extras.get("refiner")
         images: list[np.ndarray] = []
@@ -204,6 +206,7 @@ class DiffusionEngine:
             with torch.inference_mode():
                 for run in range(request.batch_count):
                     run_seeds = seeds_for(request, run)
+                    recorder.begin_run()
                     kwargs = dict(plan.kwargs, guidance_scale=few.guidance_scale)
                     kwargs.update(
                         generator=generators(run_seeds),
@@ -226,8 +229,9 @@ class DiffusionEngine:
         seconds = time.perf_counter() - started
         recipe = self._recipe(request, loaded, scheduler, stream, seconds, False, plan, few, extras)
         recipe["seeds"] = seeds
+        record = recorder.record(total, request.width, request.height, request.sampler)
         return GenerationResult(
-            images[0], request, recipe, False, stream.steps_done, seconds, tuple(images)
+            images[0], request, recipe, False, stream.steps_done, seconds, tuple(images), record
         )
 
     def _with_refiner(self, request, plan, refiner, kwargs, stream, few):
@@ -259,7 +263,11 @@ class DiffusionEngine:
         image = upscale(np.asarray(preview.image), request.width, request.height)
         image = plan.finish(image, request)
         recipe = self._recipe(request, loaded, scheduler, stream, seconds, True, plan, few, extras)
-        return GenerationResult(image, request, recipe, True, stream.steps_done, seconds)
+        size = (request.width, request.height)
+        record = stream.recorder.record(stream.total, *size, request.sampler)
+        return GenerationResult(
+            image, request, recipe, True, stream.steps_done, seconds, (), record
+        )
 
     def _recipe(self, request, loaded, scheduler, stream, seconds, draft, plan, few, extras):
         recipe = request.describe()
