@@ -217,3 +217,33 @@ class GenerationResult:
         object.__setattr__(self, "image", _frozen_copy(self.image, np.uint8, 3, "image"))
         batch = tuple(_frozen_copy(i, np.uint8, 3, "images") for i in self.images)
         object.__setattr__(self, "images", batch or (self.image,))
+
+
+@dataclass(frozen=True)
+class DecodeRequest:
+    """Decode one recorded step's x0 latent with the full VAE (or a TAESD) on the worker."""
+
+    model_path: str
+    latent: np.ndarray  # CxHxW float16, model space (as recorded)
+    width: int  # output size in pixels (the decode is resized to it when it differs)
+    height: int
+    decoder: str | None = None  # None: the model's own VAE; else a TAESD folder/file
+    device: str | None = None
+    dtype: str | None = None
+    step: int = 0  # which step this is, for the caller
+
+    def __post_init__(self) -> None:
+        latent = _frozen_copy(self.latent, np.float16, 3, "latent")
+        object.__setattr__(self, "latent", latent)
+
+
+@dataclass(frozen=True)
+class DecodeResult:
+    """A decoded step: HxWx3 uint8 at the requested size."""
+
+    image: np.ndarray
+    request: DecodeRequest
+    seconds: float = 0.0
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "image", _frozen_copy(self.image, np.uint8, 3, "image"))

@@ -60,6 +60,7 @@ class GenerationSession(QObject):
         self._labels: dict[int, str] = {}
         self._sizes: dict[int, tuple[int, int]] = {}
         self.last_seed: int | None = None
+        self.record_cap_bytes = 256 * 2**20  # step-record memory per run (Preferences)
         worker.step_previewed.connect(self._on_step)
         worker.job_finished.connect(self._on_finished)
         worker.job_cancelled.connect(self._on_cancelled)
@@ -172,6 +173,7 @@ class GenerationSession(QObject):
             strength=s.strength,
             device=s.device,
             dtype=s.dtype,
+            record_cap_bytes=self.record_cap_bytes,
         )
 
     def generate(self) -> int | None:

@@ -8,6 +8,7 @@ import pytest
 from studio.engine.diffusion.engine import DiffusionEngine
 from studio.engine.diffusion.record import StepRecorder
 from studio.engine.diffusion.samplers import make_scheduler
+from studio.engine.errors import InvalidRequestError
 from tests.engine.test_diffusion_engine import request_for, run
 
 SAMPLERS = ["Euler", "Euler a", "Heun", "LMS", "DPM++ 2M", "DPM++ 2M Karras", "DDIM", "PLMS"]
@@ -104,3 +105,20 @@ def test_recorder_cap_is_counted_in_bytes():
         recorder.step_called(scheduler, t)
         recorder.step_done(scheduler, torch.zeros(1, 4, 8, 8), None, step)
     assert len(recorder.frames) == 2 and recorder.full_bytes == 0
+
+
+def test_a_recorded_step_decodes_with_the_full_vae(engine, tiny_sd_path):
+    from studio.engine.requests import DecodeRequest
+
+    request = request_for(tiny_sd_path, sampler="Euler", num_inference_steps=3)
+    result, _ = run(engine, request)
+    last = result.record.frames[-1]
+    decode = DecodeRequest(str(tiny_sd_path), last.x0_latent, 64, 64, None, "cpu", "float32", 3)
+    decoded, previews = run(engine, decode)
+    assert previews == [] and decoded.image.shape == (64, 64, 3)
+    # the last step's x0 is what the pipeline decodes (within float16 storage and rounding)
+    error = np.abs(decoded.image.astype(int) - result.image.astype(int))
+    assert error.mean() < 1.0 and error.max() <= 8
+    wrong = DecodeRequest(str(tiny_sd_path), np.zeros((3, 8, 8)), 64, 64, None, "cpu", "float32")
+    with pytest.raises(InvalidRequestError, match="3 latent channels"):
+        run(engine, wrong)

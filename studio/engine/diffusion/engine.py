@@ -14,6 +14,7 @@ import numpy as np
 from studio.engine.device import choose_device, choose_dtype
 from studio.engine.diffusion import fewstep
 from studio.engine.diffusion.controlnet import load_controlnet
+from studio.engine.diffusion.decode_step import decode_step
 from studio.engine.diffusion.previews import upscale
 from studio.engine.diffusion.recipe import exact_fields, versions
 from studio.engine.diffusion.record import StepRecorder
@@ -29,7 +30,12 @@ from studio.engine.diffusion.stream import Cancelled, StepStream
 from studio.engine.diffusion.taesd import GovernedDecoder, load_taesd
 from studio.engine.errors import InvalidRequestError, OutOfMemoryError
 from studio.engine.loading import LoadedPipeline, PipelineCache
-from studio.engine.requests import GenerationRequest, GenerationResult, StepPreview
+from studio.engine.requests import (
+    DecodeRequest,
+    GenerationRequest,
+    GenerationResult,
+    StepPreview,
+)
 
 log = logging.getLogger(__name__)
 MAX_STEPS = 500
@@ -122,6 +128,8 @@ class DiffusionEngine:
         cancel: threading.Event,
     ) -> GenerationResult | None:
         """Generate; on cancel return the last preview as a draft (None if no step ran)."""
+        if isinstance(request, DecodeRequest):  # a recorded step, decoded on this thread
+            return decode_step(self.cache, request)
         validate(request)
         check_inputs(request)
         device = choose_device(request.device)
