@@ -291,6 +291,8 @@ def install_timeline(window) -> QDockWidget:
     dock = QDockWidget("Timeline", window)
     dock.setObjectName("TimelineDock")
     dock.setWidget(window.timeline_panel)
+    # Under the canvas only: the right-hand docks keep the full height of the window.
+    window.setCorner(Qt.Corner.BottomRightCorner, Qt.DockWidgetArea.RightDockWidgetArea)
     window.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, dock)
     window.timeline_panel.error_raised.connect(window.banner.show_error)
     window.timeline_panel.notice.connect(lambda text: window.statusBar().showMessage(text, 6000))

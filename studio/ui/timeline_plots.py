@@ -26,7 +26,7 @@ class StepPlot(QWidget):
         self.log_scale = log_scale
         self.values: list[float] = []
         self.current = -1
-        self.setMinimumSize(160, 70)
+        self.setMinimumSize(160, 60)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
         self.setToolTip(f"{title}; click a point to jump to that step")
 
@@ -107,7 +107,7 @@ class StepImage(QWidget):
         super().__init__(parent)
         self.pixmap: QPixmap | None = None
         self.caption = "No run recorded yet: generate something."
-        self.setMinimumSize(160, 160)
+        self.setMinimumSize(120, 120)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
 
     def show_image(self, image: np.ndarray | None, caption: str = "") -> None:
