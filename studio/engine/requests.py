@@ -58,6 +58,8 @@ class GenerationRequest:
     fuse_loras: bool = False
     few_step: str | None = None  # None: from the model; "off" | "turbo" | "lcm"
     preview_decoder: str | None = None  # TAESD folder/file, "vae" (full VAE), None = linear
+    prompt_b: str | None = None  # a second prompt to walk towards (text embeddings mixed)
+    prompt_mix: float = 0.0  # 0 = prompt, 1 = prompt_b
     record_cap_bytes: int = 256 * 2**20  # full-size step frames kept in memory; 0 = thumbs only
 
     def __post_init__(self) -> None:
@@ -125,6 +127,8 @@ class GenerationRequest:
             out.update(loras=[list(pair) for pair in self.loras], fuse_loras=self.fuse_loras)
         if self.few_step is not None:
             out.update(few_step=self.few_step)
+        if self.prompt_b is not None:
+            out.update(prompt_b=self.prompt_b, prompt_mix=self.prompt_mix)
         return out
 
 

@@ -23,11 +23,13 @@ from studio.engine.diffusion.runs import (
     generators,
     make_plan,
     seeds_for,
+    skip_initial_noise,
     variation_latents,
 )
 from studio.engine.diffusion.samplers import SAMPLERS, make_scheduler
 from studio.engine.diffusion.stream import Cancelled, StepStream
 from studio.engine.diffusion.taesd import GovernedDecoder, load_taesd
+from studio.engine.diffusion.walk import mixed_prompt_embeds
 from studio.engine.errors import InvalidRequestError, OutOfMemoryError
 from studio.engine.loading import LoadedPipeline, PipelineCache
 from studio.engine.requests import (
@@ -225,6 +227,10 @@ class DiffusionEngine:
                     )
                     if request.variation_seed is not None:
                         kwargs["latents"] = variation_latents(request, plan.pipe, run_seeds)
+                        skip_initial_noise(kwargs["generator"], kwargs["latents"])
+                    if request.prompt_b is not None:
+                        del kwargs["prompt"], kwargs["negative_prompt"]
+                        kwargs.update(mixed_prompt_embeds(plan.pipe, request))
                     if refiner is not None:
                         out = self._with_refiner(request, plan, refiner, kwargs, stream, few)
                     else:
