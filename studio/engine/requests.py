@@ -20,6 +20,29 @@ def _frozen_copy(array: np.ndarray | None, dtype: type, ndim: int, name: str) ->
 
 
 @dataclass(frozen=True)
+class ResumeState:
+    """Where a cancelled run stopped: latents, scheduler state and RNG, to continue exactly."""
+
+    loop_index: int  # the pipeline loop iteration the run stopped after (0-based)
+    steps_done: int  # visible steps finished
+    latents: np.ndarray  # BxCxHxW float32: the noisy state after that iteration
+    scheduler_state: tuple[tuple[str, Any], ...]  # (attribute, encoded value) pairs
+    generator_states: tuple[np.ndarray, ...]  # torch.Generator.get_state() bytes, per image
+    sampler: str
+    num_inference_steps: int
+    seed: int
+
+    def __post_init__(self) -> None:
+        latents = np.array(self.latents, dtype=np.float32, copy=True)
+        latents.setflags(write=False)
+        object.__setattr__(self, "latents", latents)
+        states = tuple(
+            _frozen_copy(s, np.uint8, 1, "generator state") for s in self.generator_states
+        )
+        object.__setattr__(self, "generator_states", states)
+
+
+@dataclass(frozen=True)
 class GenerationRequest:
     """Everything one prompt generation needs, copied out of the document."""
 
@@ -60,6 +83,7 @@ class GenerationRequest:
     preview_decoder: str | None = None  # TAESD folder/file, "vae" (full VAE), None = linear
     prompt_b: str | None = None  # a second prompt to walk towards (text embeddings mixed)
     prompt_mix: float = 0.0  # 0 = prompt, 1 = prompt_b
+    resume: ResumeState | None = None  # continue a cancelled run (same seed, sampler, steps)
     record_cap_bytes: int = 256 * 2**20  # full-size step frames kept in memory; 0 = thumbs only
 
     def __post_init__(self) -> None:
@@ -129,6 +153,8 @@ class GenerationRequest:
             out.update(few_step=self.few_step)
         if self.prompt_b is not None:
             out.update(prompt_b=self.prompt_b, prompt_mix=self.prompt_mix)
+        if self.resume is not None:
+            out.update(resumed_from_step=self.resume.steps_done)
         return out
 
 
@@ -216,6 +242,7 @@ class GenerationResult:
     seconds: float = 0.0
     images: tuple[np.ndarray, ...] = ()  # every image of a batch (the first is `image`)
     record: RunRecord | None = None  # every step of the run (kept for drafts too)
+    resume: ResumeState | None = None  # drafts: how to continue this run exactly
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "image", _frozen_copy(self.image, np.uint8, 3, "image"))

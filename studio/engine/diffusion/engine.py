@@ -18,6 +18,7 @@ from studio.engine.diffusion.decode_step import decode_step
 from studio.engine.diffusion.previews import upscale
 from studio.engine.diffusion.recipe import exact_fields, versions
 from studio.engine.diffusion.record import StepRecorder
+from studio.engine.diffusion.resume import capture, check_resume, resumed
 from studio.engine.diffusion.runs import (
     check_inputs,
     generators,
@@ -134,6 +135,7 @@ class DiffusionEngine:
             return decode_step(self.cache, request)
         validate(request)
         check_inputs(request)
+        check_resume(request)
         device = choose_device(request.device)
         dtype = choose_dtype(device, request.dtype)
         total = planned_steps(request)
@@ -234,7 +236,7 @@ class DiffusionEngine:
                     if refiner is not None:
                         out = self._with_refiner(request, plan, refiner, kwargs, stream, few)
                     else:
-                        out = plan.pipe(**kwargs).images
+                        out = self._call(request, plan.pipe, scheduler, kwargs, stream)
                     images += [plan.finish(img, request) for img in _to_uint8(out)]
                     seeds += run_seeds
         except Cancelled:
@@ -247,6 +249,21 @@ class DiffusionEngine:
         return GenerationResult(
             images[0], request, recipe, False, stream.steps_done, seconds, tuple(images), record
         )
+
+    def _call(self, request, pipe, scheduler, kwargs, stream):
+        """One pipeline call; prompt runs can be cancelled and later continued exactly."""
+        gens = kwargs["generator"]
+        resume = request.resume
+        offset = 0 if resume is None else resume.loop_index + 1
+        if request.mode == "txt2img" and request.batch_count == 1 and not request.refiner_path:
+            stream.capture_resume = lambda i, latents: capture(
+                scheduler, offset + i, stream.steps_done, latents, gens, request
+            )
+        if resume is None:
+            return pipe(**kwargs).images
+        stream.steps_done = resume.steps_done
+        with resumed(pipe, scheduler, resume, gens):
+            return pipe(**kwargs).images
 
     def _with_refiner(self, request, plan, refiner, kwargs, stream, few):
         """SDXL base for the first refiner_switch of the schedule, the refiner for the rest."""
@@ -280,7 +297,7 @@ class DiffusionEngine:
         size = (request.width, request.height)
         record = stream.recorder.record(stream.total, *size, request.sampler)
         return GenerationResult(
-            image, request, recipe, True, stream.steps_done, seconds, (), record
+            image, request, recipe, True, stream.steps_done, seconds, (), record, stream.resume
         )
 
     def _recipe(self, request, loaded, scheduler, stream, seconds, draft, plan, few, extras):

@@ -72,6 +72,8 @@ class StepStream:
         recorder: Any = None,
     ) -> None:
         self.recorder = recorder  # a StepRecorder, or None
+        self.capture_resume: Callable[[int, Any], Any] | None = None  # (loop index, latents)
+        self.resume = None  # ResumeState captured when cancelled
         self.decoder = decoder  # a GovernedDecoder (TAESD) or None for linear previews
         self.preview_seconds = 0.0
         self.scheduler = scheduler
@@ -139,5 +141,7 @@ class StepStream:
             self.last_preview = preview
             self.on_step(preview)
         if self.cancel.is_set():
+            if self.capture_resume is not None and "latents" in tensors:
+                self.resume = self.capture_resume(i, tensors["latents"])
             raise Cancelled()
         return {}
