@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -29,6 +29,7 @@ class RecordedRun:
     request: Any
     recipe: dict
     draft: bool
+    resume: Any = None  # ResumeState of a draft that can be continued
     decoded: dict[int, np.ndarray] = field(default_factory=dict)  # step index -> HxWx3
 
 
@@ -47,6 +48,7 @@ class RunHistory(QObject):
         self.runs: list[RecordedRun] = []
         self._labels: dict[int, str] = {}
         self._decodes: dict[int, tuple[int, int]] = {}  # decode job id -> (run job id, step)
+        self._continues: dict[int, str] = {}  # continue job id -> label of the layer
         worker.job_started.connect(self._on_started)
         worker.job_finished.connect(self._on_result)
         worker.job_cancelled.connect(self._on_result)
@@ -65,12 +67,16 @@ class RunHistory(QObject):
         if isinstance(result, DecodeResult):
             self._landed_decode(job_id, result)
             return
+        if job_id in self._continues:
+            self._land(result, self._continues.pop(job_id))
         record = getattr(result, "record", None)
         if record is None or not record.frames:
             return
         prompt = getattr(result.request, "prompt", "")
         label = label or f"{record.sampler}: {prompt}"
-        run = RecordedRun(job_id, label, record, result.request, dict(result.recipe), result.draft)
+        run = RecordedRun(
+            job_id, label, record, result.request, dict(result.recipe), result.draft, result.resume
+        )
         self.runs.append(run)
         del self.runs[:-KEEP_RUNS]
         self.runs_changed.emit()
@@ -84,8 +90,20 @@ class RunHistory(QObject):
 
     def _on_failed(self, job_id: int, message: str, details: str) -> None:
         self._labels.pop(job_id, None)
-        if self._decodes.pop(job_id, None) is not None:
+        ours = self._continues.pop(job_id, None) is not None
+        if self._decodes.pop(job_id, None) is not None or ours:
             self.error_raised.emit(message, details)
+
+    def _land(self, result: Any, label: str) -> None:
+        """A continued run's result (or its new draft) as a layer, one undo step."""
+        if result is None:
+            return
+        if result.draft:
+            label = f"Draft (step {result.steps_done}/{result.request.num_inference_steps}) {label}"
+        metadata = dict(result.recipe)
+        layer = Layer(label, rgba_from_rgb(result.image), draft=result.draft, metadata=metadata)
+        self.document.add_result_layer(layer, f"Generate {label}")
+        self.layer_promoted.emit(layer.id)
 
     # ---- actions --------------------------------------------------------------------------
     def decode(self, job_id: int, index: int, decoder: str | None = None) -> int | None:
@@ -112,6 +130,25 @@ class RunHistory(QObject):
         decode_id = self.worker.submit(decode, f"Decode step {frame.step} of {run.label}")
         self._decodes[decode_id] = (job_id, index)
         return decode_id
+
+    def can_continue(self, job_id: int) -> bool:
+        run = self.run(job_id)
+        return run is not None and run.draft and run.resume is not None
+
+    def continue_run(self, job_id: int) -> int | None:
+        """Queue the rest of a cancelled prompt run from its last step (same seed)."""
+        run = self.run(job_id)
+        if run is None or not self.can_continue(job_id):
+            self.error_raised.emit(
+                "Only a stopped prompt run (text to image, one batch) can be continued.",
+                "Image to image, inpaint, semantic and batched runs start again instead.",
+            )
+            return None
+        request = replace(run.request, resume=run.resume)
+        label = f"Continued: {run.label}"
+        job = self.worker.submit(request, label)
+        self._continues[job] = label
+        return job
 
     def picture(self, job_id: int, index: int, view: str) -> np.ndarray:
         """Step `index` in `view` at the run's output size (the full decode for x0 when made)."""

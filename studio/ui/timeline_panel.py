@@ -81,6 +81,11 @@ class TimelinePanel(QWidget):
         self.speed_spin.setToolTip("Playback and export speed")
         self.decode_button = QPushButton("Decode")
         self.decode_button.setToolTip("Decode this step's predicted image with the full VAE")
+        self.continue_button = QPushButton("Continue")
+        self.continue_button.setToolTip(
+            "Run the rest of this stopped run from its last step (same seed): the result is "
+            "the image the full run would have made"
+        )
         self.promote_button = QPushButton("To layer")
         self.promote_button.setToolTip("Add this step, as shown, as a new layer (undoable)")
         self.export_button = QPushButton("Export…")
@@ -106,7 +111,8 @@ class TimelinePanel(QWidget):
         for widget in (self.run_combo, self.view_combo, self.play_button, self.speed_spin):
             bar.addWidget(widget)
         bar.addStretch(1)
-        for widget in (self.decode_button, self.promote_button, self.export_button):
+        buttons = (self.continue_button, self.decode_button, self.promote_button)
+        for widget in (*buttons, self.export_button):
             bar.addWidget(widget)
         bar.addWidget(self.export_progress)
         plots = QVBoxLayout()
@@ -137,6 +143,7 @@ class TimelinePanel(QWidget):
         self.play_button.toggled.connect(self.set_playing)
         self.speed_spin.valueChanged.connect(lambda _v: self._retime())
         self.decode_button.clicked.connect(self.decode_current)
+        self.continue_button.clicked.connect(self.continue_current)
         self.promote_button.clicked.connect(self.promote_current)
         self.export_button.clicked.connect(lambda: self.export_to(None))
 
@@ -163,6 +170,8 @@ class TimelinePanel(QWidget):
         for widget in (self.decode_button, self.promote_button, self.export_button):
             widget.setEnabled(bool(frames))
         self.play_button.setEnabled(bool(frames))
+        self.continue_button.setVisible(run is not None and self.history.can_continue(run.job_id))
+        self.continue_button.setEnabled(True)
         self.sigma_plot.set_values([f.sigma for f in frames])
         self.change_plot.set_values([f.change for f in frames])
         self.filmstrip.set_thumbnails([f.thumb_x0 for f in frames])
@@ -226,6 +235,16 @@ class TimelinePanel(QWidget):
         job = self.history.decode(run.job_id, self.index)
         if job is not None:
             self.notice.emit(f"Decoding step {run.record.frames[self.index].step} in full…")
+        return job
+
+    def continue_current(self) -> int | None:
+        run = self.current_run()
+        if run is None:
+            return None
+        job = self.history.continue_run(run.job_id)
+        if job is not None:
+            self.continue_button.setEnabled(False)
+            self.notice.emit(f"Continuing from step {run.resume.steps_done}…")
         return job
 
     def _on_decoded(self, job_id: int, index: int) -> None:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import threading
+
+import numpy as np
 import pytest
 from PIL import Image
 from PySide6.QtCore import QPoint, QSettings, Qt
@@ -145,3 +148,53 @@ def test_preferences_cap_reaches_the_request(qtbot, window):
     assert "thumbnail only" in panel.step_label.text()
     panel.decode_button.click()
     assert "dropped" in window.banner.message
+
+
+class StopAt(DiffusionEngine):
+    """The real engine, with the artist pressing Cancel once step `stop_at` has been shown."""
+
+    def __init__(self, stop_at: int) -> None:
+        super().__init__()
+        self.stop_at = stop_at
+
+    def run(self, request, on_step, cancel):
+        def watch(preview):
+            on_step(preview)
+            if self.stop_at and preview.step == self.stop_at:
+                self.stop_at = 0  # only the first run
+                cancel.set()
+
+        return super().run(request, watch, cancel)
+
+
+def test_continue_a_stopped_run_gives_the_full_runs_image(qtbot, tmp_path, tiny_sd_path):
+    settings = QSettings(str(tmp_path / "s.ini"), QSettings.Format.IniFormat)
+    win = build_window(StopAt(3), settings)
+    qtbot.addWidget(win)
+    win.session.open_model_folder(str(tiny_sd_path))
+    p = win.prompt_panel
+    p.load(win.session.settings)
+    p.width_spin.setValue(64)
+    p.height_spin.setValue(64)
+    p.steps_spin.setValue(6)
+    p.sampler_combo.setCurrentText("Euler a")
+    p.random_check.setChecked(False)
+    p.prompt_edit.setPlainText("a red barn")
+    win.session.settings.device, win.session.settings.dtype = "cpu", "float32"
+    try:
+        generate(qtbot, win)
+        panel = win.timeline_panel
+        run = panel.current_run()
+        assert run.draft and len(run.record.frames) == 3
+        assert not panel.continue_button.isHidden()
+        layers = len(win.document.layers)
+        panel.continue_button.click()
+        qtbot.waitUntil(lambda: len(win.document.layers) == layers + 1, timeout=30000)
+        layer = win.document.layers[-1]
+        assert layer.name.startswith("Continued: ") and not layer.draft
+        assert layer.metadata["resumed_from_step"] == 3
+        whole = DiffusionEngine().run(run.request, lambda _p: None, threading.Event())
+        assert np.array_equal(layer.pixels[:, :, :3], whole.image)
+        assert win.timeline_panel.current_run().record.frames[0].step == 4
+    finally:
+        win.close()
