@@ -1,4 +1,4 @@
-"""The Timeline dock photographed on a real X screen (Xvfb) after a real tiny-model run."""
+"""The Timeline and Explore docks photographed on a real X screen (Xvfb), real tiny model."""
 
 from __future__ import annotations
 
@@ -17,19 +17,33 @@ from tests.xvfb import Xvfb, grab_screen_png
 pytestmark = pytest.mark.e2e
 
 
-def run_child(env: dict, model, out) -> tuple[subprocess.Popen, list[int]]:
-    proc = subprocess.Popen(
+def start_child(env: dict, model, out) -> subprocess.Popen:
+    return subprocess.Popen(
         [sys.executable, "-m", "tests.e2e.timeline_child", str(model), str(out)],
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
     )
+
+
+def wait_line(proc: subprocess.Popen, name: str) -> list[int]:
+    """The dock box (x, y, width, height) the child prints when `name` is ready to shoot."""
+    seen = []
     for line in proc.stdout:
-        if line.startswith("READY"):
-            return proc, json.loads(line.split(" ", 1)[1])
+        if line.startswith(name):
+            return json.loads(line.split(" ", 1)[1])
+        seen.append(line)
     proc.wait(5)
-    raise AssertionError(f"the timeline child exited with code {proc.returncode}")
+    raise AssertionError(f"child exited ({proc.returncode}) before {name}:\n{''.join(seen)}")
+
+
+def crop(shot, box, path) -> np.ndarray:
+    x, y, w, h = box
+    with Image.open(shot) as image:
+        dock = image.convert("RGB").crop((x, y, x + w, y + h))
+    dock.save(path)
+    return np.asarray(dock, dtype=np.int16)
 
 
 def test_timeline_dock_screenshot(tiny_sd_path, tmp_path):
@@ -38,18 +52,20 @@ def test_timeline_dock_screenshot(tiny_sd_path, tmp_path):
     with Xvfb("1600x1200x24") as xv:  # the right-hand docks alone need ~1000 px
         env = xv.env(os.environ)
         env.update(STUDIO_HOME=str(tmp_path / "home"), HF_HUB_OFFLINE="1")
-        proc, (x, y, w, h) = run_child(env, tiny_sd_path, tmp_path / "child")
+        proc = start_child(env, tiny_sd_path, tmp_path / "child")
         try:
+            timeline = wait_line(proc, "TIMELINE")
             shot = grab_screen_png(xv.display, out / "timeline-screen.png")
+            explore = wait_line(proc, "EXPLORE")
+            shot2 = grab_screen_png(xv.display, out / "explore-screen.png")
         finally:
             proc.kill()
             proc.wait(5)
-    with Image.open(shot) as image:
-        dock = image.convert("RGB").crop((x, y, x + w, y + h))
-    dock.save(out / "timeline-dock.png")
-    pixels = np.asarray(dock, dtype=np.int16)
-    assert w > 600 and h > 250, (w, h)
+    pixels = crop(shot, timeline, out / "timeline-dock.png")
+    assert timeline[2] > 600 and timeline[3] > 250, timeline
     assert pixels.std() > 20, "the Timeline dock is blank"
     # the filmstrip row (bottom) holds 12 distinct thumbnails: many distinct colours there
     strip = pixels[-80:].reshape(-1, 3)
     assert len(np.unique(strip, axis=0)) > 200
+    grid = crop(shot2, explore, out / "explore-dock.png")
+    assert grid.std() > 20 and len(np.unique(grid.reshape(-1, 3), axis=0)) > 500
