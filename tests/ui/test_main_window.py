@@ -234,8 +234,9 @@ def test_dropping_a_png_on_the_generate_panel_loads_its_settings(make_window, qt
     mime.setUrls([QUrl.fromLocalFile(str(tmp_path / "found.png"))])
 
     def event(cls):
+        # QDragEnterEvent takes a QPoint (PySide6 < 6.12), QDropEvent a QPointF
         return cls(
-            QPointF(10, 10),
+            QPoint(10, 10) if cls is QDragEnterEvent else QPointF(10, 10),
             Qt.DropAction.CopyAction,
             mime,
             Qt.MouseButton.LeftButton,
