@@ -178,7 +178,8 @@ class InpaintOptions(QWidget):
         self.padding_spin.setToolTip("Context around the mask that the model sees")
         self.only_masked_check.toggled.connect(self.padding_spin.setEnabled)
         self.content_combo = QComboBox()
-        self.content_combo.addItems(list(MASKED_CONTENT))
+        for value in MASKED_CONTENT:
+            self.content_combo.addItem(value.capitalize(), value)
         self.content_combo.setToolTip(
             "What the model starts from under the mask: the original pixels, a fill of the "
             "surrounding colours, or noise (nothing of the original survives)"
@@ -209,7 +210,7 @@ class InpaintOptions(QWidget):
         self.only_masked_check.setChecked(s.only_masked)
         self.padding_spin.setValue(s.inpaint_padding)
         self.padding_spin.setEnabled(s.only_masked)
-        self.content_combo.setCurrentText(s.masked_content)
+        self.content_combo.setCurrentIndex(max(0, self.content_combo.findData(s.masked_content)))
         self.color_check.setChecked(s.color_match)
         self.labels_check.setChecked(s.inpaint_from_labels)
 
@@ -218,6 +219,6 @@ class InpaintOptions(QWidget):
         s.mask_blur = self.blur_spin.value()
         s.only_masked = self.only_masked_check.isChecked()
         s.inpaint_padding = self.padding_spin.value()
-        s.masked_content = self.content_combo.currentText()
+        s.masked_content = self.content_combo.currentData()
         s.color_match = self.color_check.isChecked()
         s.inpaint_from_labels = self.labels_check.isChecked()

@@ -17,6 +17,7 @@ from PySide6.QtWidgets import (
     QListWidgetItem,
     QPlainTextEdit,
     QPushButton,
+    QSizePolicy,
     QSpinBox,
     QStackedWidget,
     QTabBar,
@@ -59,6 +60,15 @@ MODE_TABS = (  # settings.mode, tab text, Generate button text, tooltip
     ("inpaint", "Inpaint", "Inpaint", "Repaint what is under the mask, seam-free"),
     ("translate", "Translate", "Translate", "pix2pix / CycleGAN on the active layer"),
 )
+
+
+SIZE_TIPS = {
+    "prompt": "Size of the generated image",
+    "paint": "About this many pixels are generated, in the canvas's aspect; the result is "
+    "fitted to the canvas so it lines up with the labels",
+    "inpaint": "The masked area (with its padding) is rendered at this size and pasted back; "
+    "the model's native size (512 for SD 1.x, 1024 for SDXL) works best",
+}
 
 
 class PromptPanel(QWidget):
@@ -147,7 +157,8 @@ class PromptPanel(QWidget):
             spin.setSingleStep(64)
             spin.setSuffix(" px")
             spin.setToolTip(f"{name} of the generated image (multiples of 64 suit every model)")
-        form.addRow("Size", row(self.width_spin, QLabel("×"), self.height_spin))
+        self.size_label = QLabel("Size")
+        form.addRow(self.size_label, row(self.width_spin, QLabel("×"), self.height_spin))
 
         self.prompt_options = PromptOptions()
         self.img2img_check = self.prompt_options.img2img_check
@@ -191,8 +202,8 @@ class PromptPanel(QWidget):
         layout.addWidget(self.mode_bar)
         layout.addWidget(self.common)
         layout.addWidget(self.mode_pages)
-        layout.addWidget(self.more_options)
         layout.addWidget(row(self.generate_button, self.cancel_button))
+        layout.addWidget(self.more_options)
         layout.addWidget(self.queue_label)
         layout.addWidget(self.queue_list)
         layout.addWidget(self.remove_button)
@@ -260,9 +271,15 @@ class PromptPanel(QWidget):
     def _mode_changed(self, index: int) -> None:
         mode, _text, button, tip = MODE_TABS[index]
         self.mode_pages.setCurrentIndex(index)
+        for i in range(self.mode_pages.count()):  # the stack is as tall as the shown page
+            policy = QSizePolicy.Policy.Preferred if i == index else QSizePolicy.Policy.Ignored
+            self.mode_pages.widget(i).setSizePolicy(policy, policy)
+        self.mode_pages.adjustSize()
         self.common.setVisible(mode != "translate")
         self.more_options.setVisible(mode != "translate")
         self.generate_button.setText(button)
+        self.size_label.setText("Size" if mode == "prompt" else "Work size")
+        self.size_label.setToolTip(SIZE_TIPS.get(mode, ""))
         self.generate_button.setToolTip(f"{tip} (Ctrl+Enter); queues if a job is running")
         self.mode_changed.emit(mode)
 
