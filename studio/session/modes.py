@@ -87,12 +87,26 @@ def _unknown_note(unknown: dict[str, int]) -> tuple[str, ...]:
     return (f"ControlNet seg has no class for {names}; painted there as unlabeled",)
 
 
+def opaque_picture(rgba: np.ndarray) -> np.ndarray:
+    """HxWx3: transparent pixels (an extended canvas) take the nearest painted pixel's colour,
+    a neutral start for the model instead of black."""
+    empty = rgba[:, :, 3] == 0
+    rgb = np.ascontiguousarray(rgba[:, :, :3])
+    if not empty.any() or empty.all():
+        return rgb
+    from scipy import ndimage
+
+    _, (iy, ix) = ndimage.distance_transform_edt(empty, return_indices=True)
+    return np.ascontiguousarray(rgb[iy, ix])
+
+
 def mode_inputs(settings: Any, document: Document) -> tuple[dict[str, Any], Sources]:
     """Request fields (and their sources) for the settings' mode; StudioError if not ready."""
     mode = settings.mode
     picture = np.ascontiguousarray(document.image_composite()[:, :, :3])
     if mode == "inpaint":
         mask = inpaint_mask(document)
+        picture = opaque_picture(document.image_composite())
         fields: dict[str, Any] = dict(
             init_image=picture,
             mask=mask,

@@ -29,12 +29,13 @@ from studio.session.live_draft import LiveDraft, spade_models
 from studio.session.session import GenerationSession, Progress
 from studio.session.settings import restore_values, stored_values
 from studio.session.translate import Translator, translate_models
-from studio.ui.actions import ACTIONS, SPECS, shortcuts_for
+from studio.ui.actions import ACTIONS, MENU_ORDER, SPECS, shortcuts_for
 from studio.ui.autosave import Autosaver
 from studio.ui.canvas import CanvasView
 from studio.ui.document_actions import DocumentActions, settings_dict
 from studio.ui.error_banner import ErrorBanner
 from studio.ui.layers_panel import LayersPanel
+from studio.ui.outpaint_dialog import OutpaintDialog
 from studio.ui.palette_panel import PalettePanel
 from studio.ui.preferences import PreferencesDialog, autosave_seconds, engine_choice
 from studio.ui.prompt_panel import PromptPanel
@@ -183,6 +184,7 @@ class MainWindow(DocumentActions, QMainWindow):
             "zoom_in": lambda: c.set_zoom(c.zoom * 1.25),
             "zoom_out": lambda: c.set_zoom(c.zoom / 1.25),
             "about": self.about,
+            "outpaint": lambda: self.extend_for_outpainting(),
         }
         for op in ("invert", "grow", "shrink", "feather"):
             slots[f"mask_{op}"] = lambda _checked=False, op=op: self.mask_operation(op)
@@ -193,7 +195,7 @@ class MainWindow(DocumentActions, QMainWindow):
     def _build_actions(self) -> None:
         """Every action comes from the one table in ui/actions.py (shortcuts configurable)."""
         self.actions: dict[str, QAction] = {}
-        menus: dict[str, object] = {}
+        menus: dict[str, object] = {name: self.menuBar().addMenu(f"&{name}") for name in MENU_ORDER}
         slots = self._slots()
         stack = self.document.undo_stack
         for spec in ACTIONS:
@@ -282,6 +284,20 @@ class MainWindow(DocumentActions, QMainWindow):
             self.prompt_panel.store(self.session.settings)
             if self.session.load_settings_from_image(path):
                 self.prompt_panel.load(self.session.settings)
+
+    def extend_for_outpainting(self, sides: tuple[int, int, int, int] | None = None) -> None:
+        """Grow the canvas, mask the new band and switch to Inpaint, ready to fill it."""
+        if sides is None:
+            dialog = OutpaintDialog(self.document.width, self.document.height, self)
+            if not dialog.exec():
+                return
+            sides = dialog.sides()
+        self.document.extend_for_outpainting(*sides)
+        self.prompt_panel.set_mode("inpaint")
+        self.canvas.fit()
+        self.statusBar().showMessage(
+            "Canvas extended and the new band masked: press Inpaint (Ctrl+Enter) to fill it", 8000
+        )
 
     def _on_mode_changed(self, mode: str) -> None:
         """Show the dock the mode works with: the palette for labels, layers for masks."""

@@ -248,3 +248,45 @@ def test_every_tab_setting_survives_a_restart(make_window, qtbot, tiny_sd_path):
     assert p.inpaint_options.content_combo.currentData() == "latent noise"
     assert not p.inpaint_options.only_masked_check.isChecked()
     assert p.more_options.count_spin.value() == 3 and p.more_options.body.isVisible()
+
+
+def test_outpainting_extends_the_canvas_and_fills_the_new_band(make_window, qtbot, tiny_sd_path):
+    window = real_window(make_window, tiny_sd_path)
+    before = with_picture(window)
+    doc = window.document
+    window.extend_for_outpainting((0, 0, 32, 16))  # right and bottom
+    assert (doc.width, doc.height) == (SIZE + 32, SIZE + 16)
+    band = doc.layers[-1]
+    assert band.name == "Outpaint band" and band.kind == "mask"
+    assert band.pixels[: SIZE - 8, : SIZE - 8].max() == 0  # 8 px overlap into the old picture
+    assert band.pixels[:, SIZE:].min() == 255 and band.pixels[SIZE:, :].min() == 255
+    assert window.prompt_panel.mode() == "inpaint"
+    press_generate(qtbot, window)
+    qtbot.waitUntil(lambda: doc.layers[-1].name.startswith("Inpaint"), timeout=60000)
+    result = doc.layers[-1].pixels
+    assert result.shape == (SIZE + 16, SIZE + 32, 4)
+    assert np.array_equal(result[: SIZE - 8, : SIZE - 8, :3], before[: SIZE - 8, : SIZE - 8])
+    new = result[SIZE:, :, :3].reshape(-1, 3).astype(int)
+    assert new.std(axis=0).max() > 0 and new.mean() > 10  # repainted, not a black border
+    sent = doc.layers[-1].sources["init_image"]  # the band started from the edge colours
+    assert np.array_equal(sent[SIZE + 10, 5], before[SIZE - 1, 5])
+
+
+def test_extending_the_canvas_is_one_undo_step_and_restores_every_layer(qapp):
+    from studio.document.document import Document
+
+    doc = Document(20, 10)
+    doc.add_layer(Layer("photo", picture(20, 10)))
+    labels = doc.add_label_layer()
+    labels.pixels[:] = 3
+    originals = [layer.pixels.copy() for layer in doc.layers]
+    doc.extend_for_outpainting(8, 4, 0, 0, overlap=2)
+    assert (doc.width, doc.height) == (28, 14)
+    assert all(layer.pixels.shape[:2] == (14, 28) for layer in doc.layers)
+    assert doc.layers[1].pixels[:4, :, 3].max() == 0  # the new band is transparent
+    doc.undo_stack.undo()
+    assert (doc.width, doc.height) == (20, 10) and len(doc.layers) == 3
+    for layer, original in zip(doc.layers, originals, strict=True):
+        assert np.array_equal(layer.pixels, original)
+    doc.undo_stack.redo()
+    assert doc.layers[-1].name == "Outpaint band" and doc.layers[2].pixels[4:, 8:].min() == 3
