@@ -23,6 +23,7 @@ class Sources:
     arrays: dict[str, np.ndarray] = field(default_factory=dict)
     notes: tuple[str, ...] = ()
     fit_to_canvas: bool = False  # resize the result to the canvas (it must line up with it)
+    mask_layer: int | None = None  # hidden when the result lands, so the result is seen clean
 
 
 def _visible_top(document: Document, kind: str) -> Layer | None:
@@ -32,13 +33,23 @@ def _visible_top(document: Document, kind: str) -> Layer | None:
     return next((la for la in reversed(document.layers) if la.kind == kind and la.visible), None)
 
 
-def inpaint_mask(document: Document) -> np.ndarray:
-    """HxW uint8 (255 = repaint): the active (else top visible) mask layer, else the selection."""
-    layer = _visible_top(document, MASK)
+def mask_layer(document: Document) -> Layer | None:
+    """The active mask layer, else the topmost painted one (hidden ones too: a finished
+    inpaint hides its mask so the result is seen, and inpainting again reuses it)."""
+    active = document.active_layer
+    if active is not None and active.kind == MASK:
+        return active
+    masks = [la for la in reversed(document.layers) if la.kind == MASK]
+    return next((la for la in masks if la.pixels.any()), masks[0] if masks else None)
+
+
+def inpaint_mask(document: Document) -> tuple[np.ndarray, Layer | None]:
+    """HxW uint8 (255 = repaint) and the mask layer it came from (None: the selection)."""
+    layer = mask_layer(document)
     if layer is not None and layer.pixels.any():
-        return np.ascontiguousarray(layer.pixels)
+        return np.ascontiguousarray(layer.pixels), layer
     if document.selection is not None and document.selection.any():
-        return np.where(document.selection, 255, 0).astype(np.uint8)
+        return np.where(document.selection, 255, 0).astype(np.uint8), None
     if layer is not None:
         raise StudioError(
             f"The mask layer “{layer.name}” is empty: paint over the part of the picture that "
@@ -105,7 +116,7 @@ def mode_inputs(settings: Any, document: Document) -> tuple[dict[str, Any], Sour
     mode = settings.mode
     picture = np.ascontiguousarray(document.image_composite()[:, :, :3])
     if mode == "inpaint":
-        mask = inpaint_mask(document)
+        mask, source_layer = inpaint_mask(document)
         picture = opaque_picture(document.image_composite())
         fields: dict[str, Any] = dict(
             init_image=picture,
@@ -126,7 +137,8 @@ def mode_inputs(settings: Any, document: Document) -> tuple[dict[str, Any], Sour
             fields.update(_control_fields(settings), label_map=values)
             arrays["label_map"] = values
             notes = _unknown_note(unknown)
-        return fields, Sources(arrays, notes)
+        layer_id = source_layer.id if source_layer is not None else None
+        return fields, Sources(arrays, notes, mask_layer=layer_id)
     if mode == "paint":
         values, unknown = ade20k_values(label_layer(document))
         w, h = working_size(document.width, document.height, settings.width * settings.height)

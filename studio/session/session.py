@@ -313,6 +313,8 @@ class GenerationSession(QObject):
         stack.beginMacro(f"Generate {label}")
         for layer in reversed(layers):
             self.document.add_result_layer(layer, f"Generate {layer.name}")
+        if sources.mask_layer is not None and not draft:
+            self.document.set_visible(sources.mask_layer, False)  # see the result, not the tint
         stack.endMacro()
         self.result_added.emit(layers[0].id)
 

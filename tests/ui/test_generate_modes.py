@@ -83,8 +83,10 @@ def test_inpaint_tab_repaints_only_under_the_mask_as_one_undo_step(
     outside = mask == 0
     assert np.array_equal(result.pixels[outside][:, :3], before[outside])
     assert not np.array_equal(result.pixels[mask > 0][:, :3], before[mask > 0])
+    mask_layer = window.document.layers[-2]
+    assert mask_layer.kind == "mask" and not mask_layer.visible  # the result is seen untinted
     QTest.keyClick(window, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
-    assert len(window.document.layers) == count
+    assert len(window.document.layers) == count and mask_layer.visible
 
 
 def test_rerun_exactly_of_an_inpaint_uses_the_pictures_it_was_made_from(
@@ -101,6 +103,10 @@ def test_rerun_exactly_of_an_inpaint_uses_the_pictures_it_was_made_from(
     assert window.session.rerun_exactly(first) is not None, window.banner.message
     qtbot.waitUntil(lambda: window.document.layers[-1].name.startswith("Re-run"), timeout=60000)
     assert np.array_equal(window.document.layers[-1].pixels, first.pixels)
+    count = len(window.document.layers)
+    press_generate(qtbot, window)  # the hidden mask is still the mask: inpaint again
+    qtbot.waitUntil(lambda: len(window.document.layers) == count + 1, timeout=60000)
+    assert window.document.layers[-1].metadata["mode"] == "inpaint"
 
 
 def test_inpaint_without_a_mask_says_how_to_make_one_and_queues_nothing(
