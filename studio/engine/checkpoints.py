@@ -148,6 +148,51 @@ def key_shapes(path: Path) -> tuple[dict[str, tuple[int, ...]], dict[str, str]]:
     return {k: tuple(v.shape) for k, v in state.items()}, {}
 
 
+_NUMPY_DTYPES = {"F64": "<f8", "F32": "<f4", "F16": "<f2", "I64": "<i8", "I32": "<i4"}
+
+
+def _safetensors_entries(path: Path) -> tuple[dict[str, Any], int]:
+    """The raw header entries of a .safetensors file and where its data starts."""
+    read_safetensors_header(path)  # validates the length and the JSON first
+    with open(path, "rb") as f:
+        (length,) = struct.unpack("<Q", f.read(8))
+        return json.loads(f.read(length).decode("utf-8")), 8 + length
+
+
+def _decode(raw: bytes, dtype: str, shape: list[int]) -> Any:
+    import numpy as np
+
+    if dtype == "BF16":  # bfloat16 is the top half of a float32
+        wide = np.frombuffer(raw, "<u2").astype(np.uint32) << 16
+        return wide.view(np.float32).reshape(shape)
+    if dtype not in _NUMPY_DTYPES:
+        raise ValueError(f"tensor dtype {dtype} is not read here")
+    return np.frombuffer(raw, _NUMPY_DTYPES[dtype]).astype(np.float32).reshape(shape)
+
+
+def tensor_values(path: Path, keys: list[str]) -> dict[str, Any]:
+    """A few tensors of a weight file as float32 numpy arrays, without torch for safetensors
+    (only those bytes are read); pickles go through the weights-only loader."""
+    path = Path(path)
+    if path.suffix.lower() != ".safetensors":
+        state = load_pickle(path)
+        return {k: state[k].float().numpy() for k in keys if k in state}
+    entries, start = _safetensors_entries(path)
+    out = {}
+    try:
+        with open(path, "rb") as f:
+            for key in keys:
+                entry = entries.get(key)
+                if not isinstance(entry, dict):
+                    continue
+                begin, end = entry["data_offsets"]
+                f.seek(start + begin)
+                out[key] = _decode(f.read(end - begin), entry["dtype"], entry["shape"])
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise ModelLoadError(f"{path.name} is not a readable .safetensors file.", str(exc)) from exc
+    return out
+
+
 def convert_to_safetensors(path: Path, out: Path | None = None) -> Path:
     """One call: a weights-only-loaded pickle written as .safetensors next to it (or at `out`)."""
     from safetensors.torch import save_file

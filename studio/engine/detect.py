@@ -11,6 +11,10 @@ XL_CLIP_L = "conditioner.embedders.0.transformer.text_model."
 XL_BASE_G = "conditioner.embedders.1.model."
 XL_REFINER_G = "conditioner.embedders.0.model."
 CONTEXT_WIDTH = {768: "sd1", 1024: "sd2", 2048: "sdxl", 1280: "sdxl"}
+# SD 2.x v-prediction vs epsilon, from weight statistics (the rule ComfyUI uses): the spread of
+# the first LayerNorm bias in the UNet's last attention block. Stability's 768-v checkpoints
+# sit above it, the 512-base (epsilon) ones below; fine-tunes mostly keep their parent's value.
+V_PREDICTION_STD = 0.09
 
 
 @dataclass(frozen=True)
@@ -65,6 +69,25 @@ def _checkpoint(shapes: dict[str, tuple[int, ...]], metadata: dict[str, str]) ->
     return Detected(
         "unknown", "?", problem="a UNet without its text encoder (not a complete checkpoint)"
     )
+
+
+def v_prediction_probe(shapes: dict[str, tuple[int, ...]]) -> str | None:
+    """The tensor the SD 2.x prediction-type guess reads: the norm1 bias of the last output
+    block with attention (`output_blocks.11.1.…` in a full-size SD 2.x UNet)."""
+    suffix = ".1.transformer_blocks.0.norm1.bias"
+    prefix = UNET + "output_blocks."
+    found = [k for k in shapes if k.startswith(prefix) and k.endswith(suffix)]
+    if not found:
+        return None
+    return max(found, key=lambda k: int(k[len(prefix) :].split(".")[0]))
+
+
+def guess_v_prediction(bias) -> tuple[bool, float]:
+    """(is v-prediction, the statistic): population std of the probe bias above 0.09."""
+    import numpy as np
+
+    spread = float(np.asarray(bias, dtype=np.float64).std())
+    return spread > V_PREDICTION_STD, spread
 
 
 def _context_family(width: int | None) -> str:

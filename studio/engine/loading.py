@@ -157,8 +157,20 @@ def load_sd_pipeline(path: str, device: str, dtype: str) -> LoadedPipeline:
         raise ModelLoadError(message, f"{type(exc).__name__}: {exc}") from exc
     pipe = pipe.to(device)
     pipe.set_progress_bar_config(disable=True)
+    _apply_prediction_setting(pipe, info)
     img2img = pipe if info.has("refiner") else build_view(pipe, info, "img2img")
     return LoadedPipeline(info, device, dtype, pipe, img2img, pipe.scheduler.config)
+
+
+def _apply_prediction_setting(pipe: Any, info: ModelInfo) -> None:
+    """The artist's prediction type (model settings) overrides the scheduler's config."""
+    from studio.engine.model_settings import model_settings
+
+    wanted = {"v": "v_prediction", "epsilon": "epsilon"}.get(model_settings(info.path).prediction)
+    if wanted and pipe.scheduler.config.get("prediction_type") != wanted:
+        pipe.scheduler = type(pipe.scheduler).from_config(
+            pipe.scheduler.config, prediction_type=wanted
+        )
 
 
 def module_bytes(obj: Any) -> int:
@@ -176,7 +188,10 @@ class PipelineCache(ModelCache):
     """Loaded pipelines (and components) by (path, device, dtype), bounded by a memory budget."""
 
     def get(self, path: str, device: str, dtype: str) -> LoadedPipeline:
-        key = (str(Path(path)), device, dtype)
+        from studio.engine.model_settings import model_settings
+
+        # changed model settings give another pipeline (scheduler and tags differ)
+        key = (str(Path(path)), device, dtype, model_settings(path))
         estimate = _estimate_bytes(Path(path), dtype)
 
         def load() -> tuple[LoadedPipeline, int]:
