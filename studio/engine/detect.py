@@ -10,6 +10,13 @@ SD2_CLIP = "cond_stage_model.model."
 XL_CLIP_L = "conditioner.embedders.0.transformer.text_model."
 XL_BASE_G = "conditioner.embedders.1.model."
 XL_REFINER_G = "conditioner.embedders.0.model."
+# ControlNet files: original layout (with or without `control_model.`) or diffusers keys
+CONTROLNET_PREFIXES = (
+    "control_model.",
+    "input_hint_block.",
+    "zero_convs.",
+    "controlnet_cond_embedding.",
+)
 CONTEXT_WIDTH = {768: "sd1", 1024: "sd2", 2048: "sdxl", 1280: "sdxl"}
 # SD 2.x v-prediction vs epsilon, from weight statistics (the rule ComfyUI uses): the spread of
 # the first LayerNorm bias in the UNet's last attention block. Stability's 768-v checkpoints
@@ -144,7 +151,7 @@ def detect(shapes: dict[str, tuple[int, ...]], metadata: dict[str, str] | None =
         return Detected("unknown", problem="the file holds no tensors")
     if _has(shapes, UNET):
         return _checkpoint(shapes, metadata)
-    if _has(shapes, "control_model.") or _has(shapes, "controlnet_cond_embedding."):
+    if any(_has(shapes, p) for p in CONTROLNET_PREFIXES):
         return _controlnet(shapes)
     if any("lora" in k for k in shapes):
         return _lora(shapes)

@@ -106,7 +106,7 @@ def _pipeline_class(info: ModelInfo):
     return getattr(diffusers, name)
 
 
-def _pickle_allowlist():
+def pickle_allowlist():
     """Diffusers reads .ckpt weights-only; our narrow allowlist applies inside this context."""
     import torch
 
@@ -124,7 +124,7 @@ def _load_weights(info: ModelInfo, cls, dtype: str):
     from studio.engine.configs import config_folder
 
     config = config_folder(info)
-    guard = _pickle_allowlist() if Path(info.path).suffix != ".safetensors" else None
+    guard = pickle_allowlist() if Path(info.path).suffix != ".safetensors" else None
     with guard or contextlib.nullcontext():
         return cls.from_single_file(info.path, config=str(config), **kwargs)
 
