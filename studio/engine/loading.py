@@ -110,9 +110,9 @@ def pickle_allowlist():
     """Diffusers reads .ckpt weights-only; our narrow allowlist applies inside this context."""
     import torch
 
-    from studio.engine.checkpoints import _allowlist
+    from studio.engine.checkpoints import allowed_globals
 
-    return torch.serialization.safe_globals(_allowlist())
+    return torch.serialization.safe_globals(allowed_globals())
 
 
 def _load_weights(info: ModelInfo, cls, dtype: str):
