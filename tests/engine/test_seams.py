@@ -55,6 +55,8 @@ def test_the_metric_sees_hard_seams_and_is_not_fooled_by_blur():
     assert hard > 4 * untouched
     assert soft < hard / 2
     assert seam_score(blurred, mask) > soft  # blurring everything keeps the step visible
+    with pytest.raises(ValueError, match="must reach 14 px inside"):
+        seam_score(pictures, disc(radius=12))  # too small for the reference band inside
 
 
 @pytest.fixture(scope="module")

@@ -178,7 +178,13 @@ def seam_profile(image: np.ndarray, mask: np.ndarray, lo: int, hi: int) -> np.nd
         keep = (ring >= lo) & (ring <= hi)
         np.add.at(sums, ring[keep] - lo, energy[keep])
         np.add.at(counts, ring[keep] - lo, 1)
-    return sums / np.maximum(counts, 1)
+    if not counts.all():
+        missing = [k for k, n in zip(range(lo, hi + 1), counts, strict=True) if not n]
+        raise ValueError(
+            f"The mask border has no rings at {missing} px: the mask must reach {hi} px inside "
+            f"and the picture {-lo} px outside it for the seam to be measured."
+        )
+    return sums / counts
 
 
 def seam_score(images: list[np.ndarray], mask: np.ndarray) -> float:
