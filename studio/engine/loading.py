@@ -163,10 +163,15 @@ def load_sd_pipeline(path: str, device: str, dtype: str) -> LoadedPipeline:
 
 
 def _apply_prediction_setting(pipe: Any, info: ModelInfo) -> None:
-    """The artist's prediction type (model settings) overrides the scheduler's config."""
+    """The prediction type the registry settled on wins over the config folder's default:
+    the artist's model setting first, else a v-prediction tag (file marker, .yaml, weight
+    guess), which the shipped SD 1.x/SDXL configs (epsilon) would otherwise silently drop."""
     from studio.engine.model_settings import model_settings
 
-    wanted = {"v": "v_prediction", "epsilon": "epsilon"}.get(model_settings(info.path).prediction)
+    setting = model_settings(info.path).prediction
+    wanted = {"v": "v_prediction", "epsilon": "epsilon"}.get(setting or "")
+    if wanted is None and info.has("v-prediction"):
+        wanted = "v_prediction"
     if wanted and pipe.scheduler.config.get("prediction_type") != wanted:
         pipe.scheduler = type(pipe.scheduler).from_config(
             pipe.scheduler.config, prediction_type=wanted

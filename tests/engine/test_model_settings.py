@@ -141,3 +141,20 @@ def test_settings_reach_the_scheduler_and_the_cache_notices(tiny_models, tmp_pat
     set_model_settings(path, ModelSettings())
     again, _ = run(engine, req(path))
     assert np.array_equal(again.image, plain.image)
+
+
+def test_a_v_prediction_marker_is_not_dropped_by_an_epsilon_config(tiny_models, tmp_path):
+    """SDXL v-prediction files carry a `v_pred` key; the SDXL config says epsilon."""
+    from safetensors.torch import load_file
+
+    from studio.engine.diffusion.engine import DiffusionEngine
+    from tests.engine.test_modes import req, run
+
+    source = tiny_models.single_file("sdxl")
+    state = load_file(str(source))
+    state["v_pred"] = torch.tensor([])
+    save_file(state, str(tmp_path / "xl-v.safetensors"))
+    shutil.copytree(source.with_suffix(".config"), tmp_path / "xl-v.config")
+    assert inspect_file(tmp_path / "xl-v.safetensors").variant == "v-prediction"
+    result, _ = run(DiffusionEngine(), req(tmp_path / "xl-v.safetensors"))
+    assert result.recipe["scheduler_config"]["prediction_type"] == "v_prediction"
