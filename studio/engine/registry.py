@@ -215,8 +215,10 @@ def _sd2_prediction(info: ModelInfo, path: Path, shapes: dict) -> ModelInfo:
         return _note(_tagged(info, ("v-prediction",)), f"v-prediction from {path.stem}.yaml.")
     if path.with_name(path.stem + ".config").is_dir():
         return info  # the artist's config folder holds the scheduler (and its prediction type)
+    if info.has("inpaint"):  # Stability's SD 2.x inpainting model is an epsilon model
+        return _note(info, "SD 2.x inpainting model: epsilon prediction assumed.")
     probe = v_prediction_probe(shapes)
-    if info.has("inpaint") or probe is None:
+    if probe is None:
         return _note(info, "SD 2.x prediction type unknown: assumed epsilon.")
     values = tensor_values(path, [probe]).get(probe)
     if values is None:

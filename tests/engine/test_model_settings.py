@@ -70,7 +70,7 @@ def test_the_guess_is_the_population_spread():
 
 def test_inpainting_sd2_and_marked_files_are_not_guessed(tmp_path):
     inpaint = inspect_file(sd2_file(tmp_path / "inpaint.safetensors", 0.3, in_channels=9))
-    assert inpaint.variant == "inpaint" and "assumed epsilon" in inpaint.notes[0]
+    assert inpaint.variant == "inpaint" and "epsilon prediction assumed" in inpaint.notes[0]
     marked = sd2_file(tmp_path / "sd21.safetensors", 0.01)
     (tmp_path / "sd21.yaml").write_text('model:\n  params:\n    parameterization: "v"\n')
     info = inspect_file(marked)
