@@ -43,6 +43,16 @@ def _parser() -> argparse.ArgumentParser:
     gen.add_argument("--strength", type=float, default=0.75)
     gen.add_argument("--out", type=Path, required=True, help="output PNG")
     gen.add_argument("--preview-dir", type=Path, help="write every step preview here")
+    gen.add_argument(
+        "--export-run",
+        type=Path,
+        metavar="RUN.gif|RUN.webp|RUN.mp4|DIR",
+        help="write the recorded steps as an animation (MP4 needs ffmpeg) or a PNG folder",
+    )
+    gen.add_argument(
+        "--export-view", choices=["x0", "xt", "delta", "noise"], default="x0", help="default x0"
+    )
+    gen.add_argument("--export-fps", type=float, default=8.0)
     gen.add_argument("--device", choices=["cpu", "cuda", "mps"], default=None)
     gen.add_argument("--dtype", choices=["float32", "float16", "bfloat16"], default=None)
     gen.add_argument("--quiet", action="store_true", help="no progress on stderr")
@@ -264,6 +274,13 @@ def generate(args: argparse.Namespace) -> int:
         return _fail(str(exc))
     if args.preview_dir:
         args.preview_dir.mkdir(parents=True, exist_ok=True)
+    if args.export_run is not None:
+        from studio.io.run_export import ExportError, check_target
+
+        try:
+            check_target(args.export_run)  # before the run, not after minutes of work
+        except ExportError as exc:
+            return _fail(exc.message)
 
     def on_step(preview) -> None:
         if preview.phase == "loading":
@@ -294,12 +311,31 @@ def generate(args: argparse.Namespace) -> int:
     for index, (path, image) in enumerate(zip(paths, result.images, strict=True)):
         recipe = dict(result.recipe, seed=seeds[index] if index < len(seeds) else request.seed)
         save_png(path, image, recipe)
+    if args.export_run is not None:
+        code = _export_run(args, result)
+        if code:
+            return code
     if not args.quiet:
         names = ", ".join(str(p) for p in paths[: len(result.images)])
         print(
             f"wrote {names} (seed {request.seed}, {time.perf_counter() - started:.1f} s)",
             file=sys.stderr,
         )
+    return 0
+
+
+def _export_run(args: argparse.Namespace, result) -> int:
+    """Write the run's recorded steps (`--export-run`); nonzero on failure."""
+    from studio.io.run_export import ExportError, export_run
+
+    if result.record is None or not result.record.frames:
+        return _fail("the run recorded no steps to export")
+    try:
+        out = export_run(result.record, args.export_run, args.export_view, args.export_fps)
+    except ExportError as exc:
+        return _fail(exc.message)
+    if not args.quiet:
+        print(f"wrote {len(result.record.frames)} steps to {out}", file=sys.stderr)
     return 0
 
 

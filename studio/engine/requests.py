@@ -20,6 +20,29 @@ def _frozen_copy(array: np.ndarray | None, dtype: type, ndim: int, name: str) ->
 
 
 @dataclass(frozen=True)
+class ResumeState:
+    """Where a cancelled run stopped: latents, scheduler state and RNG, to continue exactly."""
+
+    loop_index: int  # the pipeline loop iteration the run stopped after (0-based)
+    steps_done: int  # visible steps finished
+    latents: np.ndarray  # BxCxHxW float32: the noisy state after that iteration
+    scheduler_state: tuple[tuple[str, Any], ...]  # (attribute, encoded value) pairs
+    generator_states: tuple[np.ndarray, ...]  # torch.Generator.get_state() bytes, per image
+    sampler: str
+    num_inference_steps: int
+    seed: int
+
+    def __post_init__(self) -> None:
+        latents = np.array(self.latents, dtype=np.float32, copy=True)
+        latents.setflags(write=False)
+        object.__setattr__(self, "latents", latents)
+        states = tuple(
+            _frozen_copy(s, np.uint8, 1, "generator state") for s in self.generator_states
+        )
+        object.__setattr__(self, "generator_states", states)
+
+
+@dataclass(frozen=True)
 class GenerationRequest:
     """Everything one prompt generation needs, copied out of the document."""
 
@@ -58,6 +81,10 @@ class GenerationRequest:
     fuse_loras: bool = False
     few_step: str | None = None  # None: from the model; "off" | "turbo" | "lcm"
     preview_decoder: str | None = None  # TAESD folder/file, "vae" (full VAE), None = linear
+    prompt_b: str | None = None  # a second prompt to walk towards (text embeddings mixed)
+    prompt_mix: float = 0.0  # 0 = prompt, 1 = prompt_b
+    resume: ResumeState | None = None  # continue a cancelled run (same seed, sampler, steps)
+    record_cap_bytes: int = 256 * 2**20  # full-size step frames kept in memory; 0 = thumbs only
 
     def __post_init__(self) -> None:
         image = _frozen_copy(self.init_image, np.uint8, 3, "init_image")
@@ -124,6 +151,10 @@ class GenerationRequest:
             out.update(loras=[list(pair) for pair in self.loras], fuse_loras=self.fuse_loras)
         if self.few_step is not None:
             out.update(few_step=self.few_step)
+        if self.prompt_b is not None:
+            out.update(prompt_b=self.prompt_b, prompt_mix=self.prompt_mix)
+        if self.resume is not None:
+            out.update(resumed_from_step=self.resume.steps_done)
         return out
 
 
@@ -141,6 +172,64 @@ class StepPreview:
         object.__setattr__(self, "image", _frozen_copy(self.image, np.uint8, 3, "image"))
 
 
+def _frozen_optional(array: np.ndarray | None, dtype: type) -> np.ndarray | None:
+    if array is None:
+        return None
+    out = np.array(array, dtype=dtype, copy=True)
+    out.setflags(write=False)
+    return out
+
+
+@dataclass(frozen=True)
+class StepFrame:
+    """One recorded denoising step; the full-size fields may be dropped (None) for memory."""
+
+    step: int  # 1-based visible step
+    timestep: float  # the timestep the model saw
+    sigma: float  # noise level sqrt((1 - a) / a) the step started from
+    sigma_next: float  # noise level of x_t after the step
+    seconds: float  # wall time of this step (model, scheduler and preview)
+    change: float  # mean |x0 - previous x0| in latent units (0 for the first step)
+    thumb_xt: np.ndarray  # hxwx3 uint8 thumbnails, always kept
+    thumb_x0: np.ndarray
+    xt: np.ndarray | None = None  # hxwx3 uint8 at latent resolution: noisy state after the step
+    x0: np.ndarray | None = None  # predicted clean image
+    noise: np.ndarray | None = None  # what this step removed (x_t before - after), stretched
+    x0_latent: np.ndarray | None = None  # CxHxW float16, for a full decode on request
+
+    def __post_init__(self) -> None:
+        for name in ("thumb_xt", "thumb_x0", "xt", "x0", "noise"):
+            object.__setattr__(self, name, _frozen_optional(getattr(self, name), np.uint8))
+        object.__setattr__(self, "x0_latent", _frozen_optional(self.x0_latent, np.float16))
+
+    @property
+    def full_bytes(self) -> int:
+        """Bytes of the droppable full-size data."""
+        parts = (self.xt, self.x0, self.noise, self.x0_latent)
+        return sum(p.nbytes for p in parts if p is not None)
+
+    @property
+    def has_full(self) -> bool:
+        return self.x0 is not None
+
+
+@dataclass(frozen=True)
+class RunRecord:
+    """Every recorded step of one run (batch item 0), in order."""
+
+    frames: tuple[StepFrame, ...]
+    total: int  # steps planned
+    width: int  # output size in pixels
+    height: int
+    sampler: str = ""
+    family: str = "sd1"
+    cap_bytes: int = 0
+    dropped: int = 0  # frames whose full-size data was dropped for the cap
+
+    def __len__(self) -> int:
+        return len(self.frames)
+
+
 @dataclass(frozen=True)
 class GenerationResult:
     """A finished (or cancelled, then `draft`) generation."""
@@ -152,8 +241,40 @@ class GenerationResult:
     steps_done: int = 0
     seconds: float = 0.0
     images: tuple[np.ndarray, ...] = ()  # every image of a batch (the first is `image`)
+    record: RunRecord | None = None  # every step of the run (kept for drafts too)
+    resume: ResumeState | None = None  # drafts: how to continue this run exactly
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "image", _frozen_copy(self.image, np.uint8, 3, "image"))
         batch = tuple(_frozen_copy(i, np.uint8, 3, "images") for i in self.images)
         object.__setattr__(self, "images", batch or (self.image,))
+
+
+@dataclass(frozen=True)
+class DecodeRequest:
+    """Decode one recorded step's x0 latent with the full VAE (or a TAESD) on the worker."""
+
+    model_path: str
+    latent: np.ndarray  # CxHxW float16, model space (as recorded)
+    width: int  # output size in pixels (the decode is resized to it when it differs)
+    height: int
+    decoder: str | None = None  # None: the model's own VAE; else a TAESD folder/file
+    device: str | None = None
+    dtype: str | None = None
+    step: int = 0  # which step this is, for the caller
+
+    def __post_init__(self) -> None:
+        latent = _frozen_copy(self.latent, np.float16, 3, "latent")
+        object.__setattr__(self, "latent", latent)
+
+
+@dataclass(frozen=True)
+class DecodeResult:
+    """A decoded step: HxWx3 uint8 at the requested size."""
+
+    image: np.ndarray
+    request: DecodeRequest
+    seconds: float = 0.0
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "image", _frozen_copy(self.image, np.uint8, 3, "image"))

@@ -85,6 +85,7 @@ class GenerationSession(QObject):
         self._sources: dict[int, Sources] = {}
         self.extras: list[ModelInfo] = []  # ControlNets, LoRAs, preview decoders
         self.last_seed: int | None = None
+        self.record_cap_bytes = 256 * 2**20  # step-record memory per run (Preferences)
         worker.step_previewed.connect(self._on_step)
         worker.job_finished.connect(self._on_finished)
         worker.job_cancelled.connect(self._on_cancelled)
@@ -210,6 +211,7 @@ class GenerationSession(QObject):
             refiner_switch=s.refiner_switch,
             preview_decoder=s.preview_decoder or None,
             few_step=s.few_step or None,
+            record_cap_bytes=self.record_cap_bytes,
         )
         base.update(fields)
         return GenerationRequest(**base), sources

@@ -39,6 +39,7 @@ from studio.ui.outpaint_dialog import OutpaintDialog
 from studio.ui.palette_panel import PalettePanel
 from studio.ui.preferences import PreferencesDialog, autosave_seconds, engine_choice
 from studio.ui.prompt_panel import PromptPanel
+from studio.ui.timeline_panel import apply_timeline_preferences, install_timeline
 from studio.ui.tool_bar import ToolBar
 from studio.ui.tool_settings import ToolSettings
 from studio.ui.tools import TOOL_CLASSES
@@ -104,6 +105,7 @@ class MainWindow(DocumentActions, QMainWindow):
         self.translator.error_raised.connect(self.banner.show_error)
         self.refresh_translate_models()
         self.palette_dock.raise_()
+        self.timeline_dock = install_timeline(self)
         self.setAcceptDrops(True)
 
         self.model_label = QLabel()
@@ -224,6 +226,7 @@ class MainWindow(DocumentActions, QMainWindow):
             self.layers_dock,
             self.palette_dock,
             self.history_dock,
+            self.timeline_dock,
         )
         for dock in docks:
             view.addAction(dock.toggleViewAction())
@@ -337,6 +340,7 @@ class MainWindow(DocumentActions, QMainWindow):
     def preferences_changed(self) -> None:
         """Things that follow Preferences (autosave interval)."""
         self.autosaver.set_interval(autosave_seconds(self.settings_store))
+        apply_timeline_preferences(self)
 
     def _apply_engine_choice(self) -> None:
         s = self.session.settings
@@ -520,6 +524,7 @@ class MainWindow(DocumentActions, QMainWindow):
     def closeEvent(self, event) -> None:
         self.save_state()
         self.autosaver.stop()
+        self.run_exporter.cancel()
         if self.document.undo_stack.isClean():
             release()  # nothing unsaved: no recovery copy needed
         else:  # keep unsaved work; the next start offers it like after a crash

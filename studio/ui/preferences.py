@@ -1,4 +1,4 @@
-"""Preferences: device and precision, autosave interval, keyboard shortcuts."""
+"""Preferences: device and precision, autosave interval, step-record memory, shortcuts."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ from PySide6.QtWidgets import (
 )
 
 from studio.ui.actions import ACTIONS, conflicts, shortcuts_for, store_shortcuts
+from studio.ui.timeline_panel import RECORD_MB_KEY, record_cap_bytes
 
 AUTOSAVE_KEY = "autosave/seconds"
 AUTOSAVE_DEFAULT = 60
@@ -75,6 +76,14 @@ class PreferencesDialog(QDialog):
         self.autosave_spin.setSuffix(" s")
         self.autosave_spin.setValue(autosave_seconds(settings))
         self.autosave_spin.setToolTip("How often open work is saved to the recovery folder")
+        self.record_spin = QSpinBox()
+        self.record_spin.setRange(0, 16384)
+        self.record_spin.setSuffix(" MB")
+        self.record_spin.setValue(record_cap_bytes(settings) // 2**20)
+        self.record_spin.setToolTip(
+            "Memory per run for the full-size steps of the Timeline; past it the oldest "
+            "steps keep only thumbnails (0: thumbnails only)"
+        )
         self.shortcut_table = self._shortcut_table()
         self.problem = QLabel("")
         self.problem.setStyleSheet("color: #b00020")
@@ -83,6 +92,7 @@ class PreferencesDialog(QDialog):
         form.addRow("Precision", self.dtype_combo)
         form.addRow(QLabel("Changing these reloads the model on the next generation."))
         form.addRow("Autosave every", self.autosave_spin)
+        form.addRow("Step recording memory", self.record_spin)
         form.addRow(QLabel("Shortcuts (several: separate with ;)"))
         form.addRow(self.shortcut_table)
         form.addRow(self.problem)
@@ -126,6 +136,7 @@ class PreferencesDialog(QDialog):
         self.settings.setValue("engine/device", self.device_combo.currentData())
         self.settings.setValue("engine/dtype", self.dtype_combo.currentData())
         self.settings.setValue(AUTOSAVE_KEY, self.autosave_spin.value())
+        self.settings.setValue(RECORD_MB_KEY, self.record_spin.value())
         for action_id, keys in choices.items():
             store_shortcuts(self.settings, action_id, keys)
         super().accept()

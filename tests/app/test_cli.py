@@ -297,3 +297,20 @@ def test_generate_from_a_single_checkpoint_file(tmp_path):
     assert done.returncode == 0, done.stderr
     recipe = read_recipe(out)
     assert recipe["model_family"] == "sd1" and len(recipe["request"]["model_sha256"]) == 64
+
+
+def test_generate_exports_the_recorded_run(tiny_sd_path, tmp_path):
+    common = ["generate", "--model", str(tiny_sd_path), "--prompt", "a bay", "--steps", "4"]
+    common += ["--seed", "3", "--width", "64", "--height", "48", "--sampler", "Heun"]
+    common += ["--device", "cpu", "--dtype", "float32", "--out", str(tmp_path / "out.png")]
+    done = studio(*common, "--export-run", str(tmp_path / "run.gif"), "--export-fps", "5")
+    assert done.returncode == 0, done.stderr
+    assert "wrote 4 steps to" in done.stderr
+    with Image.open(tmp_path / "run.gif") as image:
+        assert image.n_frames == 4 and image.size == (64, 48)
+    folder = tmp_path / "frames"
+    done = studio(*common, "--export-run", str(folder), "--export-view", "xt", "--quiet")
+    assert done.returncode == 0, done.stderr
+    assert len(list(folder.glob("step-*.png"))) == 4
+    bad = studio(*common, "--export-run", str(tmp_path / "run.avi"))
+    assert bad.returncode == 2 and "'.avi'" in bad.stderr

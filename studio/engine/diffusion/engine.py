@@ -14,21 +14,31 @@ import numpy as np
 from studio.engine.device import choose_device, choose_dtype
 from studio.engine.diffusion import fewstep
 from studio.engine.diffusion.controlnet import load_controlnet
+from studio.engine.diffusion.decode_step import decode_step
 from studio.engine.diffusion.previews import upscale
 from studio.engine.diffusion.recipe import exact_fields, versions
+from studio.engine.diffusion.record import StepRecorder
+from studio.engine.diffusion.resume import capture, check_resume, resumed
 from studio.engine.diffusion.runs import (
     check_inputs,
     generators,
     make_plan,
     seeds_for,
+    skip_initial_noise,
     variation_latents,
 )
 from studio.engine.diffusion.samplers import SAMPLERS, make_scheduler
 from studio.engine.diffusion.stream import Cancelled, StepStream
 from studio.engine.diffusion.taesd import GovernedDecoder, load_taesd
+from studio.engine.diffusion.walk import mixed_prompt_embeds
 from studio.engine.errors import InvalidRequestError, OutOfMemoryError
 from studio.engine.loading import LoadedPipeline, PipelineCache
-from studio.engine.requests import GenerationRequest, GenerationResult, StepPreview
+from studio.engine.requests import (
+    DecodeRequest,
+    GenerationRequest,
+    GenerationResult,
+    StepPreview,
+)
 
 log = logging.getLogger(__name__)
 MAX_STEPS = 500
@@ -121,8 +131,11 @@ class DiffusionEngine:
         cancel: threading.Event,
     ) -> GenerationResult | None:
         """Generate; on cancel return the last preview as a draft (None if no step ran)."""
+        if isinstance(request, DecodeRequest):  # a recorded step, decoded on this thread
+            return decode_step(self.cache, request)
         validate(request)
         check_inputs(request)
+        check_resume(request)
         device = choose_device(request.device)
         dtype = choose_dtype(device, request.dtype)
         total = planned_steps(request)
@@ -193,8 +206,9 @@ class DiffusionEngine:
         )
         plan = make_plan(request, loaded, extras.get("controlnet"))
         plan.pipe.scheduler = scheduler
+        recorder = StepRecorder(loaded.info.family, request.record_cap_bytes)
         stream = StepStream(
-            scheduler, loaded.info.family, total, on_step, cancel, extras.get("decoder")
+            scheduler, loaded.info.family, total, on_step, cancel, extras.get("decoder"), recorder
         )
         refiner = extras.get("refiner")
         images: list[np.ndarray] = []
@@ -204,6 +218,7 @@ class DiffusionEngine:
             with torch.inference_mode():
                 for run in range(request.batch_count):
                     run_seeds = seeds_for(request, run)
+                    recorder.begin_run()
                     kwargs = dict(plan.kwargs, guidance_scale=few.guidance_scale)
                     kwargs.update(
                         generator=generators(run_seeds),
@@ -214,10 +229,14 @@ class DiffusionEngine:
                     )
                     if request.variation_seed is not None:
                         kwargs["latents"] = variation_latents(request, plan.pipe, run_seeds)
+                        skip_initial_noise(kwargs["generator"], kwargs["latents"])
+                    if request.prompt_b is not None:
+                        del kwargs["prompt"], kwargs["negative_prompt"]
+                        kwargs.update(mixed_prompt_embeds(plan.pipe, request))
                     if refiner is not None:
                         out = self._with_refiner(request, plan, refiner, kwargs, stream, few)
                     else:
-                        out = plan.pipe(**kwargs).images
+                        out = self._call(request, plan.pipe, scheduler, kwargs, stream)
                     images += [plan.finish(img, request) for img in _to_uint8(out)]
                     seeds += run_seeds
         except Cancelled:
@@ -226,9 +245,25 @@ class DiffusionEngine:
         seconds = time.perf_counter() - started
         recipe = self._recipe(request, loaded, scheduler, stream, seconds, False, plan, few, extras)
         recipe["seeds"] = seeds
+        record = recorder.record(total, request.width, request.height, request.sampler)
         return GenerationResult(
-            images[0], request, recipe, False, stream.steps_done, seconds, tuple(images)
+            images[0], request, recipe, False, stream.steps_done, seconds, tuple(images), record
         )
+
+    def _call(self, request, pipe, scheduler, kwargs, stream):
+        """One pipeline call; prompt runs can be cancelled and later continued exactly."""
+        gens = kwargs["generator"]
+        resume = request.resume
+        offset = 0 if resume is None else resume.loop_index + 1
+        if request.mode == "txt2img" and request.batch_count == 1 and not request.refiner_path:
+            stream.capture_resume = lambda i, latents: capture(
+                scheduler, offset + i, stream.steps_done, latents, gens, request
+            )
+        if resume is None:
+            return pipe(**kwargs).images
+        stream.steps_done = resume.steps_done
+        with resumed(pipe, scheduler, resume, gens):
+            return pipe(**kwargs).images
 
     def _with_refiner(self, request, plan, refiner, kwargs, stream, few):
         """SDXL base for the first refiner_switch of the schedule, the refiner for the rest."""
@@ -259,7 +294,11 @@ class DiffusionEngine:
         image = upscale(np.asarray(preview.image), request.width, request.height)
         image = plan.finish(image, request)
         recipe = self._recipe(request, loaded, scheduler, stream, seconds, True, plan, few, extras)
-        return GenerationResult(image, request, recipe, True, stream.steps_done, seconds)
+        size = (request.width, request.height)
+        record = stream.recorder.record(stream.total, *size, request.sampler)
+        return GenerationResult(
+            image, request, recipe, True, stream.steps_done, seconds, (), record, stream.resume
+        )
 
     def _recipe(self, request, loaded, scheduler, stream, seconds, draft, plan, few, extras):
         recipe = request.describe()

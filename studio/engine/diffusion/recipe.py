@@ -39,6 +39,8 @@ PLAIN_FIELDS = (
     "fuse_loras",
     "few_step",
     "preview_decoder",
+    "prompt_b",
+    "prompt_mix",
 )
 IMAGE_FIELDS = ("init_image", "mask", "label_map", "control_image")
 

@@ -83,6 +83,13 @@ def check_inputs(request: GenerationRequest) -> None:
             )
         if request.init_image is not None:
             raise InvalidRequestError("Variation seeds work for generation from noise only.")
+    if request.prompt_b is not None:
+        if not 0.0 <= request.prompt_mix <= 1.0:
+            raise InvalidRequestError(
+                f"The prompt mix must be between 0 and 1, got {request.prompt_mix}."
+            )
+        if request.refiner_path:
+            raise InvalidRequestError("Walking between prompts does not work with a refiner.")
     if request.refiner_path and not 0.0 < request.refiner_switch < 1.0:
         raise InvalidRequestError(
             f"The refiner switch must be between 0 and 1, got {request.refiner_switch}."
@@ -191,6 +198,20 @@ def slerp(a, b, t: float):
     curved = (torch.sin((1 - t) * omega) / so) * flat_a + (torch.sin(t * omega) / so) * flat_b
     out = torch.where(so.abs() < 1e-6, lin, curved)
     return out.reshape(a.shape)
+
+
+def skip_initial_noise(gens: Any, latents: Any) -> None:
+    """Advance the run's generators past the initial noise the pipeline is not drawing.
+
+    With `latents` given the pipeline draws no noise, so ancestral samplers would take their
+    per-step noise from where the initial noise should have come; drawing it here keeps every
+    sampler's image at variation strength 0 exactly the seed's image.
+    """
+    from diffusers.utils.torch_utils import randn_tensor
+
+    shape = (1, *latents.shape[1:])
+    for gen in gens if isinstance(gens, list) else [gens]:
+        randn_tensor(shape, generator=gen, dtype=latents.dtype)
 
 
 def variation_latents(request: GenerationRequest, pipe: Any, seeds: list[int]):

@@ -69,7 +69,11 @@ class StepStream:
         on_step: Callable[[StepPreview], None],
         cancel: threading.Event,
         decoder: Any = None,
+        recorder: Any = None,
     ) -> None:
+        self.recorder = recorder  # a StepRecorder, or None
+        self.capture_resume: Callable[[int, Any], Any] | None = None  # (loop index, latents)
+        self.resume = None  # ResumeState captured when cancelled
         self.decoder = decoder  # a GovernedDecoder (TAESD) or None for linear previews
         self.preview_seconds = 0.0
         self.scheduler = scheduler
@@ -94,6 +98,8 @@ class StepStream:
         def step(model_output, timestep, sample, *args, **kwargs):
             out = original(model_output, timestep, sample, *args, **kwargs)
             self._x0 = predicted_x0(scheduler, out, model_output, timestep, sample)
+            if self.recorder is not None:
+                self.recorder.step_called(scheduler, timestep)
             return out
 
         scheduler.step = step  # instance attribute shadows the bound method
@@ -121,6 +127,10 @@ class StepStream:
         is_last = i == getattr(pipe, "_num_timesteps", 0) - 1
         if completed_visible_step(self.scheduler, is_last):
             self.steps_done += 1
+            if self.recorder is not None and "latents" in tensors:
+                self.recorder.step_done(
+                    self.scheduler, tensors["latents"], self._x0, self.steps_done
+                )
             image = self._preview()
             preview = StepPreview(
                 step=self.steps_done,
@@ -131,5 +141,7 @@ class StepStream:
             self.last_preview = preview
             self.on_step(preview)
         if self.cancel.is_set():
+            if self.capture_resume is not None and "latents" in tensors:
+                self.resume = self.capture_resume(i, tensors["latents"])
             raise Cancelled()
         return {}
