@@ -236,6 +236,8 @@ def models_command(args: argparse.Namespace) -> int:
         tags = f" [{info.variant}]" if info.variant else ""
         status = "ok" if info.usable else f"REJECTED: {info.problem}"
         print(f"{info.name}\t{info.kind}\t{info.family}{tags}\t{info.format}\t{size}\t{status}")
+        for note in info.notes:  # assumptions behind the tags, and the artist's settings
+            print(f"\tnote: {note}")
     return 0
 
 

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import logging
+import os
 import sys
 import threading
 import time
 import traceback
 
-from PySide6.QtCore import QSettings
+from PySide6.QtCore import QSettings, QTimer
 from PySide6.QtWidgets import QApplication
 
 import studio
@@ -117,4 +118,9 @@ def run_gui(argv: list[str] | None = None) -> int:
     window.show()
     offer_recovery(window)
     claim()
+    if not os.environ.get("STUDIO_NO_PRELOAD"):
+        from studio.engine.preload import preload_in_background
+
+        # ~10 s of imports on a 2-core CPU, done while the artist looks around
+        QTimer.singleShot(300, preload_in_background)
     return app.exec()

@@ -185,3 +185,40 @@ class ResizeCanvasCommand(QUndoCommand):
 
     def undo(self) -> None:
         self._apply(self.before)
+
+
+class GrowCanvasCommand(QUndoCommand):
+    """Adds empty borders (px per side) to the canvas and every layer; undo crops them off."""
+
+    def __init__(self, doc: Document, left: int, top: int, right: int, bottom: int):
+        super().__init__(f"Extend canvas by {left}/{top}/{right}/{bottom} px")
+        self.doc = doc
+        self.sides = (left, top, right, bottom)
+        self.layers = list(doc.layers)
+        self.before = (doc.width, doc.height)
+        self.selection = doc.selection
+
+    def redo(self) -> None:
+        left, top, right, bottom = self.sides
+        for layer in self.layers:
+            pad = ((top, bottom), (left, right)) + ((0, 0),) * (layer.pixels.ndim - 2)
+            layer.pixels = np.pad(layer.pixels, pad)  # transparent / unlabeled / unmasked
+        w, h = self.before
+        self.doc.selection = None
+        self._apply((w + left + right, h + top + bottom))
+
+    def undo(self) -> None:
+        left, top, _right, _bottom = self.sides
+        for layer in self.layers:
+            h, w = layer.pixels.shape[:2]
+            inner_h = h - self.sides[1] - self.sides[3]
+            inner_w = w - self.sides[0] - self.sides[2]
+            layer.pixels = layer.pixels[top : top + inner_h, left : left + inner_w].copy()
+        self.doc.selection = self.selection
+        self._apply(self.before)
+
+    def _apply(self, size: tuple[int, int]) -> None:
+        self.doc.width, self.doc.height = size
+        self.doc.size_changed.emit(*size)
+        self.doc.selection_changed.emit()
+        self.doc.layers_changed.emit()

@@ -10,6 +10,7 @@ from PySide6.QtGui import QUndoStack
 
 from studio.document.commands import (
     AddLayerCommand,
+    GrowCanvasCommand,
     LayerPropertyCommand,
     MoveLayerCommand,
     PaintCommand,
@@ -122,6 +123,26 @@ class Document(QObject):
         self.undo_stack.push(ResizeCanvasCommand(self, layer.width, layer.height))
         self.add_layer(layer, text)
         self.undo_stack.endMacro()
+
+    def extend_for_outpainting(
+        self, left: int, top: int, right: int, bottom: int, overlap: int = 8
+    ) -> Layer:
+        """Grow the canvas and add a mask over the new band (reaching `overlap` px inward),
+        as one undo step; inpainting that mask is outpainting."""
+        sides = (left, top, right, bottom)
+        if min(sides) < 0 or max(sides) == 0:
+            raise ValueError(f"extend by amounts of 0 or more, at least one above 0; got {sides}")
+        w, h = self.width, self.height
+        self.undo_stack.beginMacro("Extend canvas for outpainting")
+        self.undo_stack.push(GrowCanvasCommand(self, left, top, right, bottom))
+        mask = np.full((self.height, self.width), 255, np.uint8)
+        keep_x0, keep_y0 = left + (overlap if left else 0), top + (overlap if top else 0)
+        keep_x1 = left + w - (overlap if right else 0)
+        keep_y1 = top + h - (overlap if bottom else 0)
+        mask[keep_y0:keep_y1, keep_x0:keep_x1] = 0
+        layer = self.add_mask_layer("Outpaint band", mask)
+        self.undo_stack.endMacro()
+        return layer
 
     def remove_layer(self, layer_id: int) -> None:
         layer = self.layer(layer_id)

@@ -23,6 +23,8 @@ def project_from_document(doc: Document) -> ProjectData:
     for layer in doc.layers:
         entry = {k: getattr(layer, k) for k in LAYER_FIELDS}
         entry.update(width=layer.width, height=layer.height, pixels=layer.pixels)
+        if layer.sources:
+            entry["sources"] = dict(layer.sources)
         if layer.palette is not None:
             palettes[layer.palette.name] = layer.palette.to_dict()
             entry["palette"] = layer.palette.name
@@ -61,6 +63,7 @@ def _layers(data: ProjectData) -> list[Layer]:
                 kind=entry["kind"],
                 palette=palette,
                 locked=bool(entry.get("locked", False)),
+                sources=dict(entry.get("sources") or {}),
             )
         )
     return layers

@@ -46,6 +46,9 @@ class Layer:
     kind: str = RASTER
     palette: Palette | None = None  # label layers only
     locked: bool = False
+    # generated layers: the arrays the request was built from (picture, mask, labels), so
+    # "Re-run exactly" can rebuild it; each is checked against the recipe's hash
+    sources: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
         _check(self.kind, self.pixels)
@@ -72,6 +75,7 @@ class Layer:
             kind=self.kind,
             palette=self.palette,
             locked=False,
+            sources=dict(self.sources),
         )
 
     def rgba(self) -> np.ndarray:

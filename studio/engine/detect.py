@@ -10,7 +10,18 @@ SD2_CLIP = "cond_stage_model.model."
 XL_CLIP_L = "conditioner.embedders.0.transformer.text_model."
 XL_BASE_G = "conditioner.embedders.1.model."
 XL_REFINER_G = "conditioner.embedders.0.model."
+# ControlNet files: original layout (with or without `control_model.`) or diffusers keys
+CONTROLNET_PREFIXES = (
+    "control_model.",
+    "input_hint_block.",
+    "zero_convs.",
+    "controlnet_cond_embedding.",
+)
 CONTEXT_WIDTH = {768: "sd1", 1024: "sd2", 2048: "sdxl", 1280: "sdxl"}
+# SD 2.x v-prediction vs epsilon, from weight statistics (the rule ComfyUI uses): the spread of
+# the first LayerNorm bias in the UNet's last attention block. Stability's 768-v checkpoints
+# sit above it, the 512-base (epsilon) ones below; fine-tunes mostly keep their parent's value.
+V_PREDICTION_STD = 0.09
 
 
 @dataclass(frozen=True)
@@ -67,6 +78,25 @@ def _checkpoint(shapes: dict[str, tuple[int, ...]], metadata: dict[str, str]) ->
     )
 
 
+def v_prediction_probe(shapes: dict[str, tuple[int, ...]]) -> str | None:
+    """The tensor the SD 2.x prediction-type guess reads: the norm1 bias of the last output
+    block with attention (`output_blocks.11.1.…` in a full-size SD 2.x UNet)."""
+    suffix = ".1.transformer_blocks.0.norm1.bias"
+    prefix = UNET + "output_blocks."
+    found = [k for k in shapes if k.startswith(prefix) and k.endswith(suffix)]
+    if not found:
+        return None
+    return max(found, key=lambda k: int(k[len(prefix) :].split(".")[0]))
+
+
+def guess_v_prediction(bias) -> tuple[bool, float]:
+    """(is v-prediction, the statistic): population std of the probe bias above 0.09."""
+    import numpy as np
+
+    spread = float(np.asarray(bias, dtype=np.float64).std())
+    return spread > V_PREDICTION_STD, spread
+
+
 def _context_family(width: int | None) -> str:
     return CONTEXT_WIDTH.get(width, "?") if width else "?"
 
@@ -121,7 +151,7 @@ def detect(shapes: dict[str, tuple[int, ...]], metadata: dict[str, str] | None =
         return Detected("unknown", problem="the file holds no tensors")
     if _has(shapes, UNET):
         return _checkpoint(shapes, metadata)
-    if _has(shapes, "control_model.") or _has(shapes, "controlnet_cond_embedding."):
+    if any(_has(shapes, p) for p in CONTROLNET_PREFIXES):
         return _controlnet(shapes)
     if any("lora" in k for k in shapes):
         return _lora(shapes)

@@ -106,13 +106,13 @@ def _pipeline_class(info: ModelInfo):
     return getattr(diffusers, name)
 
 
-def _pickle_allowlist():
+def pickle_allowlist():
     """Diffusers reads .ckpt weights-only; our narrow allowlist applies inside this context."""
     import torch
 
-    from studio.engine.checkpoints import _allowlist
+    from studio.engine.checkpoints import allowed_globals
 
-    return torch.serialization.safe_globals(_allowlist())
+    return torch.serialization.safe_globals(allowed_globals())
 
 
 def _load_weights(info: ModelInfo, cls, dtype: str):
@@ -124,7 +124,7 @@ def _load_weights(info: ModelInfo, cls, dtype: str):
     from studio.engine.configs import config_folder
 
     config = config_folder(info)
-    guard = _pickle_allowlist() if Path(info.path).suffix != ".safetensors" else None
+    guard = pickle_allowlist() if Path(info.path).suffix != ".safetensors" else None
     with guard or contextlib.nullcontext():
         return cls.from_single_file(info.path, config=str(config), **kwargs)
 
@@ -157,8 +157,25 @@ def load_sd_pipeline(path: str, device: str, dtype: str) -> LoadedPipeline:
         raise ModelLoadError(message, f"{type(exc).__name__}: {exc}") from exc
     pipe = pipe.to(device)
     pipe.set_progress_bar_config(disable=True)
+    _apply_prediction_setting(pipe, info)
     img2img = pipe if info.has("refiner") else build_view(pipe, info, "img2img")
     return LoadedPipeline(info, device, dtype, pipe, img2img, pipe.scheduler.config)
+
+
+def _apply_prediction_setting(pipe: Any, info: ModelInfo) -> None:
+    """The prediction type the registry settled on wins over the config folder's default:
+    the artist's model setting first, else a v-prediction tag (file marker, .yaml, weight
+    guess), which the shipped SD 1.x/SDXL configs (epsilon) would otherwise silently drop."""
+    from studio.engine.model_settings import model_settings
+
+    setting = model_settings(info.path).prediction
+    wanted = {"v": "v_prediction", "epsilon": "epsilon"}.get(setting or "")
+    if wanted is None and info.has("v-prediction"):
+        wanted = "v_prediction"
+    if wanted and pipe.scheduler.config.get("prediction_type") != wanted:
+        pipe.scheduler = type(pipe.scheduler).from_config(
+            pipe.scheduler.config, prediction_type=wanted
+        )
 
 
 def module_bytes(obj: Any) -> int:
@@ -176,7 +193,10 @@ class PipelineCache(ModelCache):
     """Loaded pipelines (and components) by (path, device, dtype), bounded by a memory budget."""
 
     def get(self, path: str, device: str, dtype: str) -> LoadedPipeline:
-        key = (str(Path(path)), device, dtype)
+        from studio.engine.model_settings import model_settings
+
+        # changed model settings give another pipeline (scheduler and tags differ)
+        key = (str(Path(path)), device, dtype, model_settings(path))
         estimate = _estimate_bytes(Path(path), dtype)
 
         def load() -> tuple[LoadedPipeline, int]:

@@ -34,6 +34,7 @@ class ModelInfo:
     size_bytes: int
     problem: str | None = None
     variant: str = ""  # comma-separated tags: inpaint, refiner, v-prediction, turbo, lcm
+    notes: tuple[str, ...] = ()  # assumptions and settings behind the tags, for the artist
 
     def has(self, tag: str) -> bool:
         return tag in self.variant.split(",")
@@ -140,9 +141,10 @@ def inspect_folder(folder: Path) -> ModelInfo:
         problem = f"missing parts: {', '.join(missing)}" if missing else None
         family = _sd_family(folder, index)
         variant = _folder_variant(folder, index) if not missing else ""
-        return ModelInfo(
+        info = ModelInfo(
             folder.name, str(folder), "sd-pipeline", family, "diffusers", size, problem, variant
         )
+        return with_settings(info)
     return ModelInfo(
         folder.name,
         str(folder),
@@ -171,9 +173,7 @@ def inspect_file(path: Path) -> ModelInfo:
         gan = _gan_info(path, size)
         if gan is not None:
             return gan
-    if found.family == "sd2" and "v-prediction" not in found.variant and _yaml_says_v(path):
-        found = replace(found, variant=",".join(t for t in (found.variant, "v-prediction") if t))
-    return ModelInfo(
+    info = ModelInfo(
         path.name,
         str(path),
         found.kind,
@@ -183,6 +183,70 @@ def inspect_file(path: Path) -> ModelInfo:
         found.problem,
         found.variant,
     )
+    if info.kind != "sd-pipeline" or not info.usable:
+        return info
+    from studio.engine.model_settings import model_settings
+
+    settings = model_settings(path)
+    if info.family == "sd2" and not info.has("v-prediction") and settings.prediction is None:
+        info = _sd2_prediction(info, path, shapes)
+    if not (info.has("turbo") or info.has("lcm")) and settings.few_step is None:
+        info = _note(info, "Turbo/LCM cannot be told from the weights: run as a normal model "
+                     "(set it in the model's settings if it is one).")  # fmt: skip
+    return with_settings(info, settings)
+
+
+def _tagged(info: ModelInfo, add: tuple[str, ...] = (), drop: tuple[str, ...] = ()) -> ModelInfo:
+    tags = [t for t in info.variant.split(",") if t and t not in drop]
+    tags += [t for t in add if t not in tags]
+    return replace(info, variant=",".join(tags))
+
+
+def _note(info: ModelInfo, text: str) -> ModelInfo:
+    return replace(info, notes=(*info.notes, text))
+
+
+def _sd2_prediction(info: ModelInfo, path: Path, shapes: dict) -> ModelInfo:
+    """SD 2.x file with no marker: an A1111 .yaml, a config folder, or else weight statistics."""
+    from studio.engine.checkpoints import tensor_values
+    from studio.engine.detect import guess_v_prediction, v_prediction_probe
+
+    if _yaml_says_v(path):
+        return _note(_tagged(info, ("v-prediction",)), f"v-prediction from {path.stem}.yaml.")
+    if path.with_name(path.stem + ".config").is_dir():
+        return info  # the artist's config folder holds the scheduler (and its prediction type)
+    if info.has("inpaint"):  # Stability's SD 2.x inpainting model is an epsilon model
+        return _note(info, "SD 2.x inpainting model: epsilon prediction assumed.")
+    probe = v_prediction_probe(shapes)
+    if probe is None:
+        return _note(info, "SD 2.x prediction type unknown: assumed epsilon.")
+    values = tensor_values(path, [probe]).get(probe)
+    if values is None:
+        return _note(info, "SD 2.x prediction type unknown: assumed epsilon.")
+    is_v, spread = guess_v_prediction(values)
+    kind = "v-prediction" if is_v else "epsilon"
+    info = _tagged(info, ("v-prediction",)) if is_v else info
+    return _note(
+        info,
+        f"SD 2.x prediction type guessed from the weights: {kind} (spread {spread:.3f}, "
+        "threshold 0.09). If pictures come out grey or burnt, set it in the model's settings.",
+    )
+
+
+def with_settings(info: ModelInfo, settings=None) -> ModelInfo:
+    """Apply the artist's per-model settings (model_settings.py) to the detected tags."""
+    from studio.engine.model_settings import model_settings
+
+    settings = settings if settings is not None else model_settings(info.path)
+    if settings.prediction == "v":
+        info = _note(_tagged(info, ("v-prediction",)), "v-prediction set in the model's settings.")
+    elif settings.prediction == "epsilon":
+        info = _note(_tagged(info, drop=("v-prediction",)), "epsilon set in the model's settings.")
+    if settings.few_step is not None:
+        add = () if settings.few_step == "off" else (settings.few_step,)
+        info = _tagged(info, add, drop=("turbo", "lcm"))
+        info = _note(info, f"Few-step mode {settings.few_step!r} set in the model's settings.")
+    return info
 
 
 def _gan_info(path: Path, size: int) -> ModelInfo | None:

@@ -57,6 +57,42 @@ def _encode(kind: str, pixels: np.ndarray) -> bytes:
     return buffer.getvalue()
 
 
+def _source_mode(array: np.ndarray) -> str:
+    """PNG mode that keeps a generation source exactly: RGB image, L mask, I;16 labels."""
+    if array.dtype == np.uint8 and array.ndim == 3 and array.shape[2] == 3:
+        return "RGB"
+    if array.dtype == np.uint8 and array.ndim == 2:
+        return "L"
+    if array.dtype == np.uint16 and array.ndim == 2:
+        return "I;16"
+    raise ValueError(f"cannot store a {array.dtype} array of shape {array.shape}")
+
+
+def _encode_source(array: np.ndarray) -> tuple[str, bytes]:
+    mode = _source_mode(array)
+    image = Image.fromarray(np.ascontiguousarray(array))
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG", compress_level=6)
+    return mode, buffer.getvalue()
+
+
+def _decode_source(data: bytes, mode: str, width: int, height: int, name: str) -> np.ndarray:
+    try:
+        with Image.open(io.BytesIO(data)) as image:
+            if image.format != "PNG" or image.size != (width, height):
+                raise ProjectFileError(f"Source file {name} does not match the project.")
+            image.load()
+            if mode == "I;16":
+                return np.array(image).astype(np.uint16)
+            if mode not in ("RGB", "L"):
+                raise ProjectFileError(f"Source file {name} has an unknown mode {mode!r}.")
+            return np.array(image.convert(mode), np.uint8)
+    except ProjectFileError:
+        raise
+    except (OSError, SyntaxError, ValueError) as exc:
+        raise ProjectFileError(f"Source file {name} is damaged.", str(exc)) from exc
+
+
 def _decode(kind: str, data: bytes, width: int, height: int, name: str) -> np.ndarray:
     try:
         with Image.open(io.BytesIO(data)) as image:
@@ -78,10 +114,18 @@ def save_project(path: Path, project: ProjectData) -> None:
     """Write the project atomically: a crash mid-save leaves the previous file intact."""
     layers_meta, blobs = [], {}
     for i, layer in enumerate(project.layers):
-        meta = {k: v for k, v in layer.items() if k != "pixels"}
+        meta = {k: v for k, v in layer.items() if k not in ("pixels", "sources")}
         member = f"layers/{i:04d}.png"
         meta["file"] = member
         blobs[member] = _encode(layer["kind"], layer["pixels"])
+        sources = []
+        for name, array in (layer.get("sources") or {}).items():
+            source = f"sources/{i:04d}-{name}.png"
+            mode, blobs[source] = _encode_source(array)
+            height, width = array.shape[:2]
+            sources.append({"name": name, "file": source, "mode": mode, "w": width, "h": height})
+        if sources:  # what "Re-run exactly" needs: the picture, mask, labels it was made from
+            meta["sources"] = sources
         layers_meta.append(meta)
     manifest = {
         "format": FORMAT,
@@ -166,6 +210,19 @@ def upgrade(manifest: dict[str, Any]) -> dict[str, Any]:
     return manifest
 
 
+def _sources_from(archive: zipfile.ZipFile, entries: list, label: str) -> dict[str, np.ndarray]:
+    out = {}
+    for entry in entries:
+        member, name = str(entry["file"]), str(entry["name"])
+        if not _safe_member(member):
+            raise ProjectFileError(f"{label} refers to an unsafe file name {member!r}.")
+        w, h = int(entry["w"]), int(entry["h"])
+        check_size(w, h, label)
+        data = _read(archive, member, MAX_PIXELS * 8)
+        out[name] = _decode_source(data, str(entry["mode"]), w, h, member)
+    return out
+
+
 def load_project(path: Path) -> ProjectData:
     path = Path(path)
     label = path.name
@@ -197,6 +254,9 @@ def _layers_from(archive: zipfile.ZipFile, manifest: dict[str, Any], label: str)
     total = sum(
         int(m.get("width", width)) * int(m.get("height", height)) for m in manifest["layers"]
     )
+    total += sum(
+        int(x["w"]) * int(x["h"]) for m in manifest["layers"] for x in m.get("sources", [])
+    )
     if total > MAX_TOTAL_PIXELS:
         raise ProjectFileError(
             f"{label} would need {total} pixels of layers; it was not opened.",
@@ -212,8 +272,9 @@ def _layers_from(archive: zipfile.ZipFile, manifest: dict[str, Any], label: str)
         w, h = int(meta.get("width", width)), int(meta.get("height", height))
         check_size(w, h, label)
         data = _read(archive, member, MAX_PIXELS * 8)
-        layer = {k: v for k, v in meta.items() if k != "file"}
+        layer = {k: v for k, v in meta.items() if k not in ("file", "sources")}
         layer["pixels"] = _decode(kind, data, w, h, member)
+        layer["sources"] = _sources_from(archive, meta.get("sources") or [], label)
         layers.append(layer)
     known = {"format", "version", "width", "height", "layers", "settings", "palettes"}
     return ProjectData(

@@ -17,10 +17,12 @@ from studio.engine.errors import StudioError
 from studio.engine.registry import ModelInfo, inspect_folder, scan
 from studio.engine.requests import GenerationRequest, GenerationResult, StepPreview
 from studio.io.paths import model_search_dirs, user_models_dir
+from studio.session.modes import Sources, mode_inputs
 from studio.session.settings import PromptSettings
 from studio.worker.worker import GenerationWorker
 
 log = logging.getLogger(__name__)
+EXTRA_KINDS = ("controlnet", "lora", "taesd")
 
 
 @dataclass(frozen=True)
@@ -33,6 +35,27 @@ class Progress:
     phase: str
     it_per_s: float
     eta_s: float | None
+
+
+MODE_LABELS = {
+    "txt2img": "Prompt",
+    "img2img": "Img2img",
+    "inpaint": "Inpaint",
+    "semantic": "Paint",
+    "semantic-inpaint": "Inpaint from labels",
+}
+
+
+def _fit(image: np.ndarray, width: int, height: int) -> np.ndarray:
+    """HxWx3 uint8 resized to the canvas, so a result made at the model's size lines up."""
+    from PIL import Image
+
+    if image.shape[:2] == (height, width):
+        return image
+    resized = Image.fromarray(np.ascontiguousarray(image)).resize(
+        (width, height), Image.Resampling.LANCZOS
+    )
+    return np.asarray(resized)
 
 
 def _short(text: str, limit: int = 32) -> str:
@@ -59,6 +82,8 @@ class GenerationSession(QObject):
         self.extra_model_paths: list[str] = []
         self._labels: dict[int, str] = {}
         self._sizes: dict[int, tuple[int, int]] = {}
+        self._sources: dict[int, Sources] = {}
+        self.extras: list[ModelInfo] = []  # ControlNets, LoRAs, preview decoders
         self.last_seed: int | None = None
         self.record_cap_bytes = 256 * 2**20  # step-record memory per run (Preferences)
         worker.step_previewed.connect(self._on_step)
@@ -78,6 +103,8 @@ class GenerationSession(QObject):
                 except StudioError as exc:
                     log.warning("opened model folder %s is no longer usable: %s", path, exc)
         self.models = found
+        extras = scan(model_search_dirs(), kinds=EXTRA_KINDS)
+        self.extras = [m for m in extras if m.usable and m.kind in EXTRA_KINDS]
         usable = [m for m in found if m.usable]
         if not self.settings.model_path and usable:
             self.settings.model_path = usable[0].path
@@ -142,24 +169,27 @@ class GenerationSession(QObject):
         return True
 
     # ---- generate -------------------------------------------------------------------------
-    def build_request(self) -> GenerationRequest:
+    def _check_model(self) -> None:
+        s = self.settings
+        if s.model_path:
+            return
+        if not any(m.usable for m in self.models):
+            raise StudioError(
+                "No model is installed yet. Put a Stable Diffusion model (diffusers folder or "
+                f".safetensors file) in {user_models_dir()}, or use File → Open model folder."
+            )
+        raise StudioError(
+            "No model is selected. Choose one in the Model list, or use File → Open model "
+            "folder to pick a Stable Diffusion diffusers folder."
+        )
+
+    def build_request(self) -> tuple[GenerationRequest, Sources]:
         """Validate the settings and copy what the job needs out of the document."""
         s = self.settings
-        if not s.model_path:
-            if not any(m.usable for m in self.models):
-                raise StudioError(
-                    "No model is installed yet. Put a Stable Diffusion diffusers folder in "
-                    f"{user_models_dir()}, or use File → Open model folder to pick one."
-                )
-            raise StudioError(
-                "No model is selected. Choose one in the Model list, or use File → Open model "
-                "folder to pick a Stable Diffusion diffusers folder."
-            )
+        self._check_model()
+        fields, sources = mode_inputs(s, self.document)
         seed = secrets.randbelow(2**32) if s.random_seed else s.seed
-        init = None
-        if s.img2img:
-            init = np.ascontiguousarray(self.document.image_composite()[:, :, :3])
-        return GenerationRequest(
+        base = dict(
             model_path=s.model_path,
             prompt=s.prompt,
             negative_prompt=s.negative_prompt,
@@ -169,30 +199,44 @@ class GenerationSession(QObject):
             width=s.width,
             height=s.height,
             sampler=s.sampler,
-            init_image=init,
             strength=s.strength,
             device=s.device,
             dtype=s.dtype,
+            batch_count=s.batch_count,
+            batch_size=s.batch_size,
+            variation_seed=s.variation_seed,
+            variation_strength=s.variation_strength if s.variation_seed is not None else 0.0,
+            loras=tuple(s.loras),
+            refiner_path=s.refiner_path or None,
+            refiner_switch=s.refiner_switch,
+            preview_decoder=s.preview_decoder or None,
+            few_step=s.few_step or None,
             record_cap_bytes=self.record_cap_bytes,
         )
+        base.update(fields)
+        return GenerationRequest(**base), sources
 
     def generate(self) -> int | None:
         """Queue a job from the current settings; errors go to the banner, nothing is queued."""
         try:
-            request = self.build_request()
+            request, sources = self.build_request()
         except (StudioError, ValueError) as exc:
             message = exc.message if isinstance(exc, StudioError) else str(exc)
             details = exc.details if isinstance(exc, StudioError) else ""
             self.error_raised.emit(message, details)
             return None
-        label = (
-            f"{'Img2img' if request.init_image is not None else 'Prompt'}: "
-            f"{_short(request.prompt) or '(no prompt)'}"
-        )
+        kind = MODE_LABELS.get(request.mode, "Prompt")
+        label = f"{kind}: {_short(request.prompt) or '(no prompt)'}"
         self.last_seed = request.seed
+        if sources.notes:
+            self.notice.emit("; ".join(sources.notes))
+        return self._submit(request, label, sources)
+
+    def _submit(self, request: GenerationRequest, label: str, sources: Sources) -> int:
         job_id = self.worker.submit(request, label)
         self._labels[job_id] = label
         self._sizes[job_id] = (request.width, request.height)
+        self._sources[job_id] = sources
         return job_id
 
     def rerun_exactly(self, layer: Layer | None) -> int | None:
@@ -206,17 +250,16 @@ class GenerationSession(QObject):
                 "Select a generated layer (not a draft or a painted layer).",
             )
             return None
+        arrays = getattr(layer, "sources", {}) or {}
         try:
-            request = request_from_recipe(recipe)
+            request = request_from_recipe(recipe, **arrays)
         except (StudioError, KeyError, TypeError, ValueError) as exc:
             message = exc.message if isinstance(exc, StudioError) else f"Cannot re-run: {exc}"
             self.error_raised.emit(message, getattr(exc, "details", ""))
             return None
         label = f"Re-run: {_short(request.prompt) or '(no prompt)'}"
-        job_id = self.worker.submit(request, label)
-        self._labels[job_id] = label
-        self._sizes[job_id] = (request.width, request.height)
-        return job_id
+        fit = bool(recipe.get("fit_to_canvas"))
+        return self._submit(request, label, Sources(dict(arrays), fit_to_canvas=fit))
 
     def cancel(self) -> None:
         self.worker.cancel()
@@ -226,6 +269,7 @@ class GenerationSession(QObject):
         removed = self.worker.remove(job_id)
         if removed:
             self._labels.pop(job_id, None)
+            self._sources.pop(job_id, None)
         return removed
 
     # ---- worker events (GUI thread) -------------------------------------------------------
@@ -248,12 +292,33 @@ class GenerationSession(QObject):
 
     def _land(self, job_id: int, result: GenerationResult, draft: bool) -> None:
         label = self._labels.pop(job_id, "Result")
+        sources = self._sources.pop(job_id, Sources())
         if draft:
             total = getattr(result.request, "num_inference_steps", 1)
             label = f"Draft (step {result.steps_done}/{total}) {label}"
-        layer = Layer(label, rgba_from_rgb(result.image), draft=draft, metadata=dict(result.recipe))
-        self.document.add_result_layer(layer, f"Generate {label}")
-        self.result_added.emit(layer.id)
+        recipe = dict(result.recipe)
+        if sources.fit_to_canvas:
+            recipe["fit_to_canvas"] = True
+        images = [result.image] if draft else list(result.images)
+        layers = []
+        for i, image in enumerate(images):
+            if sources.fit_to_canvas:
+                image = _fit(image, self.document.width, self.document.height)
+            name = label if len(images) == 1 else f"{label} ({i + 1}/{len(images)})"
+            layer = Layer(name, rgba_from_rgb(image), draft=draft, metadata=dict(recipe))
+            layer.sources = dict(sources.arrays)
+            if len(images) > 1:  # a batch: every image a layer, only the first one shown
+                layer.metadata["batch_index"] = i
+                layer.visible = i == 0
+            layers.append(layer)
+        stack = self.document.undo_stack
+        stack.beginMacro(f"Generate {label}")
+        for layer in reversed(layers):
+            self.document.add_result_layer(layer, f"Generate {layer.name}")
+        if sources.mask_layer is not None and not draft:
+            self.document.set_visible(sources.mask_layer, False)  # see the result, not the tint
+        stack.endMacro()
+        self.result_added.emit(layers[0].id)
 
     def _on_finished(self, job_id: int, result: GenerationResult) -> None:
         if job_id not in self._labels:
@@ -275,6 +340,7 @@ class GenerationSession(QObject):
             )
         else:
             self._labels.pop(job_id, None)
+            self._sources.pop(job_id, None)
             self.notice.emit("Cancelled before the first step; nothing to keep")
         self._idle()
 
@@ -282,6 +348,7 @@ class GenerationSession(QObject):
         if job_id not in self._labels:
             return  # not ours (e.g. a live draft)
         self._labels.pop(job_id, None)
+        self._sources.pop(job_id, None)
         self.error_raised.emit(message, details)
         self._idle()
 

@@ -1,10 +1,15 @@
-"""Per-document generation settings, as the prompt panel edits them."""
+"""Per-document generation settings, as the Generate dock edits them."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field, fields
+from typing import Any
 
 from studio.engine.diffusion.samplers import DEFAULT_SAMPLER
+
+MODES = ("prompt", "paint", "inpaint", "translate")
 
 
 @dataclass
@@ -25,3 +30,70 @@ class PromptSettings:
     strength: float = 0.75
     device: str | None = None
     dtype: str | None = None
+    mode: str = "prompt"  # the Generate dock tab: prompt | paint | inpaint | translate
+    # --- Inpaint tab
+    inpaint_strength: float = 1.0
+    mask_blur: int = 6
+    only_masked: bool = True  # crop around the mask, render at the model's size, paste back
+    inpaint_padding: int = 32
+    masked_content: str = "original"
+    color_match: bool = False
+    inpaint_from_labels: bool = False  # also condition on the label layer (ControlNet inpaint)
+    # --- Paint tab (diffusion refine; the SPADE draft has its own controller)
+    controlnet_path: str = ""
+    control_scale: float = 1.0
+    # --- More options (every diffusion mode)
+    batch_count: int = 1
+    batch_size: int = 1
+    variation_seed: int | None = None
+    variation_strength: float = 0.0
+    loras: list[tuple[str, float]] = field(default_factory=list)
+    refiner_path: str = ""
+    refiner_switch: float = 0.8
+    preview_decoder: str = ""  # "" linear, "vae" full VAE, or a TAESD path
+    few_step: str = ""  # "" from the model, "off", "turbo", "lcm"
+
+
+NOT_STORED = ("device", "dtype", "model_path")  # Preferences and the model list keep these
+
+
+def stored_values(settings: PromptSettings) -> dict[str, str]:
+    """Every setting as JSON text, for QSettings (window restarts) and project files."""
+    return {
+        f.name: json.dumps(getattr(settings, f.name))
+        for f in fields(settings)
+        if f.name not in NOT_STORED
+    }
+
+
+def _coerce(value: Any, default: Any) -> Any:
+    """A stored value in the type of the field's default (None stays None where allowed)."""
+    if value is None or default is None:
+        return value
+    if isinstance(default, bool):
+        return value if isinstance(value, bool) else str(value).lower() == "true"
+    if isinstance(default, list):
+        return [tuple(x) for x in value] if isinstance(value, list) else default
+    return type(default)(value)
+
+
+def restore_values(settings: PromptSettings, get: Callable[[str], Any]) -> None:
+    """Read what stored_values wrote (older plain values too); bad values keep the default."""
+    for f in fields(settings):
+        if f.name in NOT_STORED:
+            continue
+        raw = get(f.name)
+        if raw is None:
+            continue
+        value = raw
+        if isinstance(raw, str):
+            try:
+                value = json.loads(raw)
+            except ValueError:
+                value = raw  # written as plain text by an older Studio
+        try:
+            setattr(settings, f.name, _coerce(value, getattr(settings, f.name)))
+        except (TypeError, ValueError):
+            continue
+    if settings.mode not in MODES:
+        settings.mode = "prompt"

@@ -103,6 +103,13 @@ ACTIONS: tuple[ActionSpec, ...] = (
         ("Ctrl+L",),
         "Show only the label layers, fully opaque",
     ),
+    ActionSpec(
+        "outpaint",
+        "Image",
+        "Extend canvas for outpainting…",
+        ("Ctrl+Alt+E",),
+        "Grow the canvas on any side and mask the new band, ready to inpaint",
+    ),
     ActionSpec("tool_brush", "Tools", "Brush", ("B",)),
     ActionSpec("tool_eraser", "Tools", "Eraser", ("E",)),
     ActionSpec("tool_fill", "Tools", "Fill", ("G",)),
@@ -136,6 +143,7 @@ ACTIONS: tuple[ActionSpec, ...] = (
     ActionSpec("about", "Help", "About Studio"),
 )
 SPECS = {spec.id: spec for spec in ACTIONS}
+MENU_ORDER = ("File", "Edit", "Image", "Layer", "Select", "Tools", "Generate", "View", "Help")
 
 
 def shortcuts_for(spec: ActionSpec, settings: QSettings) -> list[QKeySequence]:

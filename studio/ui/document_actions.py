@@ -220,5 +220,9 @@ class DocumentActions:
 
 
 def settings_dict(settings) -> dict:
-    keys = ("prompt", "negative_prompt", "sampler", "steps", "guidance_scale", "seed", "strength")
-    return {k: getattr(settings, k) for k in keys if hasattr(settings, k)}
+    """The generation settings a project file keeps (JSON values)."""
+    from dataclasses import asdict
+
+    from studio.session.settings import NOT_STORED
+
+    return {k: v for k, v in asdict(settings).items() if k not in NOT_STORED}

@@ -10,10 +10,12 @@ from PySide6.QtGui import QAction, QDesktopServices
 from PySide6.QtWidgets import (
     QDockWidget,
     QFileDialog,
+    QFrame,
     QLabel,
     QMainWindow,
     QMessageBox,
     QProgressBar,
+    QScrollArea,
     QUndoView,
     QVBoxLayout,
     QWidget,
@@ -25,15 +27,16 @@ from studio.io.png import save_png
 from studio.io.recovery import lock_path, release
 from studio.session.live_draft import LiveDraft, spade_models
 from studio.session.session import GenerationSession, Progress
+from studio.session.settings import restore_values, stored_values
 from studio.session.translate import Translator, translate_models
-from studio.ui.actions import ACTIONS, SPECS, shortcuts_for
+from studio.ui.actions import ACTIONS, MENU_ORDER, SPECS, shortcuts_for
 from studio.ui.autosave import Autosaver
 from studio.ui.canvas import CanvasView
 from studio.ui.compare_panel import install_explore
 from studio.ui.document_actions import DocumentActions, settings_dict
 from studio.ui.error_banner import ErrorBanner
 from studio.ui.layers_panel import LayersPanel
-from studio.ui.live_draft_panel import LiveDraftPanel
+from studio.ui.outpaint_dialog import OutpaintDialog
 from studio.ui.palette_panel import PalettePanel
 from studio.ui.preferences import PreferencesDialog, autosave_seconds, engine_choice
 from studio.ui.prompt_panel import PromptPanel
@@ -41,7 +44,6 @@ from studio.ui.timeline_panel import apply_timeline_preferences, install_timelin
 from studio.ui.tool_bar import ToolBar
 from studio.ui.tool_settings import ToolSettings
 from studio.ui.tools import TOOL_CLASSES
-from studio.ui.translate_panel import TranslatePanel
 
 log = logging.getLogger(__name__)
 
@@ -74,19 +76,23 @@ class MainWindow(DocumentActions, QMainWindow):
         self.setCentralWidget(central)
 
         self.prompt_panel = PromptPanel()
-        self.generate_dock = self._dock("Generate", self.prompt_panel, "GenerateDock")
+        scroll = QScrollArea()
+        scroll.setWidget(self.prompt_panel)
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QFrame.Shape.NoFrame)
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.generate_dock = self._dock("Generate", scroll, "GenerateDock")
         self.layers_panel = LayersPanel(self.document)
-        self.layers_dock = self._dock("Layers", self.layers_panel, "LayersDock")
+        left = Qt.DockWidgetArea.LeftDockWidgetArea  # Generate gets the right column's height
+        self.layers_dock = self._dock("Layers", self.layers_panel, "LayersDock", left)
         self.palette_panel = PalettePanel(self.document, self.tool_settings)
-        self.palette_dock = self._dock("Palette", self.palette_panel, "PaletteDock")
+        self.palette_dock = self._dock("Palette", self.palette_panel, "PaletteDock", left)
         self.history_view = QUndoView(self.document.undo_stack)
         self.history_view.setEmptyLabel("Opened")
-        self.history_dock = self._dock("History", self.history_view, "HistoryDock")
+        self.history_dock = self._dock("History", self.history_view, "HistoryDock", left)
         self.tabifyDockWidget(self.palette_dock, self.history_dock)
         self.live_draft = LiveDraft(self.document, session.worker, self)
-        self.live_panel = LiveDraftPanel()
-        self.live_dock = self._dock("Live draft", self.live_panel, "LiveDraftDock")
-        self.tabifyDockWidget(self.palette_dock, self.live_dock)
+        self.live_panel = self.prompt_panel.live_panel  # in the Generate dock's Paint tab
         self.live_panel.model_chosen.connect(self.live_draft.set_model)
         self.live_panel.toggled.connect(self.live_draft.set_enabled)
         self.live_panel.refresh_requested.connect(self.refresh_live_models)
@@ -94,10 +100,7 @@ class MainWindow(DocumentActions, QMainWindow):
         self.live_draft.error_raised.connect(self._live_draft_failed)
         self.refresh_live_models()
         self.translator = Translator(self.document, session.worker, self)
-        self.translate_panel = TranslatePanel()
-        self.translate_dock = self._dock("Translate", self.translate_panel, "TranslateDock")
-        self.tabifyDockWidget(self.palette_dock, self.translate_dock)
-        self.palette_dock.raise_()
+        self.translate_panel = self.prompt_panel.translate_panel  # the Translate tab
         self.translate_panel.translate_requested.connect(self.translator.translate)
         self.translate_panel.refresh_requested.connect(self.refresh_translate_models)
         self.translator.error_raised.connect(self.banner.show_error)
@@ -133,11 +136,17 @@ class MainWindow(DocumentActions, QMainWindow):
         return settings_dict(self.session.settings)
 
     # ---- construction ---------------------------------------------------------------------
-    def _dock(self, title: str, widget: QWidget, name: str) -> QDockWidget:
+    def _dock(
+        self,
+        title: str,
+        widget: QWidget,
+        name: str,
+        area: Qt.DockWidgetArea = Qt.DockWidgetArea.RightDockWidgetArea,
+    ) -> QDockWidget:
         dock = QDockWidget(title, self)
         dock.setObjectName(name)
         dock.setWidget(widget)
-        self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, dock)
+        self.addDockWidget(area, dock)
         return dock
 
     def _slots(self) -> dict:
@@ -151,7 +160,7 @@ class MainWindow(DocumentActions, QMainWindow):
             "import_labels": lambda: self.import_labels(),
             "export_labels": lambda: self.export_labels(),
             "open_model": self.open_model_folder,
-            "refresh_models": s.refresh_models,
+            "refresh_models": self.refresh_all_models,
             "export_canvas": lambda: self.export_canvas(),
             "export_layer": lambda: self.export_layer(),
             "load_settings": lambda: self.load_settings_from_image(),
@@ -179,6 +188,7 @@ class MainWindow(DocumentActions, QMainWindow):
             "zoom_in": lambda: c.set_zoom(c.zoom * 1.25),
             "zoom_out": lambda: c.set_zoom(c.zoom / 1.25),
             "about": self.about,
+            "outpaint": lambda: self.extend_for_outpainting(),
         }
         for op in ("invert", "grow", "shrink", "feather"):
             slots[f"mask_{op}"] = lambda _checked=False, op=op: self.mask_operation(op)
@@ -189,7 +199,7 @@ class MainWindow(DocumentActions, QMainWindow):
     def _build_actions(self) -> None:
         """Every action comes from the one table in ui/actions.py (shortcuts configurable)."""
         self.actions: dict[str, QAction] = {}
-        menus: dict[str, object] = {}
+        menus: dict[str, object] = {name: self.menuBar().addMenu(f"&{name}") for name in MENU_ORDER}
         slots = self._slots()
         stack = self.document.undo_stack
         for spec in ACTIONS:
@@ -218,8 +228,6 @@ class MainWindow(DocumentActions, QMainWindow):
             self.layers_dock,
             self.palette_dock,
             self.history_dock,
-            self.live_dock,
-            self.translate_dock,
             self.timeline_dock,
             self.explore_dock,
         )
@@ -248,6 +256,7 @@ class MainWindow(DocumentActions, QMainWindow):
         p.open_model_requested.connect(self.open_model_folder)
         p.remove_job_requested.connect(s.remove_job)
         p.settings_image_dropped.connect(self.load_settings_from_image)
+        p.mode_changed.connect(self._on_mode_changed)
         s.models_changed.connect(self._on_models_changed)
         s.preview_changed.connect(self._on_preview)
         s.progress_changed.connect(self._on_progress)
@@ -263,6 +272,9 @@ class MainWindow(DocumentActions, QMainWindow):
     # ---- actions --------------------------------------------------------------------------
     def generate(self) -> None:
         self.prompt_panel.store(self.session.settings)
+        if self.session.settings.mode == "translate":
+            self.translate_panel.request_translate()
+            return
         if self.session.generate() is not None and self.session.last_seed is not None:
             self.prompt_panel.remember_seed(self.session.last_seed)
 
@@ -278,6 +290,34 @@ class MainWindow(DocumentActions, QMainWindow):
             self.prompt_panel.store(self.session.settings)
             if self.session.load_settings_from_image(path):
                 self.prompt_panel.load(self.session.settings)
+
+    def extend_for_outpainting(self, sides: tuple[int, int, int, int] | None = None) -> None:
+        """Grow the canvas, mask the new band and switch to Inpaint, ready to fill it."""
+        if sides is None:
+            dialog = OutpaintDialog(self.document.width, self.document.height, self)
+            if not dialog.exec():
+                return
+            sides = dialog.sides()
+        self.document.extend_for_outpainting(*sides)
+        self.prompt_panel.set_mode("inpaint")
+        self.canvas.fit()
+        self.statusBar().showMessage(
+            "Canvas extended and the new band masked: press Inpaint (Ctrl+Enter) to fill it", 8000
+        )
+
+    def _on_mode_changed(self, mode: str) -> None:
+        """Show the dock the mode works with: the palette for labels, layers for masks."""
+        self.session.settings.mode = mode
+        if mode == "paint":
+            self.palette_dock.raise_()
+        elif mode == "inpaint":
+            self.layers_dock.raise_()
+
+    def refresh_all_models(self) -> None:
+        """Look in the model folders again for every kind of model (F5)."""
+        self.refresh_live_models()
+        self.refresh_translate_models()
+        self.session.refresh_models()
 
     def refresh_translate_models(self) -> None:
         self.translate_panel.set_models(translate_models())
@@ -374,19 +414,27 @@ class MainWindow(DocumentActions, QMainWindow):
     def _on_models_changed(self) -> None:
         s = self.session
         self.prompt_panel.set_models(s.models, s.settings.model_path)
-        if any(m.usable for m in s.models):
-            self.canvas.set_placeholder("")
-        else:
-            places = [str(user_models_dir())]
-            if bundled_models_dir() is not None:
-                places.insert(0, str(bundled_models_dir()))
-            self.canvas.set_placeholder(
-                "No model installed yet.\n\nPut a Stable Diffusion 1.x or 2.x model folder "
-                "(diffusers format) in\n"
-                + "\n".join(places)
-                + "\n\nor choose File → Open model folder… (Ctrl+Shift+O)."
-            )
+        self.prompt_panel.set_extras(s.models, s.extras, s.settings)
+        self._update_placeholder()
         self._update_model_label()
+
+    def _update_placeholder(self) -> None:
+        """The canvas card says what to install, unless some model can make pictures."""
+        has_gan = self.live_panel.enable_check.isEnabled() or (
+            self.translate_panel.model_combo.currentData() or ""
+        )
+        if any(m.usable for m in self.session.models) or has_gan:
+            self.canvas.set_placeholder("")
+            return
+        places = [str(user_models_dir())]
+        if bundled_models_dir() is not None:
+            places.insert(0, str(bundled_models_dir()))
+        self.canvas.set_placeholder(
+            "No model installed yet.\n\nPut a Stable Diffusion model (diffusers folder or "
+            ".safetensors file), a SPADE or a pix2pix/CycleGAN checkpoint in\n"
+            + "\n".join(places)
+            + "\n\nor choose File → Open model folder… (Ctrl+Shift+O)."
+        )
 
     def _update_model_label(self) -> None:
         path = self.session.settings.model_path
@@ -439,14 +487,7 @@ class MainWindow(DocumentActions, QMainWindow):
         if state is not None:
             self.restoreState(state)
         s = self.session.settings
-        for key in ("prompt", "negative_prompt", "sampler"):
-            setattr(s, key, str(store.value(f"prompt/{key}", getattr(s, key))))
-        for key in ("steps", "width", "height"):
-            setattr(s, key, int(store.value(f"prompt/{key}", getattr(s, key))))
-        for key in ("guidance_scale", "strength"):
-            setattr(s, key, float(store.value(f"prompt/{key}", getattr(s, key))))
-        s.random_seed = str(store.value("prompt/random_seed", s.random_seed)).lower() == "true"
-        s.seed = int(store.value("prompt/seed", s.seed))
+        restore_values(s, lambda key: store.value(f"prompt/{key}"))
         s.device, s.dtype = engine_choice(store)
         model = str(store.value("prompt/model_path", ""))
         opened = store.value("models/opened", []) or []
@@ -466,19 +507,8 @@ class MainWindow(DocumentActions, QMainWindow):
         store.setValue("window/state", self.saveState())
         s = self.session.settings
         self.prompt_panel.store(s)
-        for key in (
-            "prompt",
-            "negative_prompt",
-            "sampler",
-            "steps",
-            "width",
-            "height",
-            "guidance_scale",
-            "strength",
-            "seed",
-        ):
-            store.setValue(f"prompt/{key}", getattr(s, key))
-        store.setValue("prompt/random_seed", "true" if s.random_seed else "false")
+        for key, value in stored_values(s).items():
+            store.setValue(f"prompt/{key}", value)
         store.setValue("prompt/model_path", s.model_path)
         store.setValue("models/opened", list(self.session.extra_model_paths))
         store.sync()

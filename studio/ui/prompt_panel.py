@@ -1,4 +1,4 @@
-"""The Generate dock's Prompt mode: model, sampler, prompts, steps, CFG, seed, size, queue."""
+"""The Generate dock: mode tabs (Prompt | Paint | Inpaint | Translate), shared prompt, queue."""
 
 from __future__ import annotations
 
@@ -11,15 +11,16 @@ from PySide6.QtWidgets import (
     QComboBox,
     QDoubleSpinBox,
     QFormLayout,
-    QHBoxLayout,
     QLabel,
     QLineEdit,
     QListWidget,
     QListWidgetItem,
     QPlainTextEdit,
     QPushButton,
-    QSlider,
+    QSizePolicy,
     QSpinBox,
+    QStackedWidget,
+    QTabBar,
     QVBoxLayout,
     QWidget,
 )
@@ -27,6 +28,9 @@ from PySide6.QtWidgets import (
 from studio.engine.diffusion.samplers import sampler_names
 from studio.engine.registry import ModelInfo
 from studio.session.settings import PromptSettings
+from studio.ui.mode_panels import InpaintOptions, PaintOptions, PromptOptions, row
+from studio.ui.more_options import MoreOptions
+from studio.ui.translate_panel import TranslatePanel
 from studio.worker.jobs import Job, JobState
 
 
@@ -50,13 +54,21 @@ class PromptEdit(QPlainTextEdit):
         return super().event(event)
 
 
-def _row(*widgets: QWidget) -> QWidget:
-    box = QWidget()
-    layout = QHBoxLayout(box)
-    layout.setContentsMargins(0, 0, 0, 0)
-    for w in widgets:
-        layout.addWidget(w)
-    return box
+MODE_TABS = (  # settings.mode, tab text, Generate button text, tooltip
+    ("prompt", "Prompt", "Generate", "Text to image, or image to image from the canvas"),
+    ("paint", "Paint", "Generate from labels", "A picture from the painted label layer"),
+    ("inpaint", "Inpaint", "Inpaint", "Repaint what is under the mask, seam-free"),
+    ("translate", "Translate", "Translate", "pix2pix / CycleGAN on the active layer"),
+)
+
+
+SIZE_TIPS = {
+    "prompt": "Size of the generated image",
+    "paint": "About this many pixels are generated, in the canvas's aspect; the result is "
+    "fitted to the canvas so it lines up with the labels",
+    "inpaint": "The masked area (with its padding) is rendered at this size and pasted back; "
+    "the model's native size (512 for SD 1.x, 1024 for SDXL) works best",
+}
 
 
 class PromptPanel(QWidget):
@@ -67,11 +79,20 @@ class PromptPanel(QWidget):
     open_model_requested = Signal()
     remove_job_requested = Signal(int)
     settings_image_dropped = Signal(str)  # a PNG dropped on the panel: load its settings
+    mode_changed = Signal(str)  # "prompt" | "paint" | "inpaint" | "translate"
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setAcceptDrops(True)  # drop a PNG here to load its generation settings
-        form = QFormLayout()
+        self.mode_bar = QTabBar()
+        self.mode_bar.setExpanding(True)
+        self.mode_bar.setDocumentMode(True)
+        for i, (_mode, text, _button, tip) in enumerate(MODE_TABS):
+            self.mode_bar.addTab(text)
+            self.mode_bar.setTabToolTip(i, tip)
+        self.common = QWidget()  # what Prompt, Paint and Inpaint share (not Translate)
+        form = QFormLayout(self.common)
+        form.setContentsMargins(0, 0, 0, 0)
         form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
 
         self.model_combo = QComboBox()
@@ -83,7 +104,7 @@ class PromptPanel(QWidget):
         open_button = QPushButton("Open…")
         open_button.setToolTip("Open a diffusers model folder (File → Open model folder)")
         open_button.clicked.connect(self.open_model_requested)
-        form.addRow("Model", _row(self.model_combo, open_button))
+        form.addRow("Model", row(self.model_combo, open_button))
 
         self.sampler_combo = QComboBox()
         self.sampler_combo.addItems(sampler_names())
@@ -110,7 +131,7 @@ class PromptPanel(QWidget):
         self.cfg_spin.setRange(0.0, 50.0)
         self.cfg_spin.setSingleStep(0.5)
         self.cfg_spin.setToolTip("CFG scale: how strongly the prompt steers the image")
-        form.addRow("Steps", _row(self.steps_spin, QLabel("CFG"), self.cfg_spin))
+        form.addRow("Steps", row(self.steps_spin, QLabel("CFG"), self.cfg_spin))
 
         self.seed_edit = QLineEdit()
         self.seed_edit.setValidator(
@@ -128,7 +149,7 @@ class PromptPanel(QWidget):
         self.reuse_button.setEnabled(False)
         self.reuse_button.clicked.connect(self._reuse_seed)
         self._last_seed: int | None = None
-        form.addRow("Seed", _row(self.seed_edit, dice, self.reuse_button, self.random_check))
+        form.addRow("Seed", row(self.seed_edit, dice, self.reuse_button, self.random_check))
 
         self.width_spin, self.height_spin = QSpinBox(), QSpinBox()
         for spin, name in ((self.width_spin, "Width"), (self.height_spin, "Height")):
@@ -136,25 +157,27 @@ class PromptPanel(QWidget):
             spin.setSingleStep(64)
             spin.setSuffix(" px")
             spin.setToolTip(f"{name} of the generated image (multiples of 64 suit every model)")
-        form.addRow("Size", _row(self.width_spin, QLabel("×"), self.height_spin))
+        self.size_label = QLabel("Size")
+        form.addRow(self.size_label, row(self.width_spin, QLabel("×"), self.height_spin))
 
-        self.img2img_check = QCheckBox("Start from the canvas (image to image)")
-        self.img2img_check.setToolTip("Use the visible canvas as the starting image")
-        form.addRow("", self.img2img_check)
-        self.strength_slider = QSlider(Qt.Orientation.Horizontal)
-        self.strength_slider.setRange(1, 100)
-        self.strength_spin = QDoubleSpinBox()
-        self.strength_spin.setRange(0.01, 1.0)
-        self.strength_spin.setSingleStep(0.05)
-        self.strength_spin.setToolTip("Strength: how much of the canvas is repainted (1 = all)")
-        self.strength_slider.setToolTip(self.strength_spin.toolTip())
-        self.strength_slider.valueChanged.connect(lambda v: self.strength_spin.setValue(v / 100))
-        self.strength_spin.valueChanged.connect(
-            lambda v: self.strength_slider.setValue(round(v * 100))
-        )
-        self.strength_row = _row(self.strength_slider, self.strength_spin)
-        form.addRow("Strength", self.strength_row)
-        self.img2img_check.toggled.connect(self.strength_row.setEnabled)
+        self.prompt_options = PromptOptions()
+        self.img2img_check = self.prompt_options.img2img_check
+        self.strength_spin = self.prompt_options.strength.spin
+        self.paint_options = PaintOptions()
+        self.live_panel = self.paint_options.live_panel
+        self.inpaint_options = InpaintOptions()
+        self.translate_panel = TranslatePanel()
+        self.translate_panel.translate_button.hide()  # the dock's own button translates
+        self.mode_pages = QStackedWidget()
+        for page in (
+            self.prompt_options,
+            self.paint_options,
+            self.inpaint_options,
+            self.translate_panel,
+        ):
+            self.mode_pages.addWidget(page)
+        self.more_options = MoreOptions()
+        self.mode_bar.currentChanged.connect(self._mode_changed)
 
         self.generate_button = QPushButton("Generate")
         self.generate_button.setToolTip("Generate (Ctrl+Enter); queues if a job is running")
@@ -176,8 +199,11 @@ class PromptPanel(QWidget):
         self.queue_label = QLabel("Queue: empty")
 
         layout = QVBoxLayout(self)
-        layout.addLayout(form)
-        layout.addWidget(_row(self.generate_button, self.cancel_button))
+        layout.addWidget(self.mode_bar)
+        layout.addWidget(self.common)
+        layout.addWidget(self.mode_pages)
+        layout.addWidget(row(self.generate_button, self.cancel_button))
+        layout.addWidget(self.more_options)
         layout.addWidget(self.queue_label)
         layout.addWidget(self.queue_list)
         layout.addWidget(self.remove_button)
@@ -211,11 +237,11 @@ class PromptPanel(QWidget):
         self.width_spin.setValue(s.width)
         self.height_spin.setValue(s.height)
         self.sampler_combo.setCurrentText(s.sampler)
-        self.img2img_check.setChecked(s.img2img)
-        self.strength_spin.setValue(s.strength)
-        self.strength_slider.setValue(round(s.strength * 100))
-        self.strength_row.setEnabled(s.img2img)
         self._select_model(s.model_path)
+        for part in (self.prompt_options, self.paint_options, self.inpaint_options):
+            part.load(s)
+        self.more_options.load(s)
+        self.set_mode(s.mode)
 
     def store(self, s: PromptSettings) -> None:
         s.prompt = self.prompt_edit.toPlainText().strip()
@@ -227,9 +253,41 @@ class PromptPanel(QWidget):
         s.width = self.width_spin.value()
         s.height = self.height_spin.value()
         s.sampler = self.sampler_combo.currentText()
-        s.img2img = self.img2img_check.isChecked()
-        s.strength = self.strength_spin.value()
         s.model_path = self.model_combo.currentData() or ""
+        for part in (self.prompt_options, self.paint_options, self.inpaint_options):
+            part.store(s)
+        self.more_options.store(s)
+        s.mode = self.mode()
+
+    # ---- modes ----------------------------------------------------------------------------
+    def mode(self) -> str:
+        return MODE_TABS[self.mode_bar.currentIndex()][0]
+
+    def set_mode(self, mode: str) -> None:
+        index = next((i for i, tab in enumerate(MODE_TABS) if tab[0] == mode), 0)
+        self.mode_bar.setCurrentIndex(index)
+        self._mode_changed(index)
+
+    def _mode_changed(self, index: int) -> None:
+        mode, _text, button, tip = MODE_TABS[index]
+        self.mode_pages.setCurrentIndex(index)
+        for i in range(self.mode_pages.count()):  # the stack is as tall as the shown page
+            policy = QSizePolicy.Policy.Preferred if i == index else QSizePolicy.Policy.Ignored
+            self.mode_pages.widget(i).setSizePolicy(policy, policy)
+        self.mode_pages.adjustSize()
+        self.common.setVisible(mode != "translate")
+        self.more_options.setVisible(mode != "translate")
+        self.generate_button.setText(button)
+        self.size_label.setText("Size" if mode == "prompt" else "Work size")
+        self.size_label.setToolTip(SIZE_TIPS.get(mode, ""))
+        self.generate_button.setToolTip(f"{tip} (Ctrl+Enter); queues if a job is running")
+        self.mode_changed.emit(mode)
+
+    def set_extras(self, models: list[ModelInfo], extras: list[ModelInfo], s) -> None:
+        """ControlNets, LoRAs, refiners and preview decoders found in the model folders."""
+        controlnets = [m for m in extras if m.kind == "controlnet"]
+        self.paint_options.set_controlnets(controlnets, s.controlnet_path)
+        self.more_options.set_models(models, extras, s)
 
     def set_models(self, models: list[ModelInfo], selected: str) -> None:
         self.model_combo.blockSignals(True)

@@ -35,10 +35,10 @@ class TranslatePanel(QWidget):
         form.addRow("Direction", self.direction_combo)
         form.addRow("Seed", self.seed_spin)
         form.addRow(self.translate_button, refresh)
-        self.translate_button.clicked.connect(self._emit)
+        self.translate_button.clicked.connect(self.request_translate)
         refresh.clicked.connect(self.refresh_requested)
 
-    def _emit(self) -> None:
+    def request_translate(self) -> None:
         self.translate_requested.emit(
             self.model_combo.currentData() or "",
             self.direction_combo.currentText(),

@@ -32,14 +32,16 @@ class Payload:
         return (os.system, (f"touch {self.marker}",))
 
 
-def malicious_checkpoint(path, marker):
-    torch.save({"state_dict": {"w": torch.ones(3)}, "extra": Payload(marker)}, str(path))
+def malicious_checkpoint(path, marker, zip_format=True):
+    data = {"state_dict": {"w": torch.ones(3)}, "extra": Payload(marker)}
+    torch.save(data, str(path), _use_new_zipfile_serialization=zip_format)
     return path
 
 
-def test_malicious_pickle_is_refused_without_running_it(tmp_path):
+@pytest.mark.parametrize("zip_format", [True, False])
+def test_malicious_pickle_is_refused_without_running_it(tmp_path, zip_format):
     marker = tmp_path / "PWNED"
-    ckpt = malicious_checkpoint(tmp_path / "model.ckpt", marker)
+    ckpt = malicious_checkpoint(tmp_path / "model.ckpt", marker, zip_format)
     with pytest.raises(UnsafeCheckpointError, match=r"refused.*posix\.system") as info:
         load_pickle(ckpt)
     assert "weights only" in info.value.details.lower().replace("_", " ")
@@ -86,10 +88,25 @@ def test_classic_sd_ckpt_extras_are_allowed(tmp_path, lightning_stub):
     assert list(state) == ["model.w"] and torch.equal(state["model.w"], torch.arange(4.0))
 
 
-def test_numpy_arrays_are_not_on_the_allowlist(tmp_path):
-    torch.save({"w": torch.ones(2), "arr": np.ones(3)}, str(tmp_path / "arr.pt"))
-    with pytest.raises(UnsafeCheckpointError, match="numpy"):
+@pytest.mark.parametrize("zip_format", [True, False])
+def test_numpy_arrays_are_not_on_the_allowlist(tmp_path, zip_format):
+    data = {"w": torch.ones(2), "arr": np.ones(3)}
+    torch.save(data, str(tmp_path / "arr.pt"), _use_new_zipfile_serialization=zip_format)
+    with pytest.raises(UnsafeCheckpointError, match="numpy") as info:
         load_pickle(tmp_path / "arr.pt")
+    assert "torch._utils" not in info.value.message  # only what is not allowed is named
+
+
+def test_sd_and_gan_loaders_are_one_loader(tmp_path, lightning_stub):
+    """The GAN reader uses the same allowlist and refusal as SD checkpoints."""
+    from studio.engine import checkpoints
+    from studio.engine.gan import weights
+
+    assert weights.UnsafeCheckpointError is checkpoints.UnsafeCheckpointError
+    data = {"state_dict": {"w": torch.arange(3.0)}, "epoch": np.float64(2.0)}
+    data["callbacks"] = {lightning_stub: {}}
+    torch.save(data, str(tmp_path / "gan.pth"))
+    assert list(weights.read_state_dict(tmp_path / "gan.pth")) == ["w"]
 
 
 def test_conversion_to_safetensors_keeps_every_tensor(tmp_path):

@@ -51,6 +51,26 @@ def test_round_trip_is_byte_identical(qapp, tmp_path):
     assert other.undo_stack.count() == 0
 
 
+def test_generation_sources_round_trip_exactly(qapp, tmp_path):
+    """Re-run exactly needs the picture, mask and labels a layer was made from, after reopening."""
+    doc = _doc()
+    rng = np.random.default_rng(2)
+    sources = {
+        "init_image": rng.integers(0, 256, (16, 24, 3), np.uint8),
+        "mask": rng.integers(0, 256, (16, 24), np.uint8),
+        "label_map": rng.integers(0, 151, (16, 24), np.uint16),
+    }
+    doc.layers[0].sources = dict(sources)
+    save_document(doc, tmp_path / "s.studio")
+    other = Document(4, 4)
+    open_document(other, tmp_path / "s.studio")
+    kept = other.layers[0].sources
+    assert sorted(kept) == sorted(sources)
+    for name, array in sources.items():
+        assert kept[name].dtype == array.dtype and np.array_equal(kept[name], array)
+    assert other.layers[1].sources == {}
+
+
 def test_failed_save_leaves_the_old_file(qapp, tmp_path, monkeypatch):
     doc = _doc()
     path = tmp_path / "a.studio"

@@ -6,44 +6,12 @@ import threading
 
 import pytest
 from PIL import Image
-from PySide6.QtCore import QPoint, QPointF, QSettings, Qt
+from PySide6.QtCore import QPoint, QPointF, Qt
 from PySide6.QtGui import QWheelEvent
 from PySide6.QtTest import QTest
 
-from studio.app.main import build_window
 from tests.fakes import FakeEngine
-
-
-@pytest.fixture
-def make_window(qtbot, tmp_path):
-    windows = []
-
-    def factory(engine=None, models=None, settings_name="settings.ini"):
-        settings = QSettings(str(tmp_path / settings_name), QSettings.Format.IniFormat)
-        window = build_window(engine or FakeEngine(steps=4, step_delay=0.02), settings)
-        if models is not None:
-            window.session.open_model_folder(str(models))
-            window.prompt_panel.load(window.session.settings)
-        window.prompt_panel.width_spin.setValue(64)
-        window.prompt_panel.height_spin.setValue(64)
-        qtbot.addWidget(window)
-        window.show()
-        qtbot.waitExposed(window)
-        window.activateWindow()
-        qtbot.waitUntil(window.isActiveWindow)
-        windows.append(window)
-        return window
-
-    yield factory
-    for window in windows:
-        window.close()
-
-
-def press_generate(qtbot, window):
-    window.prompt_panel.prompt_edit.setFocus()
-    QTest.keyClick(
-        window.prompt_panel.prompt_edit, Qt.Key.Key_Return, Qt.KeyboardModifier.ControlModifier
-    )
+from tests.ui.conftest import press_generate
 
 
 def test_without_models_the_window_says_where_to_put_one(make_window, qtbot):
@@ -234,8 +202,9 @@ def test_dropping_a_png_on_the_generate_panel_loads_its_settings(make_window, qt
     mime.setUrls([QUrl.fromLocalFile(str(tmp_path / "found.png"))])
 
     def event(cls):
+        # QDragEnterEvent takes a QPoint (PySide6 < 6.12), QDropEvent a QPointF
         return cls(
-            QPointF(10, 10),
+            QPoint(10, 10) if cls is QDragEnterEvent else QPointF(10, 10),
             Qt.DropAction.CopyAction,
             mime,
             Qt.MouseButton.LeftButton,

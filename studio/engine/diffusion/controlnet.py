@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 from functools import lru_cache
 from pathlib import Path
@@ -67,7 +68,7 @@ def load_controlnet(path: str, family: str, device: str, dtype: str) -> Any:
     from diffusers import ControlNetModel
 
     from studio.engine.configs import config_folder
-    from studio.engine.loading import torch_dtype
+    from studio.engine.loading import pickle_allowlist, torch_dtype
 
     info = inspect_folder(Path(path))
     if not info.usable:
@@ -81,7 +82,9 @@ def load_controlnet(path: str, family: str, device: str, dtype: str) -> Any:
             if info.family == "?":
                 info = ModelInfo(**{**info.__dict__, "family": family})
             config = config_folder(info)
-            model = ControlNetModel.from_single_file(info.path, config=str(config), **kwargs)
+            pickled = Path(info.path).suffix.lower() != ".safetensors"
+            with pickle_allowlist() if pickled else contextlib.nullcontext():
+                model = ControlNetModel.from_single_file(info.path, config=str(config), **kwargs)
     except (OSError, ValueError, KeyError, RuntimeError) as exc:
         raise ModelLoadError(f"Could not load the ControlNet {info.name}.", str(exc)) from exc
     return model.to(device)

@@ -148,20 +148,64 @@ def paste_back(
     return out
 
 
-def seam_energy(image: np.ndarray, mask: np.ndarray) -> float:
-    """Mean squared colour jump across the mask border (4-neighbour pairs in/out of the mask)."""
+SEAM_BAND = 8  # px into the mask a transition may take (covers the default 4-8 px feather)
+SEAM_REACH = 3  # px outside the mask the band starts (catches blends that straddle the border)
+SEAM_REFERENCE = 6  # width of the reference bands beyond the seam band on each side
+
+
+def signed_distance(mask: np.ndarray) -> np.ndarray:
+    """HxW float: px to the mask border, positive inside the (binary) mask, negative outside."""
+    from scipy import ndimage
+
     region = binary(mask)
-    img = image.astype(np.float32)
-    jumps = []
+    inside = ndimage.distance_transform_edt(region)
+    outside = ndimage.distance_transform_edt(~region)
+    return np.where(region, inside, -outside)
+
+
+def seam_profile(image: np.ndarray, mask: np.ndarray, lo: int, hi: int) -> np.ndarray:
+    """Mean squared colour step of 4-neighbour pairs, by ring k = lo..hi (the pair's midpoint
+    rounded to the nearest px of signed distance to the mask border; k < 0 outside)."""
+    dist = signed_distance(mask)
+    img = image.astype(np.float64)
+    sums, counts = np.zeros(hi - lo + 1), np.zeros(hi - lo + 1)
     for axis in (0, 1):
         a = [slice(None)] * 2
         b = [slice(None)] * 2
         a[axis], b[axis] = slice(None, -1), slice(1, None)
-        cross = region[tuple(a)] != region[tuple(b)]
-        diff = ((img[tuple(a)] - img[tuple(b)]) ** 2).sum(-1)
-        jumps.append(diff[cross])
-    values = np.concatenate(jumps)
-    return float(values.mean()) if values.size else 0.0
+        energy = ((img[tuple(a)] - img[tuple(b)]) ** 2).sum(-1)
+        ring = np.floor((dist[tuple(a)] + dist[tuple(b)]) / 2 + 0.5).astype(int)
+        keep = (ring >= lo) & (ring <= hi)
+        np.add.at(sums, ring[keep] - lo, energy[keep])
+        np.add.at(counts, ring[keep] - lo, 1)
+    if not counts.all():
+        missing = [k for k, n in zip(range(lo, hi + 1), counts, strict=True) if not n]
+        raise ValueError(
+            f"The mask border has no rings at {missing} px: the mask must reach {hi} px inside "
+            f"and the picture {-lo} px outside it for the seam to be measured."
+        )
+    return sums / counts
+
+
+def seam_score(images: list[np.ndarray], mask: np.ndarray) -> float:
+    """How visible the mask border is: 1.0 = no seam, higher = a step the sides do not explain.
+
+    Gradient energy is profiled ring by ring across the border (averaged over the images, so
+    content that happens to peak near the border in one seed averages out). Each ring of the
+    seam band (SEAM_REACH px outside to SEAM_BAND px inside, wide enough to hold a whole
+    feather) is divided by the energy of the result's own reference band on its side, just
+    beyond the seam band; the score is the largest ratio. A hard jump at the border peaks;
+    a picture blurred everywhere lowers the references too, so blur alone does not win; a
+    band that is flatter than its sides (a feather's fade) scores 1, never below.
+    """
+    lo, hi = -SEAM_REACH - SEAM_REFERENCE, SEAM_BAND + SEAM_REFERENCE
+    profile = np.mean([seam_profile(image, mask, lo, hi) for image in images], axis=0)
+    ring = dict(zip(range(lo, hi + 1), profile, strict=True))
+    outside = np.mean([ring[k] for k in range(lo, -SEAM_REACH)])
+    inside = np.mean([ring[k] for k in range(SEAM_BAND + 1, hi + 1)])
+    expected = {k: outside if k < 0 else inside if k > 0 else (inside + outside) / 2 for k in ring}
+    band = range(-SEAM_REACH + 1, SEAM_BAND + 1)
+    return max(1.0, float(max(ring[k] / max(expected[k], 1e-9) for k in band)))
 
 
 def outpaint(

@@ -213,3 +213,18 @@ def save_sd_folder(
         )
     pipe.save_pretrained(str(folder), safe_serialization=True)
     return folder
+
+
+def save_controlnet_folder(folder: Path, sd_folder: Path, seed: int = 3) -> Path:
+    """A random-weight ControlNet shaped for the UNet of `sd_folder` (outputs not zeroed)."""
+    import torch
+    from diffusers import ControlNetModel, UNet2DConditionModel
+
+    unet = UNet2DConditionModel.from_pretrained(str(Path(sd_folder) / "unet"))
+    torch.manual_seed(seed)
+    controlnet = ControlNetModel.from_unet(unet)
+    with torch.no_grad():  # from_unet zero-initialises the outputs; make them matter
+        for p in controlnet.parameters():
+            p.add_(torch.randn_like(p) * 0.05)
+    controlnet.save_pretrained(str(folder))
+    return Path(folder)

@@ -72,20 +72,53 @@ def _rename(key: str, pairs: list[tuple[str, str]]) -> str:
     return key
 
 
+def _unet_key(key: str, blocks: list[tuple[str, str]]) -> str:
+    new = _rename(key, UNET_TOP)
+    if new != key:
+        return new
+    for old_prefix, ldm_prefix in blocks:
+        if key.startswith(old_prefix):
+            tail = key[len(old_prefix) :]
+            if ".resnets." in old_prefix:
+                tail = _rename(tail, RESNET)
+            return ldm_prefix + tail
+    return key
+
+
 def unet_to_ldm(unet: Any) -> dict[str, Any]:
     blocks = _block_prefixes(unet.config)
+    return {
+        "model.diffusion_model." + _unet_key(k, blocks): v for k, v in unet.state_dict().items()
+    }
+
+
+def controlnet_to_ldm(controlnet: Any, prefix: str = "control_model.") -> dict[str, Any]:
+    """A diffusers ControlNetModel in the original (lllyasviel) layout: `control_model.*`
+    (some releases, e.g. SD 2.x ControlNets, drop that prefix: pass prefix="")."""
+    from types import SimpleNamespace
+
+    cfg = controlnet.config
+    levels = len(cfg.block_out_channels)
+    shim = SimpleNamespace(
+        layers_per_block=cfg.layers_per_block,
+        block_out_channels=cfg.block_out_channels,
+        up_block_types=["UpBlock2D"] * levels,  # a ControlNet has no up blocks
+    )
+    blocks = _block_prefixes(shim)
+    hint = len(controlnet.controlnet_cond_embedding.blocks)
+    pairs = [
+        ("controlnet_mid_block.", "middle_block_out.0."),
+        ("controlnet_cond_embedding.conv_in.", "input_hint_block.0."),
+        ("controlnet_cond_embedding.conv_out.", f"input_hint_block.{2 * hint + 2}."),
+    ]  # the hint block is a Sequential with a SiLU after every conv: convs at even indices
+    pairs += [(f"controlnet_cond_embedding.blocks.{k}.", f"input_hint_block.{2 * k + 2}.")
+              for k in range(hint)]  # fmt: skip
+    pairs += [(f"controlnet_down_blocks.{i}.", f"zero_convs.{i}.0.")
+              for i in range(len(controlnet.controlnet_down_blocks))]  # fmt: skip
     out = {}
-    for key, value in unet.state_dict().items():
-        new = _rename(key, UNET_TOP)
-        if new == key:
-            for old_prefix, ldm_prefix in blocks:
-                if key.startswith(old_prefix):
-                    tail = key[len(old_prefix) :]
-                    if ".resnets." in old_prefix:
-                        tail = _rename(tail, RESNET)
-                    new = ldm_prefix + tail
-                    break
-        out["model.diffusion_model." + new] = value
+    for key, value in controlnet.state_dict().items():
+        new = _rename(key, pairs)
+        out[prefix + (new if new != key else _unet_key(key, blocks))] = value.detach().clone()
     return out
 
 

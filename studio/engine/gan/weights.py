@@ -1,73 +1,21 @@
-"""Safe reading of GAN weight files (.pth weights-only, .safetensors), key clean-up, conversion."""
+"""GAN weight files: wrapper keys, DataParallel prefixes, strict loading, sidecars, conversion."""
 
 from __future__ import annotations
 
 import json
-import pickle
-import zipfile
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-from studio.engine.checkpoints import CORRUPT_PICKLE_ERRORS
+# One loader for every weight file: the same allowlist, refusals and errors as SD checkpoints.
+from studio.engine.checkpoints import UnsafeCheckpointError as UnsafeCheckpointError
+from studio.engine.checkpoints import load_safetensors, read_pickle
 from studio.engine.errors import ModelLoadError
 
 PICKLE_SUFFIXES = (".pth", ".pt", ".ckpt", ".bin")
 SAFE_SUFFIXES = (".safetensors",)
 MAX_FILE_BYTES = 4 * 2**30  # no GAN generator we run is near this; bigger is not a generator
 WRAPPER_KEYS = ("state_dict", "netG", "generator", "model", "params")
-
-
-class UnsafeCheckpointError(ModelLoadError):
-    """A pickled file needs code beyond plain tensors to load; it was refused, never run."""
-
-
-def _unsafe_globals(path: Path) -> list[str]:
-    """Globals a zip-format torch file would import, listed without executing anything."""
-    import torch
-
-    if not zipfile.is_zipfile(path):
-        return []
-    try:
-        return list(torch.serialization.get_unsafe_globals_in_checkpoint(path))
-    except (RuntimeError, ValueError, pickle.UnpicklingError, zipfile.BadZipFile):
-        return []
-
-
-def _load_pickle(path: Path, mmap: bool = False) -> Any:
-    import torch
-
-    unsafe = _unsafe_globals(path)
-    if unsafe:
-        raise UnsafeCheckpointError(
-            f"{path.name} was refused: it asks to run code that is not part of a model "
-            f"({', '.join(unsafe)}).",
-            "Weights-only loading allows tensors and plain containers only. "
-            f"Unexpected globals: {unsafe}",
-        )
-    try:
-        lazy = mmap and zipfile.is_zipfile(path)  # only the zip format can be memory-mapped
-        return torch.load(path, map_location="cpu", weights_only=True, mmap=lazy)
-    except pickle.UnpicklingError as exc:
-        names = _unsafe_globals(path)
-        text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise UnsafeCheckpointError(
-            f"{path.name} was refused: it is not a plain weights file"
-            + (f" (it names {', '.join(names)})." if names else "."),
-            text,
-        ) from exc
-    except (*CORRUPT_PICKLE_ERRORS, zipfile.BadZipFile) as exc:
-        raise ModelLoadError(f"{path.name} is not a readable weights file.", str(exc)) from exc
-
-
-def _load_safetensors(path: Path) -> dict[str, Any]:
-    from safetensors import SafetensorError
-    from safetensors.torch import load_file
-
-    try:
-        return dict(load_file(str(path), device="cpu"))
-    except (SafetensorError, OSError, ValueError, RuntimeError) as exc:
-        raise ModelLoadError(f"{path.name} is not a readable .safetensors file.", str(exc)) from exc
 
 
 def _is_tensor_dict(value: Any) -> bool:
@@ -114,9 +62,9 @@ def read_state_dict(path: str | Path, mmap: bool = False) -> dict[str, Any]:
         raise ModelLoadError(f"{path.name} is {size / 2**30:.1f} GB, too big for a GAN generator.")
     suffix = path.suffix.lower()
     if suffix in SAFE_SUFFIXES:
-        sd = _load_safetensors(path)
+        sd = load_safetensors(path)
     elif suffix in PICKLE_SUFFIXES:
-        sd = _unwrap(_load_pickle(path, mmap), path.name)
+        sd = _unwrap(read_pickle(path, mmap), path.name)
     else:
         raise ModelLoadError(
             f"{path.name}: unknown weight file type {suffix or '(none)'}.",

@@ -1,0 +1,298 @@
+"""The Generate dock's tabs driven like a user: inpaint under a mask, paint from labels, batches."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from PySide6.QtCore import Qt
+from PySide6.QtTest import QTest
+
+from studio.document.layers import Layer
+from tests.fakes import FakeEngine
+from tests.ui.conftest import press_generate
+
+SIZE = 64
+
+
+@pytest.fixture(scope="module")
+def controlnet_dir(tiny_sd_path, tmp_path_factory):
+    """A models folder holding a tiny segmentation ControlNet for the tiny SD model."""
+    from studio.engine.diffusion.scaffold import save_controlnet_folder
+
+    folder = tmp_path_factory.mktemp("extras")
+    save_controlnet_folder(folder / "tiny-seg", tiny_sd_path)
+    return folder
+
+
+def picture(width=SIZE, height=SIZE) -> np.ndarray:
+    """HxWx4: a gradient with texture, so a changed pixel is easy to spot."""
+    rng = np.random.default_rng(5)
+    y, x = np.mgrid[0:height, 0:width]
+    rgba = np.zeros((height, width, 4), np.uint8)
+    rgba[..., 0] = (x * 255 // max(1, width - 1)).astype(np.uint8)
+    rgba[..., 1] = (y * 255 // max(1, height - 1)).astype(np.uint8)
+    rgba[..., 2] = rng.integers(60, 120, (height, width))
+    rgba[..., 3] = 255
+    return rgba
+
+
+def real_window(make_window, tiny_sd_path):
+    from studio.app.main import make_engine
+
+    window = make_window(make_engine(), models=tiny_sd_path)
+    window.new_document((SIZE, SIZE))
+    window.session.settings.dtype = "float32"
+    window.prompt_panel.steps_spin.setValue(3)
+    window.prompt_panel.random_check.setChecked(False)
+    window.prompt_panel.seed_edit.setText("11")
+    return window
+
+
+def with_picture(window) -> np.ndarray:
+    doc = window.document
+    doc.add_layer(Layer("photo", picture(doc.width, doc.height)))
+    return doc.image_composite()[:, :, :3].copy()
+
+
+def add_mask(window, box=(20, 20, 44, 40)) -> np.ndarray:
+    x0, y0, x1, y1 = box
+    pixels = np.zeros((window.document.height, window.document.width), np.uint8)
+    pixels[y0:y1, x0:x1] = 255
+    window.document.add_mask_layer("Mask", pixels)
+    return pixels
+
+
+def test_inpaint_tab_repaints_only_under_the_mask_as_one_undo_step(
+    make_window, qtbot, tiny_sd_path
+):
+    window = real_window(make_window, tiny_sd_path)
+    before = with_picture(window)
+    mask = add_mask(window)
+    panel = window.prompt_panel
+    panel.set_mode("inpaint")
+    assert panel.generate_button.text() == "Inpaint"
+    panel.inpaint_options.blur_spin.setValue(4)
+    panel.prompt_edit.setPlainText("a red door")
+    count = len(window.document.layers)
+    press_generate(qtbot, window)
+    qtbot.waitUntil(lambda: len(window.document.layers) == count + 1, timeout=60000)
+    result = window.document.layers[-1]
+    assert result.name == "Inpaint: a red door"
+    assert result.metadata["mode"] == "inpaint" and result.metadata["mask_blur"] == 4
+    assert result.pixels.shape == (SIZE, SIZE, 4)  # pasted back into the canvas
+    outside = mask == 0
+    assert np.array_equal(result.pixels[outside][:, :3], before[outside])
+    assert not np.array_equal(result.pixels[mask > 0][:, :3], before[mask > 0])
+    mask_layer = window.document.layers[-2]
+    assert mask_layer.kind == "mask" and not mask_layer.visible  # the result is seen untinted
+    QTest.keyClick(window, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    assert len(window.document.layers) == count and mask_layer.visible
+
+
+def test_rerun_exactly_of_an_inpaint_uses_the_pictures_it_was_made_from(
+    make_window, qtbot, tiny_sd_path
+):
+    window = real_window(make_window, tiny_sd_path)
+    with_picture(window)
+    add_mask(window)
+    window.prompt_panel.set_mode("inpaint")
+    press_generate(qtbot, window)
+    qtbot.waitUntil(lambda: "request" in window.document.layers[-1].metadata, timeout=60000)
+    first = window.document.layers[-1]
+    window.document.layers[1].pixels[:] = 0  # the picture changes afterwards: no matter
+    assert window.session.rerun_exactly(first) is not None, window.banner.message
+    qtbot.waitUntil(lambda: window.document.layers[-1].name.startswith("Re-run"), timeout=60000)
+    assert np.array_equal(window.document.layers[-1].pixels, first.pixels)
+    count = len(window.document.layers)
+    press_generate(qtbot, window)  # the hidden mask is still the mask: inpaint again
+    qtbot.waitUntil(lambda: len(window.document.layers) == count + 1, timeout=60000)
+    assert window.document.layers[-1].metadata["mode"] == "inpaint"
+
+
+def test_inpaint_without_a_mask_says_how_to_make_one_and_queues_nothing(
+    make_window, qtbot, tiny_sd_path
+):
+    engine = FakeEngine()
+    window = make_window(engine, models=tiny_sd_path)
+    window.prompt_panel.set_mode("inpaint")
+    press_generate(qtbot, window)
+    assert "Inpainting needs a mask" in window.banner.message
+    window.document.add_mask_layer("Mask")
+    press_generate(qtbot, window)
+    assert "is empty" in window.banner.message
+    assert engine.runs == [] and not window.session.worker.is_busy()
+
+
+def test_a_selection_is_the_mask_when_no_mask_layer_is_painted(make_window, qtbot, tiny_sd_path):
+    engine = FakeEngine()
+    window = make_window(engine, models=tiny_sd_path)
+    selection = np.zeros((window.document.height, window.document.width), bool)
+    selection[5:15, 30:50] = True
+    window.document.set_selection(selection)
+    window.prompt_panel.set_mode("inpaint")
+    press_generate(qtbot, window)
+    qtbot.waitUntil(lambda: len(engine.runs) == 1, timeout=5000)
+    request = engine.runs[0]
+    assert request.mode == "inpaint"
+    assert np.array_equal(request.mask > 0, selection)
+
+
+def test_paint_tab_renders_labels_through_the_controlnet_fitted_to_the_canvas(
+    make_window, qtbot, tiny_sd_path, controlnet_dir, monkeypatch
+):
+    monkeypatch.setenv("STUDIO_MODELS_PATH", str(controlnet_dir))
+    window = real_window(make_window, tiny_sd_path)
+    window.new_document((96, 48))  # not square, not the work size
+    window.refresh_all_models()
+    panel = window.prompt_panel
+    panel.set_mode("paint")
+    assert panel.paint_options.controlnet_combo.currentText().startswith("tiny-seg")
+    labels = window.document.add_label_layer()  # Landscape palette
+    sky = next(e.value for e in labels.palette.entries if e.name == "sky")
+    grass = next(e.value for e in labels.palette.entries if e.name == "grass")
+    pixels = np.full((48, 96), grass, np.uint16)
+    pixels[:20] = sky
+    window.document.replace_pixels(labels, pixels, "Paint labels")
+    panel.prompt_edit.setPlainText("a meadow")
+    count = len(window.document.layers)
+    press_generate(qtbot, window)
+    qtbot.waitUntil(lambda: len(window.document.layers) == count + 1, timeout=60000)
+    result = window.document.layers[-1]
+    assert result.name == "Paint: a meadow"
+    assert result.metadata["mode"] == "semantic"
+    assert result.pixels.shape == (48, 96, 4)  # made at the work size, fitted to the canvas
+    request = result.metadata["request"]
+    assert (request["width"], request["height"]) == (128, 64)  # the canvas's 2:1 aspect
+    sent = result.sources["label_map"]
+    assert sent[0, 0] == 3 and sent[-1, -1] == 10  # ADE20K sky (2) and grass (9), plus one
+
+
+def test_paint_tab_without_a_controlnet_names_what_to_install(make_window, qtbot, tiny_sd_path):
+    engine = FakeEngine()
+    window = make_window(engine, models=tiny_sd_path)
+    window.prompt_panel.set_mode("paint")
+    press_generate(qtbot, window)
+    assert "no label layer" in window.banner.message.lower()
+    layer = window.document.add_label_layer()
+    window.document.replace_pixels(layer, np.ones_like(layer.pixels), "Paint labels")
+    press_generate(qtbot, window)
+    assert "segmentation ControlNet" in window.banner.message
+    assert engine.runs == []
+
+
+def test_a_batch_lands_every_image_as_a_layer_in_one_undo_step(make_window, qtbot, tiny_sd_path):
+    window = real_window(make_window, tiny_sd_path)
+    panel = window.prompt_panel
+    panel.more_options.set_expanded(True)
+    panel.more_options.count_spin.setValue(2)
+    panel.prompt_edit.setPlainText("twins")
+    press_generate(qtbot, window)
+    qtbot.waitUntil(lambda: len(window.document.layers) == 3, timeout=60000)
+    first, second = window.document.layers[-1], window.document.layers[-2]
+    assert first.name == "Prompt: twins (1/2)" and first.visible
+    assert second.name == "Prompt: twins (2/2)" and not second.visible
+    assert not np.array_equal(first.pixels, second.pixels)  # seeds 11 and 12
+    QTest.keyClick(window, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    assert len(window.document.layers) == 1
+
+
+def test_more_options_reach_the_request(make_window, qtbot, tiny_sd_path):
+    engine = FakeEngine()
+    window = make_window(engine, models=tiny_sd_path)
+    more = window.prompt_panel.more_options
+    more.set_expanded(True)
+    more.size_spin.setValue(2)
+    more.variation_check.setChecked(True)
+    more.variation_edit.setText("77")
+    more.variation_strength.set_value(0.3)
+    more.preview_combo.setCurrentIndex(more.preview_combo.findData("vae"))
+    more.few_step_combo.setCurrentIndex(more.few_step_combo.findData("lcm"))
+    press_generate(qtbot, window)
+    qtbot.waitUntil(lambda: len(engine.runs) == 1, timeout=5000)
+    r = engine.runs[0]
+    assert (r.batch_size, r.variation_seed, r.variation_strength) == (2, 77, 0.3)
+    assert (r.preview_decoder, r.few_step) == ("vae", "lcm")
+
+
+def test_translate_tab_translates_with_the_generate_button(
+    make_window, qtbot, tmp_path, monkeypatch
+):
+    import torch
+
+    from studio.app.main import make_engine
+    from tests.engine.gan.reference_pix2pix import RefResnetGenerator
+
+    torch.manual_seed(0)
+    torch.save(RefResnetGenerator(ngf=2, n_blocks=1).state_dict(), tmp_path / "tiny_net_G.pth")
+    monkeypatch.setenv("STUDIO_MODELS_PATH", str(tmp_path))
+    window = make_window(make_engine())
+    with_picture(window)
+    window.refresh_all_models()
+    panel = window.prompt_panel
+    panel.set_mode("translate")
+    assert panel.generate_button.text() == "Translate"
+    assert not panel.common.isVisible()  # no prompt, sampler or size for a translation
+    count = len(window.document.layers)
+    press_generate(qtbot, window)
+    qtbot.waitUntil(lambda: len(window.document.layers) == count + 1, timeout=30000)
+    assert window.document.layers[-1].name == "Translated photo"
+
+
+def test_every_tab_setting_survives_a_restart(make_window, qtbot, tiny_sd_path):
+    window = make_window(models=tiny_sd_path, settings_name="restart.ini")
+    panel = window.prompt_panel
+    panel.set_mode("inpaint")
+    panel.inpaint_options.blur_spin.setValue(11)
+    panel.inpaint_options.content_combo.setCurrentIndex(2)  # latent noise
+    panel.inpaint_options.only_masked_check.setChecked(False)
+    panel.more_options.count_spin.setValue(3)
+    window.close()
+    again = make_window(models=tiny_sd_path, settings_name="restart.ini")
+    p = again.prompt_panel
+    assert p.mode() == "inpaint" and p.generate_button.text() == "Inpaint"
+    assert p.inpaint_options.blur_spin.value() == 11
+    assert p.inpaint_options.content_combo.currentData() == "latent noise"
+    assert not p.inpaint_options.only_masked_check.isChecked()
+    assert p.more_options.count_spin.value() == 3 and p.more_options.body.isVisible()
+
+
+def test_outpainting_extends_the_canvas_and_fills_the_new_band(make_window, qtbot, tiny_sd_path):
+    window = real_window(make_window, tiny_sd_path)
+    before = with_picture(window)
+    doc = window.document
+    window.extend_for_outpainting((0, 0, 32, 16))  # right and bottom
+    assert (doc.width, doc.height) == (SIZE + 32, SIZE + 16)
+    band = doc.layers[-1]
+    assert band.name == "Outpaint band" and band.kind == "mask"
+    assert band.pixels[: SIZE - 8, : SIZE - 8].max() == 0  # 8 px overlap into the old picture
+    assert band.pixels[:, SIZE:].min() == 255 and band.pixels[SIZE:, :].min() == 255
+    assert window.prompt_panel.mode() == "inpaint"
+    press_generate(qtbot, window)
+    qtbot.waitUntil(lambda: doc.layers[-1].name.startswith("Inpaint"), timeout=60000)
+    result = doc.layers[-1].pixels
+    assert result.shape == (SIZE + 16, SIZE + 32, 4)
+    assert np.array_equal(result[: SIZE - 8, : SIZE - 8, :3], before[: SIZE - 8, : SIZE - 8])
+    new = result[SIZE:, :, :3].reshape(-1, 3).astype(int)
+    assert new.std(axis=0).max() > 0 and new.mean() > 10  # repainted, not a black border
+    sent = doc.layers[-1].sources["init_image"]  # the band started from the edge colours
+    assert np.array_equal(sent[SIZE + 10, 5], before[SIZE - 1, 5])
+
+
+def test_extending_the_canvas_is_one_undo_step_and_restores_every_layer(qapp):
+    from studio.document.document import Document
+
+    doc = Document(20, 10)
+    doc.add_layer(Layer("photo", picture(20, 10)))
+    labels = doc.add_label_layer()
+    labels.pixels[:] = 3
+    originals = [layer.pixels.copy() for layer in doc.layers]
+    doc.extend_for_outpainting(8, 4, 0, 0, overlap=2)
+    assert (doc.width, doc.height) == (28, 14)
+    assert all(layer.pixels.shape[:2] == (14, 28) for layer in doc.layers)
+    assert doc.layers[1].pixels[:4, :, 3].max() == 0  # the new band is transparent
+    doc.undo_stack.undo()
+    assert (doc.width, doc.height) == (20, 10) and len(doc.layers) == 3
+    for layer, original in zip(doc.layers, originals, strict=True):
+        assert np.array_equal(layer.pixels, original)
+    doc.undo_stack.redo()
+    assert doc.layers[-1].name == "Outpaint band" and doc.layers[2].pixels[4:, 8:].min() == 3
