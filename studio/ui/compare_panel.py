@@ -275,7 +275,7 @@ def install_explore(window, below: QDockWidget) -> QDockWidget:
 
     def base_request():
         window.prompt_panel.store(session.settings)
-        return session.build_request()
+        return session.build_request()[0]
 
     window.explore_panel = ExplorePanel(window.explore_batch, base_request)
     dock = QDockWidget("Explore", window)

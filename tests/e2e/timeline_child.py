@@ -53,6 +53,9 @@ def main() -> int:
         QTimer.singleShot(800, lambda: report("EXPLORE", window.explore_dock))
 
     window.run_history.runs_changed.connect(arrived)
+    window.banner_shown = lambda m, d: print("ERROR", m, d, flush=True)
+    window.session.error_raised.connect(window.banner_shown)
+    window.explore_panel.error_raised.connect(window.banner_shown)
     window.explore_batch.batch_done.connect(compared)
     QTimer.singleShot(500, window.generate)
     return app.exec()

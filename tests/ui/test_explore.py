@@ -92,7 +92,7 @@ def test_seed_walk_strip_ends_are_the_two_seeds(qtbot, window, tmp_path):
         (0, 1),
         (0, 2),
     ]
-    base = window.session.build_request()
+    base = window.session.build_request()[0]
     assert np.array_equal(cells[0].image, plain(base))
     from dataclasses import replace
 
