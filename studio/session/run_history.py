@@ -149,7 +149,8 @@ class RunHistory(QObject):
             getattr(request, "dtype", None),
             frame.step,
         )
-        decode_id = self.worker.submit(decode, f"Decode step {frame.step} of {run.label}")
+        what = "tiny decoder" if decoder else "full VAE"
+        decode_id = self.worker.submit(decode, f"Decode step {frame.step} ({what}) of {run.label}")
         self._decodes[decode_id] = (job_id, index)
         return decode_id
 

@@ -80,7 +80,11 @@ class TimelinePanel(QWidget):
         self.speed_spin.setSuffix(" steps/s")
         self.speed_spin.setToolTip("Playback and export speed")
         self.decode_button = QPushButton("Decode")
-        self.decode_button.setToolTip("Decode this step's predicted image with the full VAE")
+        self.decode_button.setToolTip("Decode this step's predicted image (on the worker)")
+        self.decoder_combo = QComboBox()
+        self.decoder_combo.setToolTip(
+            "Full VAE: the exact picture; tiny decoder: the TAESD this run previewed with"
+        )
         self.continue_button = QPushButton("Continue")
         self.continue_button.setToolTip(
             "Run the rest of this stopped run from its last step (same seed): the result is "
@@ -111,7 +115,8 @@ class TimelinePanel(QWidget):
         for widget in (self.run_combo, self.view_combo, self.play_button, self.speed_spin):
             bar.addWidget(widget)
         bar.addStretch(1)
-        buttons = (self.continue_button, self.decode_button, self.promote_button)
+        buttons = (self.continue_button, self.decoder_combo, self.decode_button)
+        buttons += (self.promote_button,)
         for widget in (*buttons, self.export_button):
             bar.addWidget(widget)
         bar.addWidget(self.export_progress)
@@ -172,6 +177,7 @@ class TimelinePanel(QWidget):
         self.play_button.setEnabled(bool(frames))
         self.continue_button.setVisible(run is not None and self.history.can_continue(run.job_id))
         self.continue_button.setEnabled(True)
+        self._fill_decoders(run)
         self.sigma_plot.set_values([f.sigma for f in frames])
         self.change_plot.set_values([f.change for f in frames])
         self.filmstrip.set_thumbnails([f.thumb_x0 for f in frames])
@@ -179,6 +185,13 @@ class TimelinePanel(QWidget):
         self.slider.setRange(0, max(0, len(frames) - 1))
         self.slider.blockSignals(False)
         self.set_step(len(frames) - 1 if frames else 0)
+
+    def _fill_decoders(self, run: RecordedRun | None) -> None:
+        self.decoder_combo.clear()
+        self.decoder_combo.addItem("Full VAE", "")
+        tiny = getattr(run.request, "preview_decoder", None) if run is not None else None
+        if tiny and tiny != "vae":
+            self.decoder_combo.addItem(f"Tiny decoder ({Path(tiny).name})", tiny)
 
     def set_step(self, index: int) -> None:
         """Show step `index` (0-based) everywhere: image, slider, plots, filmstrip, label."""
@@ -232,9 +245,10 @@ class TimelinePanel(QWidget):
         run = self.current_run()
         if run is None:
             return None
-        job = self.history.decode(run.job_id, self.index)
+        decoder = self.decoder_combo.currentData() or None
+        job = self.history.decode(run.job_id, self.index, decoder)
         if job is not None:
-            self.notice.emit(f"Decoding step {run.record.frames[self.index].step} in full…")
+            self.notice.emit(f"Decoding step {run.record.frames[self.index].step}…")
         return job
 
     def continue_current(self) -> int | None:
@@ -253,7 +267,7 @@ class TimelinePanel(QWidget):
             if index == self.index:
                 self.view_combo.setCurrentIndex(self.view_combo.findData("x0"))
                 self.set_step(index)
-            self.notice.emit(f"Step {run.record.frames[index].step} decoded with the full VAE")
+            self.notice.emit(f"Step {run.record.frames[index].step} decoded")
 
     def promote_current(self) -> int | None:
         run = self.current_run()

@@ -216,3 +216,31 @@ def test_kept_runs_together_stay_within_the_cap(qtbot, window):
     panel.run_combo.setCurrentIndex(0)
     panel.set_step(0)
     assert "thumbnail only" in panel.step_label.text()
+
+
+def test_decode_with_the_runs_tiny_decoder(qtbot, window, tmp_path):
+    import torch
+    from diffusers import AutoencoderTiny
+
+    torch.manual_seed(0)
+    AutoencoderTiny().save_pretrained(str(tmp_path / "taesd"))
+    window.prompt_panel.store(window.session.settings)
+    window.session.settings.preview_decoder = str(tmp_path / "taesd")
+    request = window.session.build_request()[0]
+    assert request.preview_decoder == str(tmp_path / "taesd")
+    window.session.worker.submit(request, "with TAESD previews")
+    qtbot.waitUntil(lambda: len(window.run_history.runs) == 1, timeout=30000)
+    panel = window.timeline_panel
+    assert panel.decoder_combo.count() == 2
+    panel.decoder_combo.setCurrentIndex(1)
+    panel.set_step(2)
+    with qtbot.waitSignal(window.run_history.step_decoded, timeout=30000):
+        panel.decode_button.click()
+    tiny = panel.current_run().decoded[2]
+    panel.decoder_combo.setCurrentIndex(0)
+    run = panel.current_run()
+    run.decoded.clear()
+    with qtbot.waitSignal(window.run_history.step_decoded, timeout=30000):
+        panel.decode_button.click()
+    assert tiny.shape == run.decoded[2].shape == (64, 64, 3)
+    assert not np.array_equal(tiny, run.decoded[2])  # two different decoders
