@@ -22,6 +22,8 @@ from PySide6.QtWidgets import (
 )
 
 import studio
+from studio.engine.errors import StudioError
+from studio.engine.model_settings import ModelSettings, model_settings, set_model_settings
 from studio.io.paths import bundled_models_dir, log_dir, user_models_dir
 from studio.io.png import save_png
 from studio.io.recovery import lock_path, release
@@ -35,6 +37,7 @@ from studio.ui.canvas import CanvasView
 from studio.ui.document_actions import DocumentActions, settings_dict
 from studio.ui.error_banner import ErrorBanner
 from studio.ui.layers_panel import LayersPanel
+from studio.ui.model_settings_dialog import ModelSettingsDialog
 from studio.ui.outpaint_dialog import OutpaintDialog
 from studio.ui.palette_panel import PalettePanel
 from studio.ui.preferences import PreferencesDialog, autosave_seconds, engine_choice
@@ -159,6 +162,7 @@ class MainWindow(DocumentActions, QMainWindow):
             "export_labels": lambda: self.export_labels(),
             "open_model": self.open_model_folder,
             "refresh_models": self.refresh_all_models,
+            "model_settings": lambda: self.edit_model_settings(),
             "export_canvas": lambda: self.export_canvas(),
             "export_layer": lambda: self.export_layer(),
             "load_settings": lambda: self.load_settings_from_image(),
@@ -309,6 +313,26 @@ class MainWindow(DocumentActions, QMainWindow):
             self.palette_dock.raise_()
         elif mode == "inpaint":
             self.layers_dock.raise_()
+
+    def edit_model_settings(self, chosen: ModelSettings | None = None) -> None:
+        """Show the chosen model's notes and store the artist's override (then re-scan)."""
+        path = self.session.settings.model_path
+        info = next((m for m in self.session.models if m.path == path), None)
+        if info is None:
+            self.banner.show_error("Choose a model first: its settings are per model file.")
+            return
+        try:
+            if chosen is None:
+                dialog = ModelSettingsDialog(info, model_settings(path), self)
+                if not dialog.exec():
+                    return
+                chosen = dialog.chosen()
+            set_model_settings(path, chosen)
+        except StudioError as exc:
+            self.banner.show_error(exc.message, exc.details)
+            return
+        self.session.refresh_models()
+        self.statusBar().showMessage(f"Settings of {info.name} saved", 5000)
 
     def refresh_all_models(self) -> None:
         """Look in the model folders again for every kind of model (F5)."""

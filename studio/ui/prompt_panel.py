@@ -295,8 +295,9 @@ class PromptPanel(QWidget):
         for info in models:
             if info.usable:
                 self.model_combo.addItem(info.label, info.path)
+                tip = "\n".join([info.path, *info.notes])
                 self.model_combo.setItemData(
-                    self.model_combo.count() - 1, info.path, Qt.ItemDataRole.ToolTipRole
+                    self.model_combo.count() - 1, tip, Qt.ItemDataRole.ToolTipRole
                 )
         if self.model_combo.count() == 0:
             self.model_combo.addItem("No model installed", "")

@@ -296,3 +296,19 @@ def test_extending_the_canvas_is_one_undo_step_and_restores_every_layer(qapp):
         assert np.array_equal(layer.pixels, original)
     doc.undo_stack.redo()
     assert doc.layers[-1].name == "Outpaint band" and doc.layers[2].pixels[4:, 8:].min() == 3
+
+
+def test_model_settings_override_what_the_weights_cannot_tell(make_window, tiny_sd_path):
+    from studio.engine.model_settings import ModelSettings, model_settings
+
+    window = make_window(models=tiny_sd_path)
+    path = window.session.settings.model_path
+    assert not window.session.models[0].has("turbo")
+    window.edit_model_settings(ModelSettings(few_step="turbo"))
+    info = next(m for m in window.session.models if m.path == path)
+    assert info.has("turbo") and model_settings(path).few_step == "turbo"
+    assert any("turbo" in note.lower() for note in info.notes)
+    tip = window.prompt_panel.model_combo.itemData(0, Qt.ItemDataRole.ToolTipRole)
+    assert path in tip and "turbo" in tip.lower()
+    window.edit_model_settings(ModelSettings())  # back to detection
+    assert not next(m for m in window.session.models if m.path == path).has("turbo")

@@ -141,7 +141,8 @@ def test_export_with_progress(qtbot, window, tmp_path):
 def test_preferences_cap_reaches_the_request(qtbot, window):
     window.settings_store.setValue("timeline/record_mb", 0)
     window.preferences_changed()
-    assert window.session.build_request().record_cap_bytes == 0
+    request, _sources = window.session.build_request()
+    assert request.record_cap_bytes == 0
     generate(qtbot, window)
     panel = window.timeline_panel
     assert not any(f.has_full for f in panel.current_run().record.frames)

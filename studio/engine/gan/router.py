@@ -8,6 +8,7 @@ from typing import Any
 
 from studio.engine.gan.engine import GanEngine
 from studio.engine.gan.requests import SpadeRequest, TranslateRequest
+from studio.engine.preload import wait_until_loaded
 from studio.engine.requests import GenerationResult, StepPreview
 
 
@@ -28,6 +29,7 @@ class EngineRouter:
         on_step: Callable[[StepPreview], None],
         cancel: threading.Event,
     ) -> GenerationResult | None:
+        wait_until_loaded()  # never import the libraries from two threads at once
         engine = (
             self.gan if isinstance(request, (SpadeRequest, TranslateRequest)) else self.diffusion
         )
