@@ -83,9 +83,14 @@ class MainWindow(DocumentActions, QMainWindow):
         scroll.setWidgetResizable(True)
         scroll.setFrameShape(QFrame.Shape.NoFrame)
         scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        # never narrower than its controls: other docks must not squeeze it into clipping
+        scroll.setMinimumWidth(self.prompt_panel.minimumSizeHint().width() + 16)
         self.generate_dock = self._dock("Generate", scroll, "GenerateDock")
         self.layers_panel = LayersPanel(self.document)
         left = Qt.DockWidgetArea.LeftDockWidgetArea  # Generate gets the right column's height
+        # side columns run the full height; the bottom (Timeline) dock sits under the canvas
+        self.setCorner(Qt.Corner.BottomLeftCorner, left)
+        self.setCorner(Qt.Corner.BottomRightCorner, Qt.DockWidgetArea.RightDockWidgetArea)
         self.layers_dock = self._dock("Layers", self.layers_panel, "LayersDock", left)
         self.palette_panel = PalettePanel(self.document, self.tool_settings)
         self.palette_dock = self._dock("Palette", self.palette_panel, "PaletteDock", left)
