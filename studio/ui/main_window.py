@@ -27,6 +27,7 @@ from studio.engine.model_settings import ModelSettings, model_settings, set_mode
 from studio.io.paths import bundled_models_dir, log_dir, user_models_dir
 from studio.io.png import save_png
 from studio.io.recovery import lock_path, release
+from studio.session.convert import Converter
 from studio.session.live_draft import LiveDraft, spade_models
 from studio.session.session import GenerationSession, Progress
 from studio.session.settings import restore_values, stored_values
@@ -107,6 +108,9 @@ class MainWindow(DocumentActions, QMainWindow):
         self.live_draft.error_raised.connect(self._live_draft_failed)
         self.refresh_live_models()
         self.translator = Translator(self.document, session.worker, self)
+        self.converter = Converter(session.worker, self)
+        self.converter.converted.connect(self._on_converted)
+        self.converter.error_raised.connect(self.banner.show_error)
         self.translate_panel = self.prompt_panel.translate_panel  # the Translate tab
         self.translate_panel.translate_requested.connect(self.translator.translate)
         self.translate_panel.refresh_requested.connect(self.refresh_translate_models)
@@ -331,6 +335,10 @@ class MainWindow(DocumentActions, QMainWindow):
                 dialog = ModelSettingsDialog(info, model_settings(path), self)
                 if not dialog.exec():
                     return
+                if dialog.convert_requested:
+                    self.converter.convert(path)
+                    self.statusBar().showMessage(f"Converting {info.name}…", 8000)
+                    return
                 chosen = dialog.chosen()
             set_model_settings(path, chosen)
         except StudioError as exc:
@@ -338,6 +346,17 @@ class MainWindow(DocumentActions, QMainWindow):
             return
         self.session.refresh_models()
         self.statusBar().showMessage(f"Settings of {info.name} saved", 5000)
+
+    def _on_converted(self, original: str, converted: str) -> None:
+        """Use the .safetensors copy from now on; the original file stays untouched."""
+        if self.session.settings.model_path == original:
+            self.session.settings.model_path = converted
+        self.session.refresh_models()
+        self.statusBar().showMessage(
+            f"Converted {Path(original).name} to {Path(converted).name}; the original is left "
+            "as it was (remove it when you no longer need it)",
+            10000,
+        )
 
     def refresh_all_models(self) -> None:
         """Look in the model folders again for every kind of model (F5)."""

@@ -13,6 +13,7 @@ from PySide6.QtWidgets import (
 
 from studio.engine.model_settings import ModelSettings
 from studio.engine.registry import ModelInfo
+from studio.session.convert import can_convert
 
 PREDICTION_CHOICES = (
     ("Detect", None),
@@ -57,12 +58,26 @@ class ModelSettingsDialog(QDialog):
         )
         form.addRow("Prediction", self.prediction_combo)
         form.addRow("Few-step", self.few_step_combo)
+        self.convert_requested = False
         buttons = QDialogButtonBox(
             QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
         )
+        if can_convert(info.path):  # pickles load weights-only; .safetensors is safe and faster
+            self.convert_button = buttons.addButton(
+                "Convert to .safetensors", QDialogButtonBox.ButtonRole.ActionRole
+            )
+            self.convert_button.setToolTip(
+                "Write a .safetensors copy next to the file (nothing in the file is run); "
+                "the original is left as it is"
+            )
+            self.convert_button.clicked.connect(self._convert)
         buttons.accepted.connect(self.accept)
         buttons.rejected.connect(self.reject)
         form.addRow(buttons)
+
+    def _convert(self) -> None:
+        self.convert_requested = True
+        self.accept()
 
     def chosen(self) -> ModelSettings:
         return ModelSettings(self.prediction_combo.currentData(), self.few_step_combo.currentData())

@@ -312,3 +312,30 @@ def test_model_settings_override_what_the_weights_cannot_tell(make_window, tiny_
     assert path in tip and "turbo" in tip.lower()
     window.edit_model_settings(ModelSettings())  # back to detection
     assert not next(m for m in window.session.models if m.path == path).has("turbo")
+
+
+def test_one_click_conversion_of_a_pickled_checkpoint(make_window, qtbot, tmp_path):
+    import torch
+    from safetensors.torch import load_file
+
+    from studio.app.main import make_engine
+    from studio.engine.model_settings import ModelSettings
+    from studio.engine.registry import ModelInfo
+    from studio.ui.model_settings_dialog import ModelSettingsDialog
+
+    ckpt = tmp_path / "old.ckpt"
+    torch.save({"state_dict": {"w": torch.arange(6.0).reshape(2, 3)}}, ckpt)
+    info = ModelInfo("old", str(ckpt), "sd-pipeline", "sd1", "single-file", 1)
+    dialog = ModelSettingsDialog(info, ModelSettings())
+    qtbot.addWidget(dialog)
+    assert dialog.convert_button.text() == "Convert to .safetensors"  # offered for pickles
+    window = make_window(make_engine())
+    with qtbot.waitSignal(window.converter.converted, timeout=30000) as done:
+        window.converter.convert(str(ckpt))
+    original, converted = done.args
+    assert original == str(ckpt) and converted.endswith("old.safetensors")
+    assert torch.equal(load_file(converted)["w"], torch.arange(6.0).reshape(2, 3))
+    assert "old.safetensors" in window.statusBar().currentMessage()
+    with qtbot.waitSignal(window.converter.error_raised, timeout=30000) as refused:
+        window.converter.convert(str(ckpt))  # the .safetensors exists now: not overwritten
+    assert "already exists" in refused.args[0]
