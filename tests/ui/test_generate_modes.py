@@ -167,6 +167,28 @@ def test_paint_tab_renders_labels_through_the_controlnet_fitted_to_the_canvas(
     assert sent[0, 0] == 3 and sent[-1, -1] == 10  # ADE20K sky (2) and grass (9), plus one
 
 
+def test_paint_tab_can_refine_the_canvas_the_live_draft_is_on(
+    make_window, qtbot, tiny_sd_path, controlnet_dir, monkeypatch
+):
+    monkeypatch.setenv("STUDIO_MODELS_PATH", str(controlnet_dir))
+    window = real_window(make_window, tiny_sd_path)
+    window.refresh_all_models()
+    before = with_picture(window)  # stands in for the SPADE draft under the labels
+    labels = window.document.add_label_layer()
+    window.document.replace_pixels(labels, np.full_like(labels.pixels, 1), "Paint labels")
+    panel = window.prompt_panel
+    panel.set_mode("paint")
+    panel.paint_options.from_canvas_check.setChecked(True)
+    panel.paint_options.strength.set_value(0.5)
+    count = len(window.document.layers)
+    press_generate(qtbot, window)
+    qtbot.waitUntil(lambda: len(window.document.layers) == count + 1, timeout=60000)
+    result = window.document.layers[-1]
+    assert result.metadata["request"]["strength"] == 0.5
+    assert result.metadata["pipeline"] == "StableDiffusionControlNetImg2ImgPipeline"
+    assert np.array_equal(result.sources["init_image"], before)  # labels are not in the start
+
+
 def test_paint_tab_without_a_controlnet_names_what_to_install(make_window, qtbot, tiny_sd_path):
     engine = FakeEngine()
     window = make_window(engine, models=tiny_sd_path)
