@@ -21,17 +21,10 @@ def engine() -> DiffusionEngine:
 
 @pytest.fixture(scope="module")
 def controlnet_path(tiny_models, tmp_path_factory):
-    from diffusers import ControlNetModel, UNet2DConditionModel
+    from studio.engine.diffusion.scaffold import save_controlnet_folder
 
-    unet = UNet2DConditionModel.from_pretrained(str(tiny_models.folder("sd1") / "unet"))
-    torch.manual_seed(3)
-    controlnet = ControlNetModel.from_unet(unet)
-    with torch.no_grad():  # from_unet zero-initialises the outputs; make them matter
-        for p in controlnet.parameters():
-            p.add_(torch.randn_like(p) * 0.05)
     folder = tmp_path_factory.mktemp("cn") / "tiny-seg"
-    controlnet.save_pretrained(str(folder))
-    return folder
+    return save_controlnet_folder(folder, tiny_models.folder("sd1"))
 
 
 def labels(size=64):
