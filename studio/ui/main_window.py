@@ -10,12 +10,10 @@ from PySide6.QtGui import QAction, QDesktopServices
 from PySide6.QtWidgets import (
     QDockWidget,
     QFileDialog,
-    QFrame,
     QLabel,
     QMainWindow,
     QMessageBox,
     QProgressBar,
-    QScrollArea,
     QUndoView,
     QVBoxLayout,
     QWidget,
@@ -42,7 +40,7 @@ from studio.ui.model_settings_dialog import ModelSettingsDialog
 from studio.ui.outpaint_dialog import OutpaintDialog
 from studio.ui.palette_panel import PalettePanel
 from studio.ui.preferences import PreferencesDialog, autosave_seconds, engine_choice
-from studio.ui.prompt_panel import PromptPanel
+from studio.ui.prompt_panel import PanelScrollArea, PromptPanel
 from studio.ui.timeline_panel import apply_timeline_preferences, install_timeline
 from studio.ui.tool_bar import ToolBar
 from studio.ui.tool_settings import ToolSettings
@@ -79,11 +77,7 @@ class MainWindow(DocumentActions, QMainWindow):
         self.setCentralWidget(central)
 
         self.prompt_panel = PromptPanel()
-        scroll = QScrollArea()
-        scroll.setWidget(self.prompt_panel)
-        scroll.setWidgetResizable(True)
-        scroll.setFrameShape(QFrame.Shape.NoFrame)
-        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        scroll = PanelScrollArea(self.prompt_panel)
         # never narrower than its controls: other docks must not squeeze it into clipping
         scroll.setMinimumWidth(self.prompt_panel.minimumSizeHint().width() + 16)
         self.generate_dock = self._dock("Generate", scroll, "GenerateDock")

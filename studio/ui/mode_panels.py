@@ -36,8 +36,8 @@ def row(*widgets: QWidget) -> QWidget:
 
 
 def hint(text: str) -> QLabel:
+    """A short grey note; lines are broken by hand (wrapped labels get clipped in docks)."""
     label = QLabel(text)
-    label.setWordWrap(True)
     label.setStyleSheet("color: palette(placeholder-text);")
     return label
 
@@ -140,9 +140,9 @@ class PaintOptions(QWidget):
         form.addRow("Strength", self.strength)
         form.addRow(
             hint(
-                "Uses the active label layer (else the top one), drawn in ADE20K colours, "
-                "with the prompt above. The result is made at the size above (canvas aspect) "
-                "and fitted to the canvas."
+                "Uses the active label layer (else the top one) in ADE20K\n"
+                "colours, with the prompt above. Made at the work size in\n"
+                "the canvas's aspect, then fitted to the canvas."
             )
         )
         layout = QVBoxLayout(self)
@@ -212,8 +212,8 @@ class InpaintOptions(QWidget):
         form.addRow(self.labels_check)
         form.addRow(
             hint(
-                "Paint the mask on a mask layer (Layer → New mask layer) or make a selection. "
-                "Pixels outside the mask never change."
+                "Paint a mask layer (Layer → New mask layer) or make a\n"
+                "selection. Pixels outside the mask never change."
             )
         )
 
