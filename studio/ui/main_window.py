@@ -20,23 +20,21 @@ from PySide6.QtWidgets import (
 )
 
 import studio
-from studio.engine.errors import StudioError
-from studio.engine.model_settings import ModelSettings, model_settings, set_model_settings
-from studio.io.paths import bundled_models_dir, log_dir, user_models_dir
+from studio.io.paths import log_dir
 from studio.io.png import save_png
 from studio.io.recovery import lock_path, release
 from studio.session.convert import Converter
-from studio.session.live_draft import LiveDraft, spade_models
+from studio.session.live_draft import LiveDraft
 from studio.session.session import GenerationSession, Progress
 from studio.session.settings import restore_values, stored_values
-from studio.session.translate import Translator, translate_models
+from studio.session.translate import Translator
 from studio.ui.actions import ACTIONS, MENU_ORDER, SPECS, shortcuts_for
 from studio.ui.autosave import Autosaver
 from studio.ui.canvas import CanvasView
 from studio.ui.document_actions import DocumentActions, settings_dict
 from studio.ui.error_banner import ErrorBanner
 from studio.ui.layers_panel import LayersPanel
-from studio.ui.model_settings_dialog import ModelSettingsDialog
+from studio.ui.model_actions import ModelActions
 from studio.ui.outpaint_dialog import OutpaintDialog
 from studio.ui.palette_panel import PalettePanel
 from studio.ui.preferences import PreferencesDialog, autosave_seconds, engine_choice
@@ -54,7 +52,7 @@ def _fmt_seconds(seconds: float) -> str:
     return f"{seconds // 60}:{seconds % 60:02d}" if seconds >= 60 else f"{seconds} s"
 
 
-class MainWindow(DocumentActions, QMainWindow):
+class MainWindow(DocumentActions, ModelActions, QMainWindow):
     """Wires the session to the widgets; owns no generation logic itself."""
 
     def __init__(self, session: GenerationSession, settings: QSettings) -> None:
@@ -317,60 +315,9 @@ class MainWindow(DocumentActions, QMainWindow):
         elif mode == "inpaint":
             self.layers_dock.raise_()
 
-    def edit_model_settings(self, chosen: ModelSettings | None = None) -> None:
-        """Show the chosen model's notes and store the artist's override (then re-scan)."""
-        path = self.session.settings.model_path
-        info = next((m for m in self.session.models if m.path == path), None)
-        if info is None:
-            self.banner.show_error("Choose a model first: its settings are per model file.")
-            return
-        try:
-            if chosen is None:
-                dialog = ModelSettingsDialog(info, model_settings(path), self)
-                if not dialog.exec():
-                    return
-                if dialog.convert_requested:
-                    self.converter.convert(path)
-                    self.statusBar().showMessage(f"Converting {info.name}…", 8000)
-                    return
-                chosen = dialog.chosen()
-            set_model_settings(path, chosen)
-        except StudioError as exc:
-            self.banner.show_error(exc.message, exc.details)
-            return
-        self.session.refresh_models()
-        self.statusBar().showMessage(f"Settings of {info.name} saved", 5000)
-
-    def _on_converted(self, original: str, converted: str) -> None:
-        """Use the .safetensors copy from now on; the original file stays untouched."""
-        if self.session.settings.model_path == original:
-            self.session.settings.model_path = converted
-        self.session.refresh_models()
-        self.statusBar().showMessage(
-            f"Converted {Path(original).name} to {Path(converted).name}; the original is left "
-            "as it was (remove it when you no longer need it)",
-            10000,
-        )
-
-    def refresh_all_models(self) -> None:
-        """Look in the model folders again for every kind of model (F5)."""
-        self.refresh_live_models()
-        self.refresh_translate_models()
-        self.session.refresh_models()
-
-    def refresh_translate_models(self) -> None:
-        self.translate_panel.set_models(translate_models())
-
-    def refresh_live_models(self) -> None:
-        self.live_panel.set_models(spade_models())
-
     def _live_draft_failed(self, message: str, details: str) -> None:
         self.live_panel.enable_check.setChecked(False)
         self.banner.show_error(message, details)
-
-    def _on_model_picked(self, _index: int) -> None:
-        self.session.settings.model_path = self.prompt_panel.model_combo.currentData() or ""
-        self._update_model_label()
 
     def open_preferences(self) -> None:
         dialog = PreferencesDialog(self.settings_store, self)
@@ -388,13 +335,6 @@ class MainWindow(DocumentActions, QMainWindow):
         s = self.session.settings
         s.device, s.dtype = engine_choice(self.settings_store)
         self._update_model_label()
-
-    def open_model_folder(self) -> None:
-        start = str(user_models_dir() if user_models_dir().exists() else Path.home())
-        folder = QFileDialog.getExistingDirectory(self, "Open a diffusers model folder", start)
-        if folder:
-            self.prompt_panel.store(self.session.settings)
-            self.session.open_model_folder(folder)
 
     def _recipe_for_export(self, layer=None) -> dict | None:
         if layer is not None:
@@ -450,44 +390,6 @@ class MainWindow(DocumentActions, QMainWindow):
         )
 
     # ---- session events -------------------------------------------------------------------
-    def _on_models_changed(self) -> None:
-        s = self.session
-        self.prompt_panel.set_models(s.models, s.settings.model_path)
-        self.prompt_panel.set_extras(s.models, s.extras, s.settings)
-        self._update_placeholder()
-        self._update_model_label()
-
-    def _update_placeholder(self) -> None:
-        """The canvas card says what to install, unless some model can make pictures."""
-        has_gan = self.live_panel.enable_check.isEnabled() or (
-            self.translate_panel.model_combo.currentData() or ""
-        )
-        if any(m.usable for m in self.session.models) or has_gan:
-            self.canvas.set_placeholder("")
-            return
-        places = [str(user_models_dir())]
-        if bundled_models_dir() is not None:
-            places.insert(0, str(bundled_models_dir()))
-        self.canvas.set_placeholder(
-            "No model installed yet.\n\nPut a Stable Diffusion model (diffusers folder or "
-            ".safetensors file), a SPADE or a pix2pix/CycleGAN checkpoint in\n"
-            + "\n".join(places)
-            + "\n\nor choose File → Open model folder… (Ctrl+Shift+O)."
-        )
-
-    def _update_model_label(self) -> None:
-        path = self.session.settings.model_path
-        info = next((m for m in self.session.models if m.path == path), None)
-        s = self.session.settings
-        device = None
-        if s.device is None or s.dtype is None:  # automatic: show what the last job used
-            for layer in reversed(self.document.layers):
-                if layer.metadata.get("device"):
-                    device = f"{layer.metadata['device']} · {layer.metadata.get('dtype')}"
-                    break
-        device = device or f"{s.device or 'device auto'} · {s.dtype or 'precision auto'}"
-        self.model_label.setText(f"{info.label if info else 'No model'} · {device}")
-
     def _on_preview(self, payload) -> None:
         if payload is None:
             self.canvas.set_preview(None)
