@@ -83,6 +83,20 @@ def export_run(
         frames.append(frame)
         if progress is not None:
             progress(done, total)
+    return export_frames(frames, path, fps)
+
+
+def export_frames(frames: list[np.ndarray], path: Path, fps: float = 8.0) -> Path:
+    """Write HxWx3 uint8 frames of one size as GIF/WebP/MP4 or a PNG folder, by `path`."""
+    path = Path(path)
+    kind = check_target(path)
+    if not frames:
+        raise ExportError("There are no pictures to export.")
+    if kind == "MP4" and (frames[0].shape[0] % 2 or frames[0].shape[1] % 2):
+        from studio.io.run_views import resized
+
+        h, w = frames[0].shape[:2]
+        frames = [resized(f, w + w % 2, h + h % 2) for f in frames]
     try:
         if kind == "PNG":
             return _png_sequence(frames, path)

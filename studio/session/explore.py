@@ -72,3 +72,13 @@ def variation_requests(
         replace(single, variation_seed=(first_seed + i) % 2**64, variation_strength=strength)
         for i in range(count)
     ]
+
+
+def short_label(request: GenerationRequest, kind: str) -> str:
+    """What distinguishes a cell: sampler and steps, walk position, or variation seed."""
+    if kind == "Compare":
+        return f"{request.sampler} · {request.num_inference_steps} steps"
+    if kind == "Walk":
+        t = request.variation_strength if request.variation_seed is not None else request.prompt_mix
+        return f"seed {request.seed} · t={t:.2f}" if t else f"seed {request.seed}"
+    return f"variation seed {request.variation_seed} · {request.variation_strength:.2f}"

@@ -16,7 +16,8 @@ from studio.io.run_views import VIEWS, resized, view_image
 from studio.worker.worker import GenerationWorker
 
 log = logging.getLogger(__name__)
-KEEP_RUNS = 8  # older records are forgotten (their memory is what the cap bounds per run)
+KEEP_RUNS = 8  # older records are forgotten
+DEFAULT_CAP_BYTES = 256 * 2**20
 
 
 @dataclass
@@ -46,6 +47,7 @@ class RunHistory(QObject):
         self.document = document
         self.worker = worker
         self.runs: list[RecordedRun] = []
+        self.cap_bytes = DEFAULT_CAP_BYTES  # full-size frames of all kept runs together
         self._labels: dict[int, str] = {}
         self._decodes: dict[int, tuple[int, int]] = {}  # decode job id -> (run job id, step)
         self._continues: dict[int, str] = {}  # continue job id -> label of the layer
@@ -79,7 +81,27 @@ class RunHistory(QObject):
         )
         self.runs.append(run)
         del self.runs[:-KEEP_RUNS]
+        self.enforce_cap()
         self.runs_changed.emit()
+
+    def full_bytes(self) -> int:
+        return sum(f.full_bytes for run in self.runs for f in run.record.frames)
+
+    def enforce_cap(self) -> None:
+        """Drop full-size frames of older runs, oldest first, until all runs fit the cap."""
+        excess = self.full_bytes() - self.cap_bytes
+        for run in self.runs:
+            if excess <= 0:
+                return
+            frames, dropped = [], 0
+            for frame in run.record.frames:
+                if excess > 0 and frame.full_bytes:
+                    excess -= frame.full_bytes
+                    frame = replace(frame, xt=None, x0=None, noise=None, x0_latent=None)
+                    dropped += 1
+                frames.append(frame)
+            record = run.record
+            run.record = replace(record, frames=tuple(frames), dropped=record.dropped + dropped)
 
     def _landed_decode(self, job_id: int, result: DecodeResult) -> None:
         target = self._decodes.pop(job_id, None)

@@ -31,6 +31,7 @@ from studio.session.translate import Translator
 from studio.ui.actions import ACTIONS, MENU_ORDER, SPECS, shortcuts_for
 from studio.ui.autosave import Autosaver
 from studio.ui.canvas import CanvasView
+from studio.ui.compare_panel import install_explore
 from studio.ui.document_actions import DocumentActions, settings_dict
 from studio.ui.error_banner import ErrorBanner
 from studio.ui.layers_panel import LayersPanel
@@ -110,6 +111,7 @@ class MainWindow(DocumentActions, ModelActions, QMainWindow):
         self.refresh_translate_models()
         self.palette_dock.raise_()
         self.timeline_dock = install_timeline(self)
+        self.explore_dock = install_explore(self, self.timeline_dock)
         self.setAcceptDrops(True)
 
         self.model_label = QLabel()
@@ -232,6 +234,7 @@ class MainWindow(DocumentActions, ModelActions, QMainWindow):
             self.palette_dock,
             self.history_dock,
             self.timeline_dock,
+            self.explore_dock,
         )
         for dock in docks:
             view.addAction(dock.toggleViewAction())

@@ -326,5 +326,8 @@ def install_timeline(window) -> QDockWidget:
 
 
 def apply_timeline_preferences(window) -> None:
-    """Preferences the recorder follows: the memory cap goes into every new request."""
-    window.session.record_cap_bytes = record_cap_bytes(window.settings_store)
+    """Preferences the recorder follows: the memory cap for new runs and the kept ones."""
+    cap = record_cap_bytes(window.settings_store)
+    window.session.record_cap_bytes = cap  # each run records within the cap…
+    window.run_history.cap_bytes = cap  # …and all kept runs together stay within it
+    window.run_history.enforce_cap()

@@ -31,15 +31,32 @@ def main() -> int:
     p.prompt_edit.setPlainText("a red barn in snow")
     window.show()
 
-    def arrived() -> None:
-        panel = window.timeline_panel
-        panel.set_step(4)
-        dock = window.timeline_dock
+    def report(name: str, dock) -> None:
         top_left = dock.mapToGlobal(dock.rect().topLeft())
         box = [top_left.x(), top_left.y(), dock.width(), dock.height()]
-        QTimer.singleShot(800, lambda: print("READY", json.dumps(box), flush=True))
+        print(name, json.dumps(box), flush=True)
+
+    def arrived() -> None:
+        if window.explore_batch.cells:
+            return  # the comparison's runs
+        window.timeline_panel.set_step(4)
+        QTimer.singleShot(800, lambda: report("TIMELINE", window.timeline_dock))
+        QTimer.singleShot(3000, compare)
+
+    def compare() -> None:
+        window.explore_dock.raise_()
+        panel = window.explore_panel
+        panel.steps_edit.setText("4, 12")
+        panel.run_batch()
+
+    def compared() -> None:
+        QTimer.singleShot(800, lambda: report("EXPLORE", window.explore_dock))
 
     window.run_history.runs_changed.connect(arrived)
+    window.banner_shown = lambda m, d: print("ERROR", m, d, flush=True)
+    window.session.error_raised.connect(window.banner_shown)
+    window.explore_panel.error_raised.connect(window.banner_shown)
+    window.explore_batch.batch_done.connect(compared)
     QTimer.singleShot(500, window.generate)
     return app.exec()
 

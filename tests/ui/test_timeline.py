@@ -141,8 +141,7 @@ def test_export_with_progress(qtbot, window, tmp_path):
 def test_preferences_cap_reaches_the_request(qtbot, window):
     window.settings_store.setValue("timeline/record_mb", 0)
     window.preferences_changed()
-    request, _sources = window.session.build_request()
-    assert request.record_cap_bytes == 0
+    assert window.session.build_request()[0].record_cap_bytes == 0
     generate(qtbot, window)
     panel = window.timeline_panel
     assert not any(f.has_full for f in panel.current_run().record.frames)
@@ -199,3 +198,21 @@ def test_continue_a_stopped_run_gives_the_full_runs_image(qtbot, tmp_path, tiny_
         assert win.timeline_panel.current_run().record.frames[0].step == 4
     finally:
         win.close()
+
+
+def test_kept_runs_together_stay_within_the_cap(qtbot, window):
+    generate(qtbot, window)
+    one_run = window.run_history.full_bytes()
+    window.settings_store.setValue("timeline/record_mb", 1)
+    window.preferences_changed()
+    window.run_history.cap_bytes = int(one_run * 1.5)  # room for one and a half runs
+    generate(qtbot, window)
+    first, second = window.run_history.runs
+    assert all(f.has_full for f in second.record.frames)
+    kept = [f.has_full for f in first.record.frames]
+    assert kept == [False] * 3 + [True] * 3 and first.record.dropped == 3
+    assert window.run_history.full_bytes() <= window.run_history.cap_bytes
+    panel = window.timeline_panel
+    panel.run_combo.setCurrentIndex(0)
+    panel.set_step(0)
+    assert "thumbnail only" in panel.step_label.text()
