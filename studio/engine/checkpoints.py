@@ -6,6 +6,7 @@ import hashlib
 import io
 import json
 import struct
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -320,3 +321,13 @@ def _save_hashes(known: dict[str, str]) -> None:
         write_atomic(target, lambda handle: handle.write(data))
     except OSError:
         pass
+
+
+@dataclass(frozen=True)
+class ConvertRequest:
+    """A job for the generation thread: write a pickled checkpoint as .safetensors."""
+
+    path: str
+
+    def run(self) -> Path:
+        return convert_to_safetensors(Path(self.path))

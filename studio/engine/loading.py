@@ -41,6 +41,7 @@ PIPELINES = {
         "StableDiffusionInpaintPipeline",
         "StableDiffusionControlNetPipeline",
         "StableDiffusionControlNetInpaintPipeline",
+        "StableDiffusionControlNetImg2ImgPipeline",
     ),
     "sdxl": (
         "StableDiffusionXLPipeline",
@@ -48,9 +49,10 @@ PIPELINES = {
         "StableDiffusionXLInpaintPipeline",
         "StableDiffusionXLControlNetPipeline",
         "StableDiffusionXLControlNetInpaintPipeline",
+        "StableDiffusionXLControlNetImg2ImgPipeline",
     ),
 }
-MODES = ("txt2img", "img2img", "inpaint", "controlnet", "controlnet-inpaint")
+MODES = ("txt2img", "img2img", "inpaint", "controlnet", "controlnet-inpaint", "controlnet-img2img")
 
 
 @dataclass

@@ -8,6 +8,7 @@ import time
 
 log = logging.getLogger(__name__)
 _started = threading.Event()
+_thread: threading.Thread | None = None
 
 
 def _import_libraries() -> None:
@@ -25,11 +26,20 @@ def _import_libraries() -> None:
 def preload_in_background() -> threading.Thread | None:
     """Start the imports once, on a low-key daemon thread; None if already started.
 
-    A job that starts meanwhile simply waits on Python's import lock for the same modules.
+    Jobs call `wait_until_loaded` first: two threads importing the same packages at once can
+    see each other's half-initialised modules (transformers then fails with an ImportError).
     """
+    global _thread
     if _started.is_set():
         return None
     _started.set()
-    thread = threading.Thread(target=_import_libraries, name="studio-preload", daemon=True)
-    thread.start()
-    return thread
+    _thread = threading.Thread(target=_import_libraries, name="studio-preload", daemon=True)
+    _thread.start()
+    return _thread
+
+
+def wait_until_loaded() -> None:
+    """Block until a started preload has finished (at once when none was started)."""
+    thread = _thread
+    if thread is not None and thread is not threading.current_thread():
+        thread.join()

@@ -143,7 +143,11 @@ def mode_inputs(settings: Any, document: Document) -> tuple[dict[str, Any], Sour
         values, unknown = ade20k_values(label_layer(document))
         w, h = working_size(document.width, document.height, settings.width * settings.height)
         fields = dict(label_map=values, width=w, height=h, **_control_fields(settings))
-        return fields, Sources({"label_map": values}, _unknown_note(unknown), fit_to_canvas=True)
+        arrays = {"label_map": values}
+        if settings.paint_from_canvas:  # the refine pass over what is on screen (SPADE draft)
+            fields.update(init_image=picture, strength=settings.paint_strength)
+            arrays["init_image"] = picture
+        return fields, Sources(arrays, _unknown_note(unknown), fit_to_canvas=True)
     if settings.img2img:
         return dict(init_image=picture, strength=settings.strength), Sources(
             {"init_image": picture}

@@ -94,7 +94,8 @@ class GenerationSession(QObject):
 
     # ---- models ---------------------------------------------------------------------------
     def refresh_models(self) -> list[ModelInfo]:
-        found = scan(model_search_dirs())
+        everything = scan(model_search_dirs(), kinds=None)  # one pass over the files
+        found = [m for m in everything if m.kind == "sd-pipeline" or not m.usable]
         known = {m.path for m in found}
         for path in self.extra_model_paths:
             if path not in known:
@@ -103,8 +104,7 @@ class GenerationSession(QObject):
                 except StudioError as exc:
                     log.warning("opened model folder %s is no longer usable: %s", path, exc)
         self.models = found
-        extras = scan(model_search_dirs(), kinds=EXTRA_KINDS)
-        self.extras = [m for m in extras if m.usable and m.kind in EXTRA_KINDS]
+        self.extras = [m for m in everything if m.usable and m.kind in EXTRA_KINDS]
         usable = [m for m in found if m.usable]
         if not self.settings.model_path and usable:
             self.settings.model_path = usable[0].path

@@ -42,6 +42,8 @@ class PromptSettings:
     # --- Paint tab (diffusion refine; the SPADE draft has its own controller)
     controlnet_path: str = ""
     control_scale: float = 1.0
+    paint_from_canvas: bool = False  # refine the visible picture (e.g. the SPADE draft)
+    paint_strength: float = 0.7
     # --- More options (every diffusion mode)
     batch_count: int = 1
     batch_size: int = 1

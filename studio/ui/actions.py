@@ -38,6 +38,13 @@ ACTIONS: tuple[ActionSpec, ...] = (
         ("Ctrl+Shift+O",),
         "Pick a Stable Diffusion diffusers folder to generate with",
     ),
+    ActionSpec(
+        "model_settings",
+        "File",
+        "Settings of the chosen model…",
+        (),
+        "What Studio assumed about the model; set its prediction type or Turbo/LCM mode",
+    ),
     ActionSpec("refresh_models", "File", "Refresh model list", ("F5",)),
     ActionSpec(
         "export_canvas",

@@ -10,25 +10,24 @@ from PySide6.QtGui import QAction, QDesktopServices
 from PySide6.QtWidgets import (
     QDockWidget,
     QFileDialog,
-    QFrame,
     QLabel,
     QMainWindow,
     QMessageBox,
     QProgressBar,
-    QScrollArea,
     QUndoView,
     QVBoxLayout,
     QWidget,
 )
 
 import studio
-from studio.io.paths import bundled_models_dir, log_dir, user_models_dir
+from studio.io.paths import log_dir
 from studio.io.png import save_png
 from studio.io.recovery import lock_path, release
-from studio.session.live_draft import LiveDraft, spade_models
+from studio.session.convert import Converter
+from studio.session.live_draft import LiveDraft
 from studio.session.session import GenerationSession, Progress
 from studio.session.settings import restore_values, stored_values
-from studio.session.translate import Translator, translate_models
+from studio.session.translate import Translator
 from studio.ui.actions import ACTIONS, MENU_ORDER, SPECS, shortcuts_for
 from studio.ui.autosave import Autosaver
 from studio.ui.canvas import CanvasView
@@ -36,10 +35,11 @@ from studio.ui.compare_panel import install_explore
 from studio.ui.document_actions import DocumentActions, settings_dict
 from studio.ui.error_banner import ErrorBanner
 from studio.ui.layers_panel import LayersPanel
+from studio.ui.model_actions import ModelActions
 from studio.ui.outpaint_dialog import OutpaintDialog
 from studio.ui.palette_panel import PalettePanel
 from studio.ui.preferences import PreferencesDialog, autosave_seconds, engine_choice
-from studio.ui.prompt_panel import PromptPanel
+from studio.ui.prompt_panel import PanelScrollArea, PromptPanel
 from studio.ui.timeline_panel import apply_timeline_preferences, install_timeline
 from studio.ui.tool_bar import ToolBar
 from studio.ui.tool_settings import ToolSettings
@@ -53,7 +53,7 @@ def _fmt_seconds(seconds: float) -> str:
     return f"{seconds // 60}:{seconds % 60:02d}" if seconds >= 60 else f"{seconds} s"
 
 
-class MainWindow(DocumentActions, QMainWindow):
+class MainWindow(DocumentActions, ModelActions, QMainWindow):
     """Wires the session to the widgets; owns no generation logic itself."""
 
     def __init__(self, session: GenerationSession, settings: QSettings) -> None:
@@ -76,14 +76,15 @@ class MainWindow(DocumentActions, QMainWindow):
         self.setCentralWidget(central)
 
         self.prompt_panel = PromptPanel()
-        scroll = QScrollArea()
-        scroll.setWidget(self.prompt_panel)
-        scroll.setWidgetResizable(True)
-        scroll.setFrameShape(QFrame.Shape.NoFrame)
-        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        scroll = PanelScrollArea(self.prompt_panel)
+        # never narrower than its controls: other docks must not squeeze it into clipping
+        scroll.setMinimumWidth(self.prompt_panel.minimumSizeHint().width() + 16)
         self.generate_dock = self._dock("Generate", scroll, "GenerateDock")
         self.layers_panel = LayersPanel(self.document)
         left = Qt.DockWidgetArea.LeftDockWidgetArea  # Generate gets the right column's height
+        # side columns run the full height; the bottom (Timeline) dock sits under the canvas
+        self.setCorner(Qt.Corner.BottomLeftCorner, left)
+        self.setCorner(Qt.Corner.BottomRightCorner, Qt.DockWidgetArea.RightDockWidgetArea)
         self.layers_dock = self._dock("Layers", self.layers_panel, "LayersDock", left)
         self.palette_panel = PalettePanel(self.document, self.tool_settings)
         self.palette_dock = self._dock("Palette", self.palette_panel, "PaletteDock", left)
@@ -100,6 +101,9 @@ class MainWindow(DocumentActions, QMainWindow):
         self.live_draft.error_raised.connect(self._live_draft_failed)
         self.refresh_live_models()
         self.translator = Translator(self.document, session.worker, self)
+        self.converter = Converter(session.worker, self)
+        self.converter.converted.connect(self._on_converted)
+        self.converter.error_raised.connect(self.banner.show_error)
         self.translate_panel = self.prompt_panel.translate_panel  # the Translate tab
         self.translate_panel.translate_requested.connect(self.translator.translate)
         self.translate_panel.refresh_requested.connect(self.refresh_translate_models)
@@ -161,6 +165,7 @@ class MainWindow(DocumentActions, QMainWindow):
             "export_labels": lambda: self.export_labels(),
             "open_model": self.open_model_folder,
             "refresh_models": self.refresh_all_models,
+            "model_settings": lambda: self.edit_model_settings(),
             "export_canvas": lambda: self.export_canvas(),
             "export_layer": lambda: self.export_layer(),
             "load_settings": lambda: self.load_settings_from_image(),
@@ -313,25 +318,9 @@ class MainWindow(DocumentActions, QMainWindow):
         elif mode == "inpaint":
             self.layers_dock.raise_()
 
-    def refresh_all_models(self) -> None:
-        """Look in the model folders again for every kind of model (F5)."""
-        self.refresh_live_models()
-        self.refresh_translate_models()
-        self.session.refresh_models()
-
-    def refresh_translate_models(self) -> None:
-        self.translate_panel.set_models(translate_models())
-
-    def refresh_live_models(self) -> None:
-        self.live_panel.set_models(spade_models())
-
     def _live_draft_failed(self, message: str, details: str) -> None:
         self.live_panel.enable_check.setChecked(False)
         self.banner.show_error(message, details)
-
-    def _on_model_picked(self, _index: int) -> None:
-        self.session.settings.model_path = self.prompt_panel.model_combo.currentData() or ""
-        self._update_model_label()
 
     def open_preferences(self) -> None:
         dialog = PreferencesDialog(self.settings_store, self)
@@ -349,13 +338,6 @@ class MainWindow(DocumentActions, QMainWindow):
         s = self.session.settings
         s.device, s.dtype = engine_choice(self.settings_store)
         self._update_model_label()
-
-    def open_model_folder(self) -> None:
-        start = str(user_models_dir() if user_models_dir().exists() else Path.home())
-        folder = QFileDialog.getExistingDirectory(self, "Open a diffusers model folder", start)
-        if folder:
-            self.prompt_panel.store(self.session.settings)
-            self.session.open_model_folder(folder)
 
     def _recipe_for_export(self, layer=None) -> dict | None:
         if layer is not None:
@@ -411,44 +393,6 @@ class MainWindow(DocumentActions, QMainWindow):
         )
 
     # ---- session events -------------------------------------------------------------------
-    def _on_models_changed(self) -> None:
-        s = self.session
-        self.prompt_panel.set_models(s.models, s.settings.model_path)
-        self.prompt_panel.set_extras(s.models, s.extras, s.settings)
-        self._update_placeholder()
-        self._update_model_label()
-
-    def _update_placeholder(self) -> None:
-        """The canvas card says what to install, unless some model can make pictures."""
-        has_gan = self.live_panel.enable_check.isEnabled() or (
-            self.translate_panel.model_combo.currentData() or ""
-        )
-        if any(m.usable for m in self.session.models) or has_gan:
-            self.canvas.set_placeholder("")
-            return
-        places = [str(user_models_dir())]
-        if bundled_models_dir() is not None:
-            places.insert(0, str(bundled_models_dir()))
-        self.canvas.set_placeholder(
-            "No model installed yet.\n\nPut a Stable Diffusion model (diffusers folder or "
-            ".safetensors file), a SPADE or a pix2pix/CycleGAN checkpoint in\n"
-            + "\n".join(places)
-            + "\n\nor choose File → Open model folder… (Ctrl+Shift+O)."
-        )
-
-    def _update_model_label(self) -> None:
-        path = self.session.settings.model_path
-        info = next((m for m in self.session.models if m.path == path), None)
-        s = self.session.settings
-        device = None
-        if s.device is None or s.dtype is None:  # automatic: show what the last job used
-            for layer in reversed(self.document.layers):
-                if layer.metadata.get("device"):
-                    device = f"{layer.metadata['device']} · {layer.metadata.get('dtype')}"
-                    break
-        device = device or f"{s.device or 'device auto'} · {s.dtype or 'precision auto'}"
-        self.model_label.setText(f"{info.label if info else 'No model'} · {device}")
-
     def _on_preview(self, payload) -> None:
         if payload is None:
             self.canvas.set_preview(None)

@@ -36,8 +36,8 @@ def row(*widgets: QWidget) -> QWidget:
 
 
 def hint(text: str) -> QLabel:
+    """A short grey note; lines are broken by hand (wrapped labels get clipped in docks)."""
     label = QLabel(text)
-    label.setWordWrap(True)
     label.setStyleSheet("color: palette(placeholder-text);")
     return label
 
@@ -127,14 +127,22 @@ class PaintOptions(QWidget):
         self.scale_spin.setRange(0.0, 2.0)
         self.scale_spin.setSingleStep(0.05)
         self.scale_spin.setToolTip("How strictly the picture follows the labels (1 = default)")
+        self.from_canvas_check = QCheckBox("Start from the canvas (the live draft)")
+        self.from_canvas_check.setToolTip(
+            "Refine what is on screen (e.g. the SPADE draft) instead of starting from noise"
+        )
+        self.strength = StrengthRow("How much of the canvas is repainted (1 = all)")
+        self.from_canvas_check.toggled.connect(self.strength.setEnabled)
         form = QFormLayout(refine)
         form.addRow("ControlNet", self.controlnet_combo)
         form.addRow("Label strength", self.scale_spin)
+        form.addRow(self.from_canvas_check)
+        form.addRow("Strength", self.strength)
         form.addRow(
             hint(
-                "Uses the active label layer (else the top one), drawn in ADE20K colours, "
-                "with the prompt above. The result is made at the size above (canvas aspect) "
-                "and fitted to the canvas."
+                "Uses the active label layer (else the top one) in ADE20K\n"
+                "colours, with the prompt above. Made at the work size in\n"
+                "the canvas's aspect, then fitted to the canvas."
             )
         )
         layout = QVBoxLayout(self)
@@ -151,10 +159,15 @@ class PaintOptions(QWidget):
         if index >= 0:
             self.controlnet_combo.setCurrentIndex(index)
         self.scale_spin.setValue(s.control_scale)
+        self.from_canvas_check.setChecked(s.paint_from_canvas)
+        self.strength.set_value(s.paint_strength)
+        self.strength.setEnabled(s.paint_from_canvas)
 
     def store(self, s: PromptSettings) -> None:
         s.controlnet_path = self.controlnet_combo.currentData() or ""
         s.control_scale = self.scale_spin.value()
+        s.paint_from_canvas = self.from_canvas_check.isChecked()
+        s.paint_strength = self.strength.value()
 
 
 class InpaintOptions(QWidget):
@@ -199,8 +212,8 @@ class InpaintOptions(QWidget):
         form.addRow(self.labels_check)
         form.addRow(
             hint(
-                "Paint the mask on a mask layer (Layer → New mask layer) or make a selection. "
-                "Pixels outside the mask never change."
+                "Paint a mask layer (Layer → New mask layer) or make a\n"
+                "selection. Pixels outside the mask never change."
             )
         )
 

@@ -11,12 +11,14 @@ from PySide6.QtWidgets import (
     QComboBox,
     QDoubleSpinBox,
     QFormLayout,
+    QFrame,
     QLabel,
     QLineEdit,
     QListWidget,
     QListWidgetItem,
     QPlainTextEdit,
     QPushButton,
+    QScrollArea,
     QSizePolicy,
     QSpinBox,
     QStackedWidget,
@@ -52,6 +54,36 @@ class PromptEdit(QPlainTextEdit):
             event.ignore()
             return False
         return super().event(event)
+
+
+class PanelScrollArea(QScrollArea):
+    """Scrolls the Generate dock; keeps wrapped hint texts whole at every dock width.
+
+    QScrollArea sizes its widget by sizeHint, which ignores height-for-width, so wrapped
+    labels would be squeezed into too few lines when the dock is narrow.
+    """
+
+    def __init__(self, panel: QWidget, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWidget(panel)
+        self.setWidgetResizable(True)
+        self.setFrameShape(QFrame.Shape.NoFrame)
+        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        panel.installEventFilter(self)
+
+    def eventFilter(self, watched, event) -> bool:
+        if watched is self.widget() and event.type() == QEvent.Type.LayoutRequest:
+            self._fit()
+        return super().eventFilter(watched, event)
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        self._fit()
+
+    def _fit(self) -> None:
+        panel = self.widget()
+        if panel is not None and panel.hasHeightForWidth():
+            panel.setMinimumHeight(panel.heightForWidth(self.viewport().width()))
 
 
 MODE_TABS = (  # settings.mode, tab text, Generate button text, tooltip
@@ -295,8 +327,9 @@ class PromptPanel(QWidget):
         for info in models:
             if info.usable:
                 self.model_combo.addItem(info.label, info.path)
+                tip = "\n".join([info.path, *info.notes])
                 self.model_combo.setItemData(
-                    self.model_combo.count() - 1, info.path, Qt.ItemDataRole.ToolTipRole
+                    self.model_combo.count() - 1, tip, Qt.ItemDataRole.ToolTipRole
                 )
         if self.model_combo.count() == 0:
             self.model_combo.addItem("No model installed", "")

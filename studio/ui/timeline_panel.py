@@ -62,7 +62,10 @@ class TimelinePanel(QWidget):
     def _build(self) -> None:
         self.run_combo = QComboBox()
         self.run_combo.setToolTip("Which recorded run to show (newest last)")
-        self.run_combo.setMinimumContentsLength(24)
+        self.run_combo.setMinimumContentsLength(12)
+        self.run_combo.setSizeAdjustPolicy(
+            QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon
+        )
         self.view_combo = QComboBox()
         for text, key in VIEW_CHOICES:
             self.view_combo.addItem(text, key)
@@ -105,7 +108,7 @@ class TimelinePanel(QWidget):
         self.slider.setPageStep(5)
         self.slider.setToolTip("Scrub through the steps (arrow keys step, Page Up/Down jump)")
         self.step_label = QLabel("")
-        self.step_label.setMinimumWidth(260)
+        self.step_label.setMinimumWidth(150)
         self.filmstrip = Filmstrip()
         self._lay_out()
         self._connect()
@@ -115,11 +118,13 @@ class TimelinePanel(QWidget):
         for widget in (self.run_combo, self.view_combo, self.play_button, self.speed_spin):
             bar.addWidget(widget)
         bar.addStretch(1)
+        actions = QHBoxLayout()  # a second row keeps the dock narrow enough for small screens
         buttons = (self.continue_button, self.decoder_combo, self.decode_button)
         buttons += (self.promote_button,)
         for widget in (*buttons, self.export_button):
-            bar.addWidget(widget)
-        bar.addWidget(self.export_progress)
+            actions.addWidget(widget)
+        actions.addWidget(self.export_progress)
+        actions.addStretch(1)
         plots = QVBoxLayout()
         plots.addWidget(self.sigma_plot)
         plots.addWidget(self.change_plot)
@@ -136,6 +141,7 @@ class TimelinePanel(QWidget):
         column.addLayout(bar)
         column.addLayout(middle, 1)
         column.addLayout(scrub)
+        column.addLayout(actions)
         column.addWidget(self.filmstrip)
 
     def _connect(self) -> None:

@@ -12,6 +12,8 @@ from PIL import Image
 from tests.e2e.test_label_painting import IMAGE_RGB, _near
 from tests.e2e.test_real_window import (
     artifacts_dir,
+    drag,
+    open_image,
     require_x_tools,
     running_studio,
     wait_for,
@@ -45,12 +47,7 @@ def test_paint_a_mask_and_inpaint_under_it(tiny_sd_path, tmp_path):
             STUDIO_HOME=str(home), STUDIO_MODELS_PATH=str(tiny_sd_path.parent), HF_HUB_OFFLINE="1"
         )
         with running_studio(env, log, out / "inpaint-app-output.txt") as (proc, window):
-            xdotool(env, "windowfocus", "--sync", window)
-            xdotool(env, "key", "--clearmodifiers", "ctrl+o")
-            time.sleep(1.5)
-            xdotool(env, "type", "--delay", "20", str(image_path))
-            xdotool(env, "key", "Return")
-            time.sleep(1.5)
+            open_image(env, window, image_path)
             before = out / "inpaint-before.png"
             grab_screen_png(xv.display, before)
             a = np.asarray(Image.open(before).convert("RGB"), np.int16)
@@ -60,12 +57,7 @@ def test_paint_a_mask_and_inpaint_under_it(tiny_sd_path, tmp_path):
             xdotool(env, "windowfocus", "--sync", window)
             xdotool(env, "key", "--clearmodifiers", "ctrl+shift+m")  # new mask layer
             time.sleep(0.5)
-            xdotool(env, "mousemove", str(cx - 40), str(cy))
-            xdotool(env, "mousedown", "1")
-            for dx in range(-40, 41, 8):
-                xdotool(env, "mousemove", str(cx + dx), str(cy))
-                time.sleep(0.03)
-            xdotool(env, "mouseup", "1")
+            drag(env, [(cx + dx, cy) for dx in range(-40, 41, 8)])
             time.sleep(0.8)
             masked = out / "inpaint-masked.png"
             grab_screen_png(xv.display, masked)

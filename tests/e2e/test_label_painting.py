@@ -11,6 +11,8 @@ from PIL import Image
 
 from tests.e2e.test_real_window import (
     artifacts_dir,
+    drag,
+    open_image,
     require_x_tools,
     running_studio,
     write_settings,
@@ -44,12 +46,7 @@ def test_paint_a_label_layer_over_an_image(tmp_path):
         env = xv.env(os.environ)
         env.update(STUDIO_HOME=str(home), STUDIO_MODELS_PATH="", HF_HUB_OFFLINE="1")
         with running_studio(env, log, out / "labels-app-output.txt") as (proc, window):
-            xdotool(env, "windowfocus", "--sync", window)
-            xdotool(env, "key", "--clearmodifiers", "ctrl+o")
-            time.sleep(1.5)  # the file dialog opens with the file name field focused
-            xdotool(env, "type", "--delay", "20", str(image_path))
-            xdotool(env, "key", "Return")
-            time.sleep(1.5)
+            open_image(env, window, image_path)
             before = out / "labels-before.png"
             grab_screen_png(xv.display, before)
             xdotool(env, "windowfocus", "--sync", window)
@@ -59,12 +56,7 @@ def test_paint_a_label_layer_over_an_image(tmp_path):
             ys, xs = np.nonzero(_near(a, IMAGE_RGB))
             assert len(xs) > 1000, "the opened image is not on screen"
             cx, cy = int(np.median(xs)), int(np.median(ys))
-            xdotool(env, "mousemove", str(cx - 60), str(cy))
-            xdotool(env, "mousedown", "1")
-            for dx in range(-50, 61, 10):
-                xdotool(env, "mousemove", str(cx + dx), str(cy + dx // 4))
-                time.sleep(0.03)
-            xdotool(env, "mouseup", "1")
+            drag(env, [(cx - 60, cy)] + [(cx + dx, cy + dx // 4) for dx in range(-50, 61, 10)])
             time.sleep(1.0)
             after = out / "labels-after.png"
             grab_screen_png(xv.display, after)

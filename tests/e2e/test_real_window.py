@@ -81,6 +81,26 @@ def xdotool(env, *args: str) -> str:
     return done.stdout.strip()
 
 
+def open_image(env, window: str, path: Path) -> None:
+    """File → Open (Ctrl+O), type the path into the dialog, Return."""
+    xdotool(env, "windowfocus", "--sync", window)
+    xdotool(env, "key", "--clearmodifiers", "ctrl+o")
+    time.sleep(1.5)  # the file dialog opens with the file name field focused
+    xdotool(env, "type", "--delay", "20", str(path))
+    xdotool(env, "key", "Return")
+    time.sleep(1.5)
+
+
+def drag(env, points: list[tuple[int, int]]) -> None:
+    """A left-button stroke through the screen points, like a hand on a mouse."""
+    xdotool(env, "mousemove", *map(str, points[0]))
+    xdotool(env, "mousedown", "1")
+    for x, y in points[1:]:
+        xdotool(env, "mousemove", str(x), str(y))
+        time.sleep(0.03)
+    xdotool(env, "mouseup", "1")
+
+
 @contextlib.contextmanager
 def running_studio(env: dict, log: Path, output: Path):
     """`python -m studio` on the Xvfb screen; yields (process, window id) once it has drawn.

@@ -21,17 +21,10 @@ def engine() -> DiffusionEngine:
 
 @pytest.fixture(scope="module")
 def controlnet_path(tiny_models, tmp_path_factory):
-    from diffusers import ControlNetModel, UNet2DConditionModel
+    from studio.engine.diffusion.scaffold import save_controlnet_folder
 
-    unet = UNet2DConditionModel.from_pretrained(str(tiny_models.folder("sd1") / "unet"))
-    torch.manual_seed(3)
-    controlnet = ControlNetModel.from_unet(unet)
-    with torch.no_grad():  # from_unet zero-initialises the outputs; make them matter
-        for p in controlnet.parameters():
-            p.add_(torch.randn_like(p) * 0.05)
     folder = tmp_path_factory.mktemp("cn") / "tiny-seg"
-    controlnet.save_pretrained(str(folder))
-    return folder
+    return save_controlnet_folder(folder, tiny_models.folder("sd1"))
 
 
 def labels(size=64):
@@ -78,6 +71,44 @@ def test_semantic_generation_equals_plain_controlnet_pipeline(engine, tiny_model
     )
     assert not np.array_equal(weaker.image, ours.image)
     assert ours.recipe["request"]["label_map_sha256"] is not None
+
+
+def test_refining_a_picture_from_labels_equals_plain_controlnet_img2img(
+    engine, tiny_models, controlnet_path
+):
+    """Paint mode's refine pass: a draft (e.g. from SPADE) improved under the label map."""
+    from diffusers import ControlNetModel
+    from PIL import Image
+
+    from studio.engine.diffusion.controlnet import render_labels
+
+    folder = tiny_models.folder("sd1")
+    draft, _mask = picture_and_mask(64)
+    request = req(
+        folder,
+        label_map=labels(),
+        controlnet_path=str(controlnet_path),
+        init_image=draft,
+        strength=0.7,
+    )
+    ours, steps = run(engine, request)
+    assert ours.recipe["pipeline"] == "StableDiffusionControlNetImg2ImgPipeline"
+    assert len(steps) == 2  # int(3 * 0.7): img2img skips the start of the schedule
+    reference = plain(
+        folder,
+        "StableDiffusionControlNetImg2ImgPipeline",
+        request,
+        load={"controlnet": ControlNetModel.from_pretrained(str(controlnet_path))},
+        image=Image.fromarray(draft),
+        control_image=Image.fromarray(render_labels(labels(), 64, 64)),
+        strength=0.7,
+        controlnet_conditioning_scale=1.0,  # this pipeline's own default is 0.8
+    )
+    assert np.array_equal(ours.image, reference)
+    from_noise, _ = run(
+        engine, req(folder, label_map=labels(), controlnet_path=str(controlnet_path))
+    )
+    assert not np.array_equal(ours.image, from_noise.image)  # the draft matters
 
 
 def test_controlnet_inpaint_repaints_only_the_masked_region(engine, tiny_models, controlnet_path):

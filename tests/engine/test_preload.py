@@ -7,6 +7,7 @@ import sys
 
 
 def test_preload_imports_torch_and_diffusers_once_in_the_background():
+    """Jobs wait for it: two threads importing transformers at once broke the first job."""
     code = (
         "import sys\n"
         "from studio.engine.preload import preload_in_background\n"
@@ -14,7 +15,9 @@ def test_preload_imports_torch_and_diffusers_once_in_the_background():
         "thread = preload_in_background()\n"
         "assert thread.daemon and thread.name == 'studio-preload'\n"
         "assert preload_in_background() is None\n"
-        "thread.join(120)\n"
+        "from studio.engine.preload import wait_until_loaded\n"
+        "wait_until_loaded()  # what every job does first\n"
+        "assert not thread.is_alive()\n"
         "print(sorted(m for m in ('torch', 'diffusers') if m in sys.modules))\n"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=180)

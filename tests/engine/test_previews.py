@@ -48,3 +48,27 @@ def test_x0_for_plms_matches_the_definition():
     xt = a.sqrt() * x0 + (1 - a).sqrt() * eps
     got = predicted_x0(s, (xt,), eps, torch.tensor(t), xt)
     assert torch.allclose(got, x0, atol=1e-5)
+
+
+@pytest.mark.parametrize("family", ["sd3", "flux"])
+def test_sixteen_channel_families_have_their_factors_and_bias(family):
+    factors, bias = LATENT_RGB_FACTORS[family]
+    assert factors.shape == (16, 3)
+    grey = latent_to_rgb(np.zeros((16, 1, 1), np.float32), family).astype(int)
+    assert np.array_equal(grey[0, 0], np.clip((bias + 1) * 127.5, 0, 255).astype(int))
+    latent = np.zeros((16, 1, 1), np.float32)
+    latent[15] = 1.0
+    rgb = latent_to_rgb(latent, family).astype(int)
+    assert np.array_equal(rgb[0, 0], ((factors[15] + bias + 1) * 127.5).astype(int))
+
+
+def test_flux_unpacking_matches_diffusers():
+    import torch
+    from diffusers import FluxPipeline
+
+    from studio.engine.diffusion.previews import unpack_flux_latent
+
+    packed = torch.randn(1, (64 // 16) * (96 // 16), 64, generator=torch.Generator().manual_seed(0))
+    theirs = FluxPipeline._unpack_latents(packed, 64, 96, 8)[0].numpy()
+    ours = unpack_flux_latent(packed[0].numpy(), 64, 96)
+    assert ours.shape == (16, 8, 12) and np.array_equal(ours, theirs)

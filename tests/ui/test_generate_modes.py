@@ -167,6 +167,28 @@ def test_paint_tab_renders_labels_through_the_controlnet_fitted_to_the_canvas(
     assert sent[0, 0] == 3 and sent[-1, -1] == 10  # ADE20K sky (2) and grass (9), plus one
 
 
+def test_paint_tab_can_refine_the_canvas_the_live_draft_is_on(
+    make_window, qtbot, tiny_sd_path, controlnet_dir, monkeypatch
+):
+    monkeypatch.setenv("STUDIO_MODELS_PATH", str(controlnet_dir))
+    window = real_window(make_window, tiny_sd_path)
+    window.refresh_all_models()
+    before = with_picture(window)  # stands in for the SPADE draft under the labels
+    labels = window.document.add_label_layer()
+    window.document.replace_pixels(labels, np.full_like(labels.pixels, 1), "Paint labels")
+    panel = window.prompt_panel
+    panel.set_mode("paint")
+    panel.paint_options.from_canvas_check.setChecked(True)
+    panel.paint_options.strength.set_value(0.5)
+    count = len(window.document.layers)
+    press_generate(qtbot, window)
+    qtbot.waitUntil(lambda: len(window.document.layers) == count + 1, timeout=60000)
+    result = window.document.layers[-1]
+    assert result.metadata["request"]["strength"] == 0.5
+    assert result.metadata["pipeline"] == "StableDiffusionControlNetImg2ImgPipeline"
+    assert np.array_equal(result.sources["init_image"], before)  # labels are not in the start
+
+
 def test_paint_tab_without_a_controlnet_names_what_to_install(make_window, qtbot, tiny_sd_path):
     engine = FakeEngine()
     window = make_window(engine, models=tiny_sd_path)
@@ -296,3 +318,46 @@ def test_extending_the_canvas_is_one_undo_step_and_restores_every_layer(qapp):
         assert np.array_equal(layer.pixels, original)
     doc.undo_stack.redo()
     assert doc.layers[-1].name == "Outpaint band" and doc.layers[2].pixels[4:, 8:].min() == 3
+
+
+def test_model_settings_override_what_the_weights_cannot_tell(make_window, tiny_sd_path):
+    from studio.engine.model_settings import ModelSettings, model_settings
+
+    window = make_window(models=tiny_sd_path)
+    path = window.session.settings.model_path
+    assert not window.session.models[0].has("turbo")
+    window.edit_model_settings(ModelSettings(few_step="turbo"))
+    info = next(m for m in window.session.models if m.path == path)
+    assert info.has("turbo") and model_settings(path).few_step == "turbo"
+    assert any("turbo" in note.lower() for note in info.notes)
+    tip = window.prompt_panel.model_combo.itemData(0, Qt.ItemDataRole.ToolTipRole)
+    assert path in tip and "turbo" in tip.lower()
+    window.edit_model_settings(ModelSettings())  # back to detection
+    assert not next(m for m in window.session.models if m.path == path).has("turbo")
+
+
+def test_one_click_conversion_of_a_pickled_checkpoint(make_window, qtbot, tmp_path):
+    import torch
+    from safetensors.torch import load_file
+
+    from studio.app.main import make_engine
+    from studio.engine.model_settings import ModelSettings
+    from studio.engine.registry import ModelInfo
+    from studio.ui.model_settings_dialog import ModelSettingsDialog
+
+    ckpt = tmp_path / "old.ckpt"
+    torch.save({"state_dict": {"w": torch.arange(6.0).reshape(2, 3)}}, ckpt)
+    info = ModelInfo("old", str(ckpt), "sd-pipeline", "sd1", "single-file", 1)
+    dialog = ModelSettingsDialog(info, ModelSettings())
+    qtbot.addWidget(dialog)
+    assert dialog.convert_button.text() == "Convert to .safetensors"  # offered for pickles
+    window = make_window(make_engine())
+    with qtbot.waitSignal(window.converter.converted, timeout=30000) as done:
+        window.converter.convert(str(ckpt))
+    original, converted = done.args
+    assert original == str(ckpt) and converted.endswith("old.safetensors")
+    assert torch.equal(load_file(converted)["w"], torch.arange(6.0).reshape(2, 3))
+    assert "old.safetensors" in window.statusBar().currentMessage()
+    with qtbot.waitSignal(window.converter.error_raised, timeout=30000) as refused:
+        window.converter.convert(str(ckpt))  # the .safetensors exists now: not overwritten
+    assert "already exists" in refused.args[0]

@@ -106,11 +106,16 @@ def make_plan(request: GenerationRequest, loaded: Any, controlnet: Any = None) -
     if controlnet is not None:
         cond = control_image(request)
         base.update(controlnet_conditioning_scale=request.control_scale)
-        if request.init_image is not None or is_inpaint_model:
+        if is_inpaint_model:
             raise InvalidRequestError(
-                "Semantic generation from labels starts from noise; to repaint a region from "
-                "labels, add a mask (ControlNet inpaint)."
+                "An inpainting model repaints only under a mask: add a mask to repaint a "
+                "region from labels (ControlNet inpaint), or choose a normal model."
             )
+        if request.init_image is not None:  # refine a picture (e.g. the SPADE draft) from labels
+            init = _resized(np.asarray(request.init_image), request.width, request.height)
+            base.update(image=_pil(init), control_image=_pil(cond), strength=request.strength)
+            base.update(width=request.width, height=request.height)
+            return Plan(loaded.view("controlnet-img2img", controlnet), base)
         base.update(image=_pil(cond), width=request.width, height=request.height)
         return Plan(loaded.view("controlnet", controlnet), base)
     if is_inpaint_model:

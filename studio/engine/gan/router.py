@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
+from studio.engine.checkpoints import ConvertRequest
 from studio.engine.gan.engine import GanEngine
 from studio.engine.gan.requests import SpadeRequest, TranslateRequest
+from studio.engine.preload import wait_until_loaded
 from studio.engine.requests import GenerationResult, StepPreview
 
 
@@ -27,7 +30,10 @@ class EngineRouter:
         request: Any,
         on_step: Callable[[StepPreview], None],
         cancel: threading.Event,
-    ) -> GenerationResult | None:
+    ) -> GenerationResult | Path | None:
+        wait_until_loaded()  # never import the libraries from two threads at once
+        if isinstance(request, ConvertRequest):
+            return request.run()  # on this thread too: no two jobs touch torch at once
         engine = (
             self.gan if isinstance(request, (SpadeRequest, TranslateRequest)) else self.diffusion
         )
