@@ -167,6 +167,7 @@ class StepPreview:
     image: np.ndarray | None  # hxwx3 uint8 (latent resolution), None while loading
     elapsed: float  # seconds since denoising started
     phase: str = "denoising"  # "loading" | "denoising"
+    record: RunRecord | None = None  # the steps recorded so far (frozen frames), if recording
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "image", _frozen_copy(self.image, np.uint8, 3, "image"))

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
-from PySide6.QtCore import QObject, Signal
+from PySide6.QtCore import QObject, QTimer, Signal
 
 from studio.document.document import Document
 from studio.document.layers import Layer, rgba_from_rgb
@@ -17,6 +17,7 @@ from studio.worker.worker import GenerationWorker
 
 log = logging.getLogger(__name__)
 KEEP_RUNS = 8  # older records are forgotten
+LIVE_INTERVAL_MS = 100  # a running run's record reaches the Timeline at most ~10 times a second
 DEFAULT_CAP_BYTES = 256 * 2**20
 
 
@@ -31,13 +32,15 @@ class RecordedRun:
     recipe: dict
     draft: bool
     resume: Any = None  # ResumeState of a draft that can be continued
+    live: bool = False  # still running: the record grows; the result's record replaces it
     decoded: dict[int, np.ndarray] = field(default_factory=dict)  # step index -> HxWx3
 
 
 class RunHistory(QObject):
     """Collects every run's step record from the worker; decodes and promotes steps."""
 
-    runs_changed = Signal()
+    runs_changed = Signal()  # a run arrived, ended or was forgotten
+    run_updated = Signal(int)  # job id: a running run recorded more steps
     step_decoded = Signal(int, int)  # job id, step index (0-based)
     error_raised = Signal(str, str)
     layer_promoted = Signal(int)  # layer id
@@ -51,7 +54,14 @@ class RunHistory(QObject):
         self._labels: dict[int, str] = {}
         self._decodes: dict[int, tuple[int, int]] = {}  # decode job id -> (run job id, step)
         self._continues: dict[int, str] = {}  # continue job id -> label of the layer
+        self._requests: dict[int, Any] = {}  # running job id -> its request
+        self._pending: tuple[int, RunRecord] | None = None  # newest live record not yet shown
+        self._live_timer = QTimer(self)
+        self._live_timer.setSingleShot(True)
+        self._live_timer.setInterval(LIVE_INTERVAL_MS)
+        self._live_timer.timeout.connect(self._apply_live)
         worker.job_started.connect(self._on_started)
+        worker.step_previewed.connect(self._on_preview)
         worker.job_finished.connect(self._on_result)
         worker.job_cancelled.connect(self._on_result)
         worker.job_failed.connect(self._on_failed)
@@ -63,9 +73,44 @@ class RunHistory(QObject):
         job = next((j for j in self.worker.jobs() if j.id == job_id), None)
         if job is not None:
             self._labels[job_id] = job.label
+            self._requests[job_id] = job.request
+
+    # ---- a running run (GUI thread, throttled; the newest record wins) --------------------
+    def _on_preview(self, job_id: int, preview: Any) -> None:
+        record = getattr(preview, "record", None)
+        if record is None or not record.frames or job_id not in self._requests:
+            return
+        self._pending = (job_id, record)
+        if not self._live_timer.isActive():
+            self._live_timer.start()
+
+    def _apply_live(self) -> None:
+        pending, self._pending = self._pending, None
+        if pending is None or pending[0] not in self._requests:
+            return  # the run ended meanwhile: its result's record is the truth
+        job_id, record = pending
+        run = self.run(job_id)
+        if run is not None:
+            run.record = record
+            self.run_updated.emit(job_id)
+            return
+        request = self._requests[job_id]
+        label = self._labels.get(job_id) or _default_label(record, request)
+        self.runs.append(RecordedRun(job_id, label, record, request, {}, False, live=True))
+        del self.runs[:-KEEP_RUNS]
+        self.runs_changed.emit()
+
+    def _forget_live(self, job_id: int) -> RecordedRun | None:
+        """The run ended: no more live records for it; its live entry, if it had one."""
+        self._requests.pop(job_id, None)
+        if self._pending is not None and self._pending[0] == job_id:
+            self._pending = None
+        run = self.run(job_id)
+        return run if run is not None and run.live else None
 
     def _on_result(self, job_id: int, result: Any) -> None:
         label = self._labels.pop(job_id, "")
+        live = self._forget_live(job_id)
         if isinstance(result, DecodeResult):
             self._landed_decode(job_id, result)
             return
@@ -73,14 +118,18 @@ class RunHistory(QObject):
             self._land(result, self._continues.pop(job_id))
         record = getattr(result, "record", None)
         if record is None or not record.frames:
+            if live is not None:
+                self.runs.remove(live)
+                self.runs_changed.emit()
             return
-        prompt = getattr(result.request, "prompt", "")
-        label = label or f"{record.sampler}: {prompt}"
-        run = RecordedRun(
-            job_id, label, record, result.request, dict(result.recipe), result.draft, result.resume
+        run = live or RecordedRun(
+            job_id, label or _default_label(record, result.request), record, None, {}, False
         )
-        self.runs.append(run)
-        del self.runs[:-KEEP_RUNS]
+        run.record, run.request, run.recipe = record, result.request, dict(result.recipe)
+        run.draft, run.resume, run.live = result.draft, result.resume, False
+        if live is None:
+            self.runs.append(run)
+            del self.runs[:-KEEP_RUNS]
         self.enforce_cap()
         self.runs_changed.emit()
 
@@ -112,6 +161,10 @@ class RunHistory(QObject):
 
     def _on_failed(self, job_id: int, message: str, details: str) -> None:
         self._labels.pop(job_id, None)
+        live = self._forget_live(job_id)
+        if live is not None:  # a failed run leaves no record behind
+            self.runs.remove(live)
+            self.runs_changed.emit()
         ours = self._continues.pop(job_id, None) is not None
         if self._decodes.pop(job_id, None) is not None or ours:
             self.error_raised.emit(message, details)
@@ -199,3 +252,7 @@ class RunHistory(QObject):
         self.document.add_result_layer(layer, f"Promote step {frame.step}")
         self.layer_promoted.emit(layer.id)
         return layer.id
+
+
+def _default_label(record: RunRecord, request: Any) -> str:
+    return f"{record.sampler}: {getattr(request, 'prompt', '')}"

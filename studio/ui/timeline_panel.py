@@ -36,7 +36,7 @@ def record_cap_bytes(settings: QSettings) -> int:
 
 
 class TimelinePanel(QWidget):
-    """Shows one recorded run at a time; the newest run is shown when it arrives."""
+    """Shows one recorded run at a time; the newest run is shown when it starts and grows live."""
 
     error_raised = Signal(str, str)
     notice = Signal(str)
@@ -50,6 +50,7 @@ class TimelinePanel(QWidget):
         self._timer = QTimer(self)
         self._timer.timeout.connect(self.advance)
         history.runs_changed.connect(self._on_runs_changed)
+        history.run_updated.connect(self._on_run_updated)
         history.step_decoded.connect(self._on_decoded)
         history.error_raised.connect(self.error_raised)
         exporter.progressed.connect(self._on_export_progress)
@@ -165,32 +166,57 @@ class TimelinePanel(QWidget):
     def view(self) -> str:
         return self.view_combo.currentData()
 
+    def following(self) -> bool:
+        """True when the artist is at the newest step: a growing run then moves along."""
+        return self.index >= self.slider.maximum()
+
     def _on_runs_changed(self) -> None:
+        """Rebuild the run list; a new run is shown, else the shown run stays where it is."""
+        shown = self.run_combo.currentData()
+        known = {self.run_combo.itemData(i) for i in range(self.run_combo.count())}
+        ids = [run.job_id for run in self.history.runs]
+        keep = shown in ids and set(ids) <= known
         self.run_combo.blockSignals(True)
         self.run_combo.clear()
         for run in self.history.runs:
-            mark = " (draft)" if run.draft else ""
-            self.run_combo.addItem(f"#{run.job_id} {run.label}{mark}", run.job_id)
-        self.run_combo.setCurrentIndex(self.run_combo.count() - 1)
+            self.run_combo.addItem(_title(run), run.job_id)
+        self.run_combo.setCurrentIndex(ids.index(shown) if keep else len(ids) - 1)
         self.run_combo.blockSignals(False)
-        self._show_run()
+        if keep:
+            self._fill_decoders(self.current_run())
+            self._refresh(self.following())
+        else:
+            self._show_run()
+
+    def _on_run_updated(self, job_id: int) -> None:
+        """A running run recorded more steps: refresh it if shown, without moving a scrubber."""
+        run = self.current_run()
+        if run is not None and run.job_id == job_id:
+            self._refresh(self.following())
 
     def _show_run(self) -> None:
+        """Show the chosen run from its newest step."""
+        self.continue_button.setEnabled(True)
+        self._fill_decoders(self.current_run())
+        self.filmstrip.clear()
+        self._refresh(follow=True)
+
+    def _refresh(self, follow: bool) -> None:
+        """Bring buttons, plots, filmstrip and slider up to the shown run's record."""
         run = self.current_run()
         frames = run.record.frames if run is not None else ()
         for widget in (self.decode_button, self.promote_button, self.export_button):
             widget.setEnabled(bool(frames))
         self.play_button.setEnabled(bool(frames))
         self.continue_button.setVisible(run is not None and self.history.can_continue(run.job_id))
-        self.continue_button.setEnabled(True)
-        self._fill_decoders(run)
-        self.sigma_plot.set_values([f.sigma for f in frames])
-        self.change_plot.set_values([f.change for f in frames])
+        planned = run.record.total - frames[0].step + 1 if run is not None and run.live else 0
+        self.sigma_plot.set_values([f.sigma for f in frames], planned)
+        self.change_plot.set_values([f.change for f in frames], planned)
         self.filmstrip.set_thumbnails([f.thumb_x0 for f in frames])
         self.slider.blockSignals(True)
         self.slider.setRange(0, max(0, len(frames) - 1))
         self.slider.blockSignals(False)
-        self.set_step(len(frames) - 1 if frames else 0)
+        self.set_step(len(frames) - 1 if follow and frames else self.index)
 
     def _fill_decoders(self, run: RecordedRun | None) -> None:
         self.decoder_combo.clear()
@@ -221,6 +247,8 @@ class TimelinePanel(QWidget):
         frame = run.record.frames[index]
         text = f"step {frame.step}/{run.record.total} · t={frame.timestep:.0f} · "
         text += f"σ={frame.sigma:.3g} · {frame.seconds:.2f} s"
+        if run.live:
+            text += " · running"
         if index in run.decoded and self.view() == "x0":
             text += " · decoded"
         elif not frame.has_full:
@@ -319,6 +347,11 @@ class TimelinePanel(QWidget):
         self.export_button.setEnabled(self.current_run() is not None)
         if text:
             self.notice.emit(text)
+
+
+def _title(run: RecordedRun) -> str:
+    mark = " (running)" if run.live else " (draft)" if run.draft else ""
+    return f"#{run.job_id} {run.label}{mark}"
 
 
 def install_timeline(window) -> QDockWidget:

@@ -25,13 +25,16 @@ class StepPlot(QWidget):
         self.title = title
         self.log_scale = log_scale
         self.values: list[float] = []
+        self.slots = 0  # steps the x axis spans: the planned count while a run is still going
         self.current = -1
         self.setMinimumSize(160, 60)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
         self.setToolTip(f"{title}; click a point to jump to that step")
 
-    def set_values(self, values: list[float]) -> None:
+    def set_values(self, values: list[float], planned: int = 0) -> None:
+        """One value per recorded step; `planned` steps of room on the x axis (a running run)."""
         self.values = [float(v) for v in values]
+        self.slots = max(len(self.values), planned)
         self.update()
 
     def set_current(self, index: int) -> None:
@@ -52,7 +55,7 @@ class StepPlot(QWidget):
         area = self._area()
         low, high = min(values), max(values)
         span = (high - low) or 1.0
-        x = area.left() + area.width() * (index / max(1, len(values) - 1))
+        x = area.left() + area.width() * (index / max(1, self.slots - 1))
         y = area.bottom() - area.height() * ((values[index] - low) / span)
         return QPointF(x, y)
 
@@ -92,7 +95,7 @@ class StepPlot(QWidget):
             return -1
         area = self._area()
         fraction = (x - area.left()) / max(1.0, area.width())
-        return int(np.clip(round(fraction * (len(self.values) - 1)), 0, len(self.values) - 1))
+        return int(np.clip(round(fraction * (self.slots - 1)), 0, len(self.values) - 1))
 
     def mousePressEvent(self, event: QMouseEvent) -> None:
         index = self.index_at(event.position().x())
@@ -147,8 +150,10 @@ class Filmstrip(QListWidget):
         self.setToolTip("Every recorded step; click one to show it")
 
     def set_thumbnails(self, thumbs: list[np.ndarray]) -> None:
-        self.clear()
-        for step, thumb in enumerate(thumbs, 1):
+        """Show `thumbs`; the items already shown are kept (a growing run only adds)."""
+        if len(thumbs) < self.count():
+            self.clear()
+        for step, thumb in enumerate(thumbs[self.count() :], self.count() + 1):
             icon = QPixmap.fromImage(qimage_from_array(_enlarged(thumb)))
             item = QListWidgetItem(icon, str(step))
             item.setSizeHint(QSize(56, 70))

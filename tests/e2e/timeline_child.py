@@ -37,6 +37,8 @@ def main() -> int:
         print(name, json.dumps(box), flush=True)
 
     def arrived() -> None:
+        if window.run_history.runs and window.run_history.runs[-1].live:
+            return  # still running: wait for the finished run
         if window.explore_batch.cells:
             return  # the comparison's runs
         window.timeline_panel.set_step(4)

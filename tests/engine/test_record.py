@@ -67,6 +67,19 @@ def test_cancelled_run_keeps_its_record(engine, tiny_sd_path):
     assert result.record.total == 6
 
 
+def test_every_streamed_step_carries_the_record_so_far(engine, tiny_sd_path):
+    request = request_for(tiny_sd_path, sampler="Heun", num_inference_steps=5)
+    result, previews = run(engine, request)
+    streamed = [p for p in previews if p.phase == "denoising"]
+    assert [len(p.record.frames) for p in streamed] == [1, 2, 3, 4, 5]
+    for preview in streamed:  # the same frozen frames the result ends with
+        frames = preview.record.frames
+        assert all(a is b for a, b in zip(frames, result.record.frames[: len(frames)], strict=True))
+        assert (preview.record.total, preview.record.width) == (5, 64)
+        assert preview.record.frames[-1].step == preview.step
+    assert not streamed[0].record.frames[0].x0.flags.writeable
+
+
 def test_memory_cap_drops_oldest_full_frames_first(engine, tiny_sd_path):
     one = run(engine, request_for(tiny_sd_path, num_inference_steps=2))[0].record.frames[0]
     cap = int(one.full_bytes * 2.5)

@@ -16,10 +16,17 @@ from studio.engine.diffusion.engine import DiffusionEngine
 
 @pytest.fixture
 def window(qtbot, tmp_path, tiny_sd_path):
+    win = timeline_window(qtbot, tmp_path, tiny_sd_path, DiffusionEngine())
+    yield win
+    win.close()
+
+
+def timeline_window(qtbot, tmp_path, tiny_sd_path, engine):
+    """The main window on `engine` and the tiny model: 64x64, 6 Heun steps, fixed seed."""
     settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
     settings.setValue("engine/device", "cpu")
     settings.setValue("engine/dtype", "float32")
-    win = build_window(DiffusionEngine(), settings)
+    win = build_window(engine, settings)
     win.session.open_model_folder(str(tiny_sd_path))
     p = win.prompt_panel
     p.load(win.session.settings)
@@ -32,14 +39,14 @@ def window(qtbot, tmp_path, tiny_sd_path):
     qtbot.addWidget(win)
     win.show()
     qtbot.waitExposed(win)
-    yield win
-    win.close()
+    return win
 
 
 def generate(qtbot, win) -> None:
     runs = len(win.run_history.runs)
     win.generate()
     qtbot.waitUntil(lambda: len(win.run_history.runs) == runs + 1, timeout=30000)
+    qtbot.waitUntil(lambda: not win.run_history.runs[-1].live, timeout=30000)  # result landed
 
 
 def test_a_run_arrives_in_the_timeline_and_can_be_scrubbed(qtbot, window):
@@ -230,6 +237,7 @@ def test_decode_with_the_runs_tiny_decoder(qtbot, window, tmp_path):
     assert request.preview_decoder == str(tmp_path / "taesd")
     window.session.worker.submit(request, "with TAESD previews")
     qtbot.waitUntil(lambda: len(window.run_history.runs) == 1, timeout=30000)
+    qtbot.waitUntil(lambda: not window.run_history.runs[0].live, timeout=30000)
     panel = window.timeline_panel
     assert panel.decoder_combo.count() == 2
     panel.decoder_combo.setCurrentIndex(1)

@@ -207,6 +207,7 @@ class DiffusionEngine:
         plan = make_plan(request, loaded, extras.get("controlnet"))
         plan.pipe.scheduler = scheduler
         recorder = StepRecorder(loaded.info.family, request.record_cap_bytes)
+        recorder.expect(total, request.width, request.height, request.sampler)
         stream = StepStream(
             scheduler, loaded.info.family, total, on_step, cancel, extras.get("decoder"), recorder
         )

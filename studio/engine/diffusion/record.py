@@ -75,6 +75,15 @@ class StepRecorder:
         self._last_xt: np.ndarray | None = None
         self._last_x0: np.ndarray | None = None
         self._last_time = time.perf_counter()
+        self._shape: tuple[int, int, int, str] | None = None  # (total, width, height, sampler)
+
+    def expect(self, total: int, width: int, height: int, sampler: str) -> None:
+        """What the run will be, so `live` can describe the partial record at every step."""
+        self._shape = (total, width, height, sampler)
+
+    def live(self) -> RunRecord | None:
+        """The record so far (a tuple snapshot of frozen frames), or None before `expect`."""
+        return None if self._shape is None else self.record(*self._shape)
 
     def begin_run(self) -> None:
         """A new pipeline call of a batch: no difference to the previous run's last step."""

@@ -137,6 +137,7 @@ class StepStream:
                 total=self.total,
                 image=image,
                 elapsed=time.perf_counter() - self.started,
+                record=None if self.recorder is None else self.recorder.live(),
             )
             self.last_preview = preview
             self.on_step(preview)

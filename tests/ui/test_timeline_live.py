@@ -1,0 +1,126 @@
+"""The Timeline fills while a run is going: partial record, scrubbing, final and cancelled."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+
+from studio.engine.diffusion.engine import DiffusionEngine
+from tests.ui.test_timeline import timeline_window
+
+
+class PausingEngine(DiffusionEngine):
+    """The real engine, holding still after the steps in `pauses` until the test resumes it."""
+
+    def __init__(self, *pauses: int) -> None:
+        super().__init__()
+        self.pauses = set(pauses)
+        self.paused = threading.Event()  # set while the generation thread holds still
+        self.go = threading.Event()
+
+    def run(self, request, on_step, cancel):
+        def slow(preview):
+            on_step(preview)
+            if preview.step in self.pauses:
+                self.paused.set()
+                self.go.wait(30)
+                self.go.clear()
+                self.paused.clear()
+
+        return super().run(request, slow, cancel)
+
+    def resume(self) -> None:
+        self.go.set()
+
+
+@pytest.fixture
+def paused(qtbot, tmp_path, tiny_sd_path):
+    engine = PausingEngine(3, 5)
+    win = timeline_window(qtbot, tmp_path, tiny_sd_path, engine)
+    results = []
+    worker = win.session.worker
+    worker.job_finished.connect(lambda _id, result: results.append(result))
+    worker.job_cancelled.connect(lambda _id, result: results.append(result))
+    yield win, engine, results
+    engine.pauses.clear()
+    engine.resume()
+    win.close()
+
+
+def wait_for_steps(qtbot, panel, count: int) -> None:
+    def grown():
+        run = panel.current_run()
+        return run is not None and run.live and len(run.record.frames) == count
+
+    qtbot.waitUntil(grown, timeout=30000)
+
+
+def test_steps_appear_while_the_run_goes_and_can_be_scrubbed(qtbot, paused):
+    win, engine, results = paused
+    panel = win.timeline_panel
+    win.generate()
+    wait_for_steps(qtbot, panel, 3)  # the generation thread is still inside the run
+    assert engine.paused.is_set() and not results
+    assert "(running)" in panel.run_combo.currentText()
+    assert panel.filmstrip.count() == 3 and panel.slider.maximum() == 2
+    assert len(panel.sigma_plot.values) == 3 and panel.index == 2  # following the newest
+    assert panel.step_label.text().startswith("step 3/6") and "running" in panel.step_label.text()
+    assert panel.sigma_plot.slots == 6  # room for the steps still to come
+    assert not panel.continue_button.isVisibleTo(panel)
+    panel.slider.setValue(1)  # the artist scrubs back while the run goes on
+    assert panel.index == 1 and "step 2/6" in panel.step_label.text()
+    live = panel.current_run().record
+    engine.resume()
+    wait_for_steps(qtbot, panel, 5)
+    assert panel.index == 1 and panel.slider.value() == 1  # not yanked to the newest step
+    assert panel.slider.maximum() == 4 and panel.filmstrip.count() == 5
+    grown = panel.current_run().record.frames
+    assert all(a is b for a, b in zip(grown[:3], live.frames, strict=True))
+    panel.slider.setValue(4)  # at the newest step again: follow along
+    engine.resume()
+    qtbot.waitUntil(lambda: not panel.current_run().live, timeout=30000)
+    run = panel.current_run()
+    assert run.record is results[0].record and len(run.record.frames) == 6
+    assert run.recipe == results[0].recipe and not run.draft
+    assert (
+        panel.index == 5
+        and panel.filmstrip.count() == 6
+        and "running" not in panel.step_label.text()
+    )
+    assert panel.run_combo.count() == 1 and "(running)" not in panel.run_combo.currentText()
+
+
+def test_a_cancelled_run_keeps_what_was_recorded(qtbot, paused):
+    win, engine, results = paused
+    panel = win.timeline_panel
+    win.generate()
+    wait_for_steps(qtbot, panel, 3)
+    panel.slider.setValue(0)
+    win.session.worker.cancel()
+    engine.resume()
+    qtbot.waitUntil(lambda: not panel.current_run().live, timeout=30000)
+    run = panel.current_run()
+    assert results[0].draft and run.draft and run.record is results[0].record
+    assert [f.step for f in run.record.frames] == [1, 2, 3]
+    assert panel.index == 0 and "(draft)" in panel.run_combo.currentText()
+    assert panel.continue_button.isVisibleTo(panel)
+
+
+def test_a_scrubber_on_an_older_run_stays_there(qtbot, paused):
+    win, engine, results = paused
+    engine.pauses.clear()
+    panel = win.timeline_panel
+    win.generate()
+    qtbot.waitUntil(lambda: len(results) == 1, timeout=30000)
+    first = panel.current_run().job_id
+    engine.pauses.add(3)
+    win.generate()
+    wait_for_steps(qtbot, panel, 3)  # a new run is shown as soon as it records
+    assert panel.run_combo.count() == 2 and panel.current_run().job_id != first
+    panel.run_combo.setCurrentIndex(0)
+    panel.set_step(2)
+    engine.resume()
+    qtbot.waitUntil(lambda: len(results) == 2, timeout=30000)
+    qtbot.waitUntil(lambda: not win.run_history.runs[-1].live, timeout=30000)
+    assert panel.run_combo.currentIndex() == 0 and panel.index == 2
