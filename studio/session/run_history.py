@@ -96,7 +96,8 @@ class RunHistory(QObject):
             return
         request = self._requests[job_id]
         label = self._labels.get(job_id) or _default_label(record, request)
-        self.runs.append(RecordedRun(job_id, label, record, request, {}, False, live=True))
+        recipe = dict(request.describe()) if hasattr(request, "describe") else {}
+        self.runs.append(RecordedRun(job_id, label, record, request, recipe, False, live=True))
         del self.runs[:-KEEP_RUNS]
         self.runs_changed.emit()
 

@@ -18,6 +18,7 @@ class PausingEngine(DiffusionEngine):
         self.pauses = set(pauses)
         self.paused = threading.Event()  # set while the generation thread holds still
         self.go = threading.Event()
+        self.fail = False  # when resumed, the run fails instead of going on
 
     def run(self, request, on_step, cancel):
         def slow(preview):
@@ -27,6 +28,8 @@ class PausingEngine(DiffusionEngine):
                 self.go.wait(30)
                 self.go.clear()
                 self.paused.clear()
+                if self.fail:
+                    raise RuntimeError("the device went away")
 
         return super().run(request, slow, cancel)
 
@@ -124,3 +127,27 @@ def test_a_scrubber_on_an_older_run_stays_there(qtbot, paused):
     qtbot.waitUntil(lambda: len(results) == 2, timeout=30000)
     qtbot.waitUntil(lambda: not win.run_history.runs[-1].live, timeout=30000)
     assert panel.run_combo.currentIndex() == 0 and panel.index == 2
+
+
+def test_a_step_of_a_running_run_can_be_made_a_layer(qtbot, paused):
+    win, engine, results = paused
+    panel = win.timeline_panel
+    win.generate()
+    wait_for_steps(qtbot, panel, 3)
+    panel.set_step(1)
+    panel.promote_button.click()
+    layer = win.document.layers[-1]
+    assert layer.name.startswith("Step 2/6 (x0)") and layer.draft
+    assert layer.metadata["promoted_step"] == 2 and layer.metadata["prompt"] == "a red barn"
+
+
+def test_a_failed_run_leaves_no_half_record(qtbot, paused):
+    win, engine, results = paused
+    panel = win.timeline_panel
+    win.generate()
+    wait_for_steps(qtbot, panel, 3)
+    engine.fail = True
+    engine.resume()
+    qtbot.waitUntil(lambda: not win.run_history.runs, timeout=30000)
+    assert panel.run_combo.count() == 0 and panel.current_run() is None
+    assert not panel.play_button.isEnabled() and "device went away" in win.banner.message
