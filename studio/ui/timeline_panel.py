@@ -219,11 +219,14 @@ class TimelinePanel(QWidget):
         self.set_step(len(frames) - 1 if follow and frames else self.index)
 
     def _fill_decoders(self, run: RecordedRun | None) -> None:
+        """The decoders this run can use; the chosen one stays chosen when still offered."""
+        chosen = self.decoder_combo.currentData()
         self.decoder_combo.clear()
         self.decoder_combo.addItem("Full VAE", "")
         tiny = getattr(run.request, "preview_decoder", None) if run is not None else None
         if tiny and tiny != "vae":
             self.decoder_combo.addItem(f"Tiny decoder ({Path(tiny).name})", tiny)
+        self.decoder_combo.setCurrentIndex(max(0, self.decoder_combo.findData(chosen)))
 
     def set_step(self, index: int) -> None:
         """Show step `index` (0-based) everywhere: image, slider, plots, filmstrip, label."""
