@@ -430,6 +430,8 @@ class MainWindow(DocumentActions, ModelActions, QMainWindow):
             self.restoreGeometry(geometry)
         if state is not None:
             self.restoreState(state)
+        else:  # first start: the canvas gets most of the height, the Timeline a strip
+            self.resizeDocks([self.timeline_dock], [230], Qt.Orientation.Vertical)
         s = self.session.settings
         restore_values(s, lambda key: store.value(f"prompt/{key}"))
         s.device, s.dtype = engine_choice(store)

@@ -129,3 +129,41 @@ def test_mp4_pipes_every_frame_at_an_even_size_to_ffmpeg(tmp_path, monkeypatch):
     args = (bin_dir / "args").read_text().split()
     assert args[args.index("-s") + 1] == "42x24" and args[args.index("-r") + 1] == "12"
     assert len((bin_dir / "stdin").read_bytes()) == 5 * 42 * 24 * 3
+
+
+def test_mp4_with_the_real_ffmpeg_has_every_frame():
+    """CI installs ffmpeg (STUDIO_REQUIRE_FFMPEG=1), so there this fails rather than skips."""
+    import json
+    import shutil
+    import subprocess
+
+    if shutil.which("ffmpeg") is None or shutil.which("ffprobe") is None:
+        if os.environ.get("STUDIO_REQUIRE_FFMPEG"):
+            pytest.fail("ffmpeg/ffprobe not found (Debian: apt-get install ffmpeg)")
+        pytest.skip("ffmpeg is not installed")
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as folder:
+        out = export_run(make_record(7, width=41, height=23), Path(folder) / "run.mp4", fps=10)
+        probe = subprocess.run(
+            [
+                "ffprobe",
+                "-v",
+                "error",
+                "-count_frames",
+                "-select_streams",
+                "v:0",
+                "-show_entries",
+                "stream=width,height,nb_read_frames,codec_name",
+                "-of",
+                "json",
+                str(out),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=True,
+        )
+    stream = json.loads(probe.stdout)["streams"][0]
+    assert (stream["width"], stream["height"]) == (42, 24)  # even sizes for yuv420p
+    assert int(stream["nb_read_frames"]) == 7
