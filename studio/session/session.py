@@ -58,6 +58,20 @@ def _fit(image: np.ndarray, width: int, height: int) -> np.ndarray:
     return np.asarray(resized)
 
 
+def _batch_member_recipe(recipe: dict, index: int) -> dict:
+    """Image `index` of a batch made one run at a time (batch size 1): its own seed and a
+    one-image request, so Re-run exactly makes just this image, bit for bit. Images of one
+    batched run (size > 1) keep the whole batch's recipe: re-made alone they could differ."""
+    out = dict(recipe, batch_index=index)
+    seeds = recipe.get("seeds") or []
+    request = dict(recipe.get("request") or {})
+    if request.get("batch_size", 1) == 1 and index < len(seeds):
+        out.update(seed=seeds[index], seeds=[seeds[index]])
+        if request:
+            out["request"] = dict(request, seed=seeds[index], batch_count=1)
+    return out
+
+
 def _short(text: str, limit: int = 32) -> str:
     text = " ".join(text.split())
     return text if len(text) <= limit else text[: limit - 1] + "…"
@@ -308,7 +322,7 @@ class GenerationSession(QObject):
             layer = Layer(name, rgba_from_rgb(image), draft=draft, metadata=dict(recipe))
             layer.sources = dict(sources.arrays)
             if len(images) > 1:  # a batch: every image a layer, only the first one shown
-                layer.metadata["batch_index"] = i
+                layer.metadata = _batch_member_recipe(recipe, i)
                 layer.visible = i == 0
             layers.append(layer)
         stack = self.document.undo_stack

@@ -214,7 +214,14 @@ def test_a_batch_lands_every_image_as_a_layer_in_one_undo_step(make_window, qtbo
     assert first.name == "Prompt: twins (1/2)" and first.visible
     assert second.name == "Prompt: twins (2/2)" and not second.visible
     assert not np.array_equal(first.pixels, second.pixels)  # seeds 11 and 12
-    QTest.keyClick(window, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    assert (first.metadata["seed"], second.metadata["seed"]) == (11, 12)
+    second_pixels = second.pixels.copy()
+    assert window.session.rerun_exactly(second) is not None  # just that image, bit for bit
+    qtbot.waitUntil(lambda: len(window.document.layers) == 4, timeout=60000)
+    again = window.document.layers[-1]
+    assert again.name == "Re-run: twins" and np.array_equal(again.pixels, second_pixels)
+    for _ in range(2):
+        QTest.keyClick(window, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
     assert len(window.document.layers) == 1
 
 
