@@ -125,7 +125,8 @@ class StepImage(QWidget):
         painter = QPainter(self)
         painter.fillRect(self.rect(), self.palette().window())
         if self.pixmap is None:
-            painter.drawText(self.rect(), Qt.AlignmentFlag.AlignCenter, self.caption)
+            flags = Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap  # fits narrow docks
+            painter.drawText(self.rect().adjusted(6, 6, -6, -6), flags, self.caption)
             return
         size = self.pixmap.size().scaled(self.size(), Qt.AspectRatioMode.KeepAspectRatio)
         target = QRectF(0, 0, size.width(), size.height())
