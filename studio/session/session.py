@@ -58,6 +58,12 @@ def _fit(image: np.ndarray, width: int, height: int) -> np.ndarray:
     return np.asarray(resized)
 
 
+def _progress(job_id: int, preview: StepPreview) -> Progress:
+    rate = preview.step / preview.elapsed if preview.elapsed > 0 and preview.step else 0.0
+    eta = (preview.total - preview.step) / rate if rate > 0 else None
+    return Progress(job_id, preview.step, preview.total, preview.phase, rate, eta)
+
+
 def _batch_member_recipe(recipe: dict, index: int) -> dict:
     """Image `index` of a batch made one run at a time (batch size 1): its own seed and a
     one-image request, so Re-run exactly makes just this image, bit for bit. Images of one
@@ -105,6 +111,7 @@ class GenerationSession(QObject):
         worker.job_cancelled.connect(self._on_cancelled)
         worker.job_failed.connect(self._on_failed)
         worker.job_started.connect(self._on_started)
+        worker.queue_changed.connect(self._on_queue_changed)
 
     # ---- models ---------------------------------------------------------------------------
     def refresh_models(self) -> list[ModelInfo]:
@@ -294,15 +301,22 @@ class GenerationSession(QObject):
 
     def _on_step(self, job_id: int, preview: StepPreview) -> None:
         if job_id not in self._labels:
-            return  # not ours (e.g. a live draft)
-        rate = preview.step / preview.elapsed if preview.elapsed > 0 and preview.step else 0.0
-        eta = (preview.total - preview.step) / rate if rate > 0 else None
-        self.progress_changed.emit(
-            Progress(job_id, preview.step, preview.total, preview.phase, rate, eta)
-        )
+            if not self._is_background(job_id):  # Explore, Translate…: progress, no preview
+                self.progress_changed.emit(_progress(job_id, preview))
+            return
+        self.progress_changed.emit(_progress(job_id, preview))
         if preview.image is not None:
             size = self._sizes.get(job_id, (self.document.width, self.document.height))
             self.preview_changed.emit((preview.image, size))
+
+    def _is_background(self, job_id: int) -> bool:
+        """Jobs of a channel (the live draft) run quietly: they must not flicker the status."""
+        job = next((j for j in self.worker.jobs() if j.id == job_id), None)
+        return job is None or bool(job.channel)
+
+    def _on_queue_changed(self) -> None:
+        if not self.worker.is_busy():
+            self.progress_changed.emit(None)  # whoever queued the last job, the worker is idle
 
     def _land(self, job_id: int, result: GenerationResult, draft: bool) -> None:
         label = self._labels.pop(job_id, "Result")

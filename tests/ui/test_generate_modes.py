@@ -368,3 +368,21 @@ def test_one_click_conversion_of_a_pickled_checkpoint(make_window, qtbot, tmp_pa
     with qtbot.waitSignal(window.converter.error_raised, timeout=30000) as refused:
         window.converter.convert(str(ckpt))  # the .safetensors exists now: not overwritten
     assert "already exists" in refused.args[0]
+
+
+def test_jobs_queued_by_other_docks_show_progress_but_live_drafts_stay_quiet(make_window, qtbot):
+    from studio.engine.requests import GenerationRequest
+
+    engine = FakeEngine(steps=30, step_delay=0.03)
+    window = make_window(engine)
+    worker = window.session.worker
+    request = GenerationRequest(model_path="x", prompt="", width=64, height=64)
+    seen = []
+    window.session.progress_changed.connect(lambda p: seen.append(p))
+    worker.submit(request, "Live draft", channel="live-draft")
+    qtbot.waitUntil(lambda: len(engine.runs) == 1 and not worker.is_busy(), timeout=10000)
+    assert all(p is None for p in seen)  # a quiet background job
+    worker.submit(request, "Explore: Euler · 30 steps")  # e.g. the Explore dock's batch
+    qtbot.waitUntil(lambda: "step" in window.step_label.text(), timeout=10000)
+    qtbot.waitUntil(lambda: not worker.is_busy(), timeout=10000)
+    qtbot.waitUntil(lambda: window.step_label.text() == "Idle", timeout=5000)
