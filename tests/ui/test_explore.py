@@ -7,33 +7,17 @@ import threading
 import numpy as np
 import pytest
 from PIL import Image
-from PySide6.QtCore import QSettings, Qt
+from PySide6.QtCore import Qt
 
-from studio.app.main import build_window
 from studio.engine.diffusion.engine import DiffusionEngine
 from studio.ui.compare_panel import parse_steps
 
 
 @pytest.fixture
 def window(qtbot, tmp_path, tiny_sd_path):
-    settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
-    settings.setValue("engine/device", "cpu")
-    settings.setValue("engine/dtype", "float32")
-    win = build_window(DiffusionEngine(), settings)
-    win.session.open_model_folder(str(tiny_sd_path))
-    p = win.prompt_panel
-    p.load(win.session.settings)
-    p.width_spin.setValue(64)
-    p.height_spin.setValue(64)
-    p.steps_spin.setValue(3)
-    p.sampler_combo.setCurrentText("Euler")
-    p.random_check.setChecked(False)
-    p.seed_edit.setText("21")
-    p.prompt_edit.setPlainText("a red barn")
-    win.session.settings.device, win.session.settings.dtype = "cpu", "float32"
-    qtbot.addWidget(win)
-    win.show()
-    qtbot.waitExposed(win)
+    from tests.ui.test_timeline import timeline_window
+
+    win = timeline_window(qtbot, tmp_path, tiny_sd_path, DiffusionEngine(), 3, "Euler", "21")
     yield win
     win.explore_batch.stop()
     win.close()

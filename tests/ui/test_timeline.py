@@ -21,8 +21,10 @@ def window(qtbot, tmp_path, tiny_sd_path):
     win.close()
 
 
-def timeline_window(qtbot, tmp_path, tiny_sd_path, engine):
-    """The main window on `engine` and the tiny model: 64x64, 6 Heun steps, fixed seed."""
+def timeline_window(
+    qtbot, tmp_path, tiny_sd_path, engine, steps=6, sampler="Heun", seed: str | None = None
+):
+    """The main window on `engine` and the tiny model: 64x64, fixed seed, a red barn."""
     settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
     settings.setValue("engine/device", "cpu")
     settings.setValue("engine/dtype", "float32")
@@ -32,9 +34,11 @@ def timeline_window(qtbot, tmp_path, tiny_sd_path, engine):
     p.load(win.session.settings)
     p.width_spin.setValue(64)
     p.height_spin.setValue(64)
-    p.steps_spin.setValue(6)
-    p.sampler_combo.setCurrentText("Heun")
+    p.steps_spin.setValue(steps)
+    p.sampler_combo.setCurrentText(sampler)
     p.random_check.setChecked(False)
+    if seed is not None:
+        p.seed_edit.setText(seed)
     p.prompt_edit.setPlainText("a red barn")
     qtbot.addWidget(win)
     win.show()
@@ -175,19 +179,7 @@ class StopAt(DiffusionEngine):
 
 
 def test_continue_a_stopped_run_gives_the_full_runs_image(qtbot, tmp_path, tiny_sd_path):
-    settings = QSettings(str(tmp_path / "s.ini"), QSettings.Format.IniFormat)
-    win = build_window(StopAt(3), settings)
-    qtbot.addWidget(win)
-    win.session.open_model_folder(str(tiny_sd_path))
-    p = win.prompt_panel
-    p.load(win.session.settings)
-    p.width_spin.setValue(64)
-    p.height_spin.setValue(64)
-    p.steps_spin.setValue(6)
-    p.sampler_combo.setCurrentText("Euler a")
-    p.random_check.setChecked(False)
-    p.prompt_edit.setPlainText("a red barn")
-    win.session.settings.device, win.session.settings.dtype = "cpu", "float32"
+    win = timeline_window(qtbot, tmp_path, tiny_sd_path, StopAt(3), sampler="Euler a")
     try:
         generate(qtbot, win)
         panel = win.timeline_panel
