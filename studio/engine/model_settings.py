@@ -59,7 +59,8 @@ def sidecar_file(path: str | Path) -> Path:
     return path.with_name(path.name + SIDECAR_SUFFIX)
 
 
-def _read(path: Path) -> dict:
+def read_json_object(path: Path) -> dict:
+    """A JSON file holding an object ({} when the file is absent); ModelLoadError if not."""
     if not path.is_file():
         return {}
     try:
@@ -82,10 +83,12 @@ def _from_dict(data: object, where: Path) -> ModelSettings:
 
 def model_settings(path: str | Path) -> ModelSettings:
     """The settings in force for the model at `path` (user data first, then its sidecar)."""
-    stored = _read(settings_file()).get(model_key(path))
+    stored = read_json_object(settings_file()).get(model_key(path))
     mine = _from_dict(stored, settings_file()) if stored is not None else ModelSettings()
     sidecar = sidecar_file(path)
-    theirs = _from_dict(_read(sidecar), sidecar) if sidecar.is_file() else ModelSettings()
+    theirs = (
+        _from_dict(read_json_object(sidecar), sidecar) if sidecar.is_file() else ModelSettings()
+    )
     return ModelSettings(mine.prediction or theirs.prediction, mine.few_step or theirs.few_step)
 
 
@@ -94,7 +97,7 @@ def set_model_settings(path: str | Path, settings: ModelSettings) -> None:
     from studio.io.atomic import write_atomic
 
     target = settings_file()
-    data = _read(target)
+    data = read_json_object(target)
     key = model_key(path)
     if settings.empty:
         data.pop(key, None)

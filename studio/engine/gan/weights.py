@@ -124,15 +124,11 @@ def _listing(missing: Iterable[str], extra: Iterable[str]) -> str:
 def read_sidecar(path: str | Path) -> dict[str, Any]:
     """The optional JSON next to a checkpoint (`<file>.json`): label set, size, widths…"""
     path = Path(path)
+    from studio.engine.model_settings import read_json_object
+
     for candidate in (path.with_suffix(".json"), path.with_name(path.name + ".json")):
         if candidate.is_file():
-            try:
-                data = json.loads(candidate.read_text(encoding="utf-8"))
-            except (OSError, ValueError) as exc:
-                raise ModelLoadError(f"{candidate.name} is not valid JSON.", str(exc)) from exc
-            if not isinstance(data, dict):
-                raise ModelLoadError(f"{candidate.name} must hold a JSON object.")
-            return data
+            return read_json_object(candidate)
     return {}
 
 
