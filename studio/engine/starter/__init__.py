@@ -1,0 +1,1 @@
+"""Starter models made by this project: vocabulary/conditioning shared with training."""
