@@ -61,6 +61,9 @@ def _parser() -> argparse.ArgumentParser:
 
     cli_gan.add_generate_arguments(gen)
     cli_gan.add_commands(commands)
+    from studio.app import cli_data  # `studio data synth`
+
+    cli_data.add_commands(commands)
     models = commands.add_parser("models", help="list or convert model files")
     actions = models.add_subparsers(dest="models_command", metavar="ACTION", required=True)
     listing = actions.add_parser("list", help="what the registry recognises in a folder")
@@ -345,6 +348,10 @@ def main(argv: list[str] | None = None) -> int:
 
     if cli_gan.handles(args):  # a SPADE checkpoint with --labels, or `translate`
         return cli_gan.run(args)
+    from studio.app import cli_data
+
+    if cli_data.handles(args):
+        return cli_data.run(args)
     if args.command == "generate":
         if args.prompt is None:
             return _fail("--prompt is required (SPADE models with --labels need none)")
