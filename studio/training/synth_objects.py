@@ -6,12 +6,22 @@ from __future__ import annotations
 import numpy as np
 
 from studio.engine.starter import noise
+from studio.engine.starter.layout import V
 from studio.training.synth_paint import Light, Textures, _c, _fill
 
 _FOLIAGE = {
     "summer": [_c(42, 92, 36), _c(58, 110, 40), _c(34, 78, 40)],
     "autumn": [_c(196, 92, 30), _c(210, 156, 42), _c(156, 52, 30), _c(120, 110, 40)],
     "winter": [_c(96, 80, 68), _c(110, 96, 82)],  # bare branches
+}
+_OWN = {  # the labels an object is made of (for the depth of its base)
+    "tree": (V["tree"],),
+    "forest": (V["tree"],),
+    "bush": (V["bush"],),
+    "rock": (V["rock"],),
+    "house": (V["house"],),
+    "building": (V["building"],),
+    "waterfall": (V["waterfall"], V["rock"], V["water"]),
 }
 _CONIFER = {"summer": _c(30, 72, 42), "autumn": _c(34, 70, 44), "winter": _c(30, 58, 44)}
 
@@ -105,9 +115,10 @@ def atmosphere(img, labels, masks, L: Light, depth, horizon, layout) -> None:
     depth = depth.copy()  # objects standing on the ground take the depth of their base
     for obj in layout.get("objects", ()):
         a, b, c, d, _, y1, _, _ = _box(obj, h, w)
-        if a < b and c < d:
+        own = np.isin(labels[a:b, c:d], _OWN.get(obj["kind"], ()))
+        if own.any():
             base = np.clip((y1 - horizon) / max(1.0, h - horizon), 0, 1)
-            depth[a:b, c:d] = np.maximum(depth[a:b, c:d], base)
+            depth[a:b, c:d][own] = np.maximum(depth[a:b, c:d][own], base)
     solid = ~(masks["sky"] | masks["clouds"])
     img[solid] *= L.light
     yy = np.arange(h, dtype=np.float32)[:, None]

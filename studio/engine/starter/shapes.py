@@ -139,7 +139,7 @@ def _waterfall(rng, cv: Canvas) -> None:
         lambda y, x: ((x - cx) / (fw * 4)) ** 2 + ((y - bottom) / pool_h) ** 2 < 1,
         V["water"],
     )
-    cv.objects.append({"kind": "waterfall", "box": [top, cx - fw, bottom, cx + fw]})
+    cv.objects.append({"kind": "waterfall", "box": [top, cx - cw * 1.4, bottom, cx + cw * 1.4]})
 
 
 def _forest_edge(rng, cv: Canvas) -> None:
