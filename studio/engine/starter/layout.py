@@ -199,7 +199,7 @@ def _water(rng, cv: Canvas, want, desert: bool) -> None:
         lab[river] = V["river"]
         cv.style["surface"] = float(cv.horizon)
         cv.river = (centre, half)
-    if _chance(rng, 0.08, "water" in want) and kind != "sea":
+    if _chance(rng, 0.14, "water" in want) and kind != "sea":
         cx, cy = w * rng.uniform(0.2, 0.8), rng.uniform(0.45, 0.85)
         rx = w * rng.uniform(0.12, 0.3) * (1.3 if "water" in want else 1.0)
         wob = noise.fbm(rng, h, w, (4, 4), 3)

@@ -55,7 +55,7 @@ def place_objects(rng: np.random.Generator, cv: Canvas, want, winter: bool) -> N
     for kind, p, width in (("road", 0.18, 0.2), ("path", 0.22, 0.08)):
         if kind in want or rng.random() < p:
             _road(rng, cv, kind, width * (1.3 if kind in want else 1.0))
-    if cv.river is not None and ("bridge" in want or rng.random() < 0.25):
+    if cv.river is not None and ("bridge" in want or rng.random() < 0.45):
         centre, half = cv.river
         t = rng.uniform(0.2, 0.7)
         r = int(_row_at(cv, t))
@@ -63,7 +63,7 @@ def place_objects(rng: np.random.Generator, cv: Canvas, want, winter: bool) -> N
         band = (cv.yy >= r - thick) & (cv.yy <= r + thick * 0.4)
         span = np.abs(cv.xx - centre) < half * 1.5 + 3
         lab[band & span & (cv.yy > cv.gline[None, :])] = V["bridge"]
-    if "waterfall" in want or rng.random() < 0.04:
+    if "waterfall" in want or rng.random() < 0.08:
         _waterfall(rng, cv)
     if "tree" in want or rng.random() < 0.4:
         _forest_edge(rng, cv)
@@ -71,11 +71,11 @@ def place_objects(rng: np.random.Generator, cv: Canvas, want, winter: bool) -> N
     n_tree = rng.integers(3, 9) if "tree" in want else rng.integers(0, 6)
     n_bush = rng.integers(5, 12) if "bush" in want else rng.integers(0, 7)
     n_rock = rng.integers(2, 5) if "rock" in want else rng.integers(0, 3)
-    n_house = rng.integers(1, 3) if "house" in want else int(rng.random() < 0.08)
+    n_house = rng.integers(1, 3) if "house" in want else int(rng.random() < 0.16)
     for kind, n in (("tree", n_tree), ("bush", n_bush), ("rock", n_rock), ("house", n_house)):
         for _ in range(int(n)):
             items.append((float(rng.uniform(0.03, 1.0) ** 0.8), kind, float(rng.uniform(0, w))))
-    if "building" in want or rng.random() < 0.04:
+    if "building" in want or rng.random() < 0.08:
         _town(rng, cv, 1.5 if "building" in want else 1.0)
     conifer_p = 0.7 if winter else 0.35
     for t, kind, x in sorted(items):
