@@ -23,6 +23,10 @@ def add_commands(commands) -> None:
     synth.add_argument("--seed", type=int, default=0, help="scene i uses seed + i (default 0)")
     synth.add_argument("--workers", type=int, default=2, help="processes (default 2)")
     synth.add_argument("--quiet", action="store_true", help="no progress on stderr")
+    stats = actions.add_parser("stats", help="class pixel shares of a dataset (+ contact sheet)")
+    stats.add_argument("dir", type=Path, help="dataset folder")
+    stats.add_argument("--sheet", type=Path, help="also write a contact sheet PNG here")
+    stats.add_argument("--sheet-count", type=int, default=48, help="pairs on the sheet")
 
 
 def handles(args: argparse.Namespace) -> bool:
@@ -60,6 +64,45 @@ def _eta(seconds: float) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.data_command == "stats":
+        return stats(args)
+    return synth(args)
+
+
+def stats(args: argparse.Namespace) -> int:
+    """Print the per-class pixel share table; optionally write a contact sheet."""
+    from PIL import Image
+
+    from studio.training.dataset import DatasetError, PairedDataset
+    from studio.training.stats import class_shares, contact_sheet, landscape_colours, share_table
+
+    try:
+        ds = PairedDataset(args.dir)
+        colours, names = landscape_colours()
+        if ds.label_set != "landscape":
+            names = {}
+        last = [time.monotonic()]
+
+        def progress(n: int, total: int) -> None:
+            if time.monotonic() - last[0] >= 2.0:
+                last[0] = time.monotonic()
+                print(f"stats: {n}/{total} label maps read", file=sys.stderr)
+
+        pixels, present, count = class_shares(ds, progress=progress)
+        print(f"{count} pairs in {args.dir}")
+        print(share_table(pixels, present, names))
+        if args.sheet:
+            step = max(1, len(ds) // max(1, args.sheet_count))
+            ids = ds.ids[::step][: args.sheet_count]
+            Image.fromarray(contact_sheet(ds, ids, colours)).save(args.sheet)
+            print(f"contact sheet of {len(ids)} pairs: {args.sheet}", file=sys.stderr)
+    except DatasetError as exc:
+        return _fail(exc.message)
+    return 0
+
+
+def synth(args: argparse.Namespace) -> int:
+    """Render --count scenes into --out, skipping ids already there."""
     from studio.training.dataset import DatasetWriter
     from studio.training.synth import GENERATOR, GENERATOR_VERSION
 

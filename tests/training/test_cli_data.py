@@ -65,3 +65,40 @@ def test_other_settings_in_same_folder_refused(tmp_path, capsys):
         == 2
     )
     assert "other settings (size)" in capsys.readouterr().err
+
+
+def test_stats_table_and_contact_sheet(tmp_path, capsys):
+    import numpy as np
+    from PIL import Image
+
+    out = tmp_path / "ds"
+    assert (
+        main(
+            [
+                "data",
+                "synth",
+                "--count",
+                "4",
+                "--out",
+                str(out),
+                "--size",
+                "64",
+                "--workers",
+                "1",
+                "--quiet",
+            ]
+        )
+        == 0
+    )
+    capsys.readouterr()
+    sheet = tmp_path / "sheet.png"
+    assert main(["data", "stats", str(out), "--sheet", str(sheet), "--sheet-count", "3"]) == 0
+    table = capsys.readouterr().out
+    ds = PairedDataset(out)
+    labels = np.concatenate([p.labels.ravel() for p in ds])
+    sky = 100 * (labels == 1).mean()
+    row = next(line for line in table.splitlines() if " sky " in line)
+    assert abs(float(row.split()[2]) - sky) < 0.01
+    with Image.open(sheet) as im:
+        assert im.size == (8 * 128, 2 * 128)
+    assert main(["data", "stats", str(tmp_path / "missing")]) == 2
