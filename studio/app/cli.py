@@ -64,6 +64,9 @@ def _parser() -> argparse.ArgumentParser:
     from studio.app import cli_data  # `studio data synth`
 
     cli_data.add_commands(commands)
+    from studio.app import cli_eval  # `studio eval`, `studio eval train-segmenter`
+
+    cli_eval.add_commands(commands)
     models = commands.add_parser("models", help="list or convert model files")
     actions = models.add_subparsers(dest="models_command", metavar="ACTION", required=True)
     listing = actions.add_parser("list", help="what the registry recognises in a folder")
@@ -352,6 +355,10 @@ def main(argv: list[str] | None = None) -> int:
 
     if cli_data.handles(args):
         return cli_data.run(args)
+    from studio.app import cli_eval
+
+    if cli_eval.handles(args):
+        return cli_eval.run(args)
     if args.command == "generate":
         if args.prompt is None:
             return _fail("--prompt is required (SPADE models with --labels need none)")
