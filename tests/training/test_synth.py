@@ -86,3 +86,32 @@ def test_water_mirrors_sky_colour():
     assert img[sky].mean(0)[0] > img[sky].mean(0)[2]
     if grass.any():
         assert abs(img[sea].mean() - img[sky].mean()) < abs(img[grass].mean() - img[sky].mean())
+
+
+# render_scene(seed, 64) of generator version 1: per-value pixel counts and mean RGB. The dataset
+# in /work/data/synth-v1 was made by this version; a change here means bumping GENERATOR_VERSION
+# (and remaking the dataset), never silently changing what an old seed renders.
+PINNED_V1 = {
+    0: ({1: 1221, 2: 493, 3: 94, 4: 143, 7: 56, 8: 163, 10: 187, 11: 932, 13: 390, 14: 27,
+         16: 198, 21: 80, 24: 112}, (126.4, 128.8, 108.3), ("golden hour", "foggy", "summer")),
+    1: ({1: 754, 2: 504, 10: 12, 11: 1269, 12: 302, 13: 787, 14: 123, 19: 270, 22: 75},
+        (109.7, 103.5, 94.4), ("day", "cloudy", "autumn")),
+    2: ({1: 1183, 5: 301, 8: 31, 10: 4, 11: 793, 12: 349, 13: 464, 14: 5, 15: 522, 17: 72,
+         18: 317, 23: 55}, (145.1, 113.7, 83.1), ("golden hour", "clear", "autumn")),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("seed", sorted(PINNED_V1))
+def test_version_1_scenes_are_unchanged(seed):
+    from studio.training.synth import GENERATOR_VERSION
+
+    counts, mean, style = PINNED_V1[seed]
+    img, lab, meta = render_scene(seed, 64)
+    if GENERATOR_VERSION != 1:
+        pytest.fail("GENERATOR_VERSION changed: pin the new version's scenes here")
+    got = np.bincount(lab.ravel(), minlength=25)
+    assert set(np.nonzero(got)[0]) == set(counts)
+    for value, n in counts.items():  # a few pixels of slack for float rounding across CPUs
+        assert abs(int(got[value]) - n) <= 8, (value, int(got[value]), n)
+    assert np.allclose(img.reshape(-1, 3).mean(0), mean, atol=1.0)
+    assert (meta["time"], meta["weather"], meta["season"]) == style

@@ -106,6 +106,7 @@ def _draw(rng, size, want, weather, season):
     depth = np.clip((yy - horizon) / max(1.0, h - horizon), 0, 1) * np.ones((1, w), np.float32)
     style["ground_line"] = gline.astype(np.float32)
     desert = _chance(rng, 0.06, "sand" in want and not ({"sea", "lake", "river"} & want))
+    desert = desert and not ({"grass", "field", "flower", "dirt", "water"} & want)
     base = V["sand"] if desert else V["grass"]
     lab[ground] = base
     style["desert"] = bool(desert)
@@ -149,25 +150,50 @@ def _fog_band(rng, lab, yy, horizon, weather, want):
     top = horizon - thick * (0.4 + 0.9 * fn)
     bottom = horizon + thick * (0.2 + 0.5 * fn)
     band = (yy >= top) & (yy <= bottom) & (lab != V["clouds"])
+    for name in ("hill", "mountain", "sky"):
+        if name in want:  # asked for too: the fog leaves it visible
+            band &= lab != V[name]
     lab[band] = V["fog"]
 
 
 def _water(rng, cv: Canvas, want, desert: bool) -> None:
-    """At most one big water body (sea, lake or river) plus now and then a pond."""
+    """One big water body (sea, lake or river; each one asked for), now and then a pond."""
     lab, yy, xx, depth = cv.labels, cv.yy, cv.xx, cv.depth
     h, w = lab.shape
-    asked = [m for m in ("sea", "lake", "river") if m in want] or (
-        ["river"] if "bridge" in want else []
-    )
+    asked = [m for m in ("sea", "lake", "river") if m in want]
+    if "bridge" in want and "river" not in asked:
+        asked.append("river")
     if asked:
-        kind = asked[0]
+        kinds = asked
     else:
         r = rng.random()
         kind = "sea" if r < 0.22 else "lake" if r < 0.42 else "river" if r < 0.62 else None
         if desert and kind == "river":
             kind = None
-    ground = yy >= cv.gline[None, :]
-    cv.style["water"] = kind
+        if "water" in want and kind == "sea":  # the pond asked for needs land around it
+            kind = "lake"
+        if "sand" in want and kind is None and not desert:  # sand asked for: a beach
+            kind = "sea"
+        kinds = [kind] if kind else []
+    cv.style["water"] = kinds[0] if kinds else None
+    taken = np.zeros((h, w), dtype=bool)  # water drawn so far: later bodies flow around it
+    for kind in kinds:
+        taken |= _water_body(rng, cv, kind, want, taken)
+    if _chance(rng, 0.14, "water" in want) and (kinds[:1] != ["sea"] or "water" in want):
+        cx, cy = w * rng.uniform(0.2, 0.8), rng.uniform(0.45, 0.85)
+        rx = w * rng.uniform(0.12, 0.3) * (1.3 if "water" in want else 1.0)
+        wob = noise.fbm(rng, h, w, (4, 4), 3)
+        d = ((xx - cx) / rx) ** 2 + ((depth - cy) / (0.08 + cy * 0.12)) ** 2
+        ground = yy >= cv.gline[None, :]
+        lab[ground & (d + (wob - 0.5) * 0.6 < 1.0) & (lab != V["sea"])] = V["water"]
+
+
+def _water_body(rng, cv: Canvas, kind: str, want, taken: np.ndarray) -> np.ndarray:
+    """Draw a sea, lake or river on the ground outside `taken`; returns its mask."""
+    lab, yy, xx, depth = cv.labels, cv.yy, cv.xx, cv.depth
+    h, w = lab.shape
+    ground = (yy >= cv.gline[None, :]) & ~taken
+    after_sea = bool(taken.any())
     if kind == "sea":
         shore = rng.uniform(0.15, 0.55) + (noise.line(rng, w, 3, 4) - 0.5) * 0.2
         sea = ground & (depth < shore[None, :])
@@ -175,33 +201,35 @@ def _water(rng, cv: Canvas, want, desert: bool) -> None:
         lab[beach] = V["sand"]
         lab[sea] = V["sea"]
         cv.style["surface"] = float(cv.horizon)
-    elif kind == "lake":
+        return sea
+    if kind == "lake":
         cy = rng.uniform(0.08, 0.45)
+        if after_sea:  # inland, below the water already there
+            rows = np.nonzero(taken.any(axis=1))[0]
+            cy = max(cy, float(depth[rows[-1], 0]) + 0.25)
         cx = w * rng.uniform(0.25, 0.75)
         rx = w * rng.uniform(0.25, 0.5)
         ry = rng.uniform(0.08, 0.22) + cy * 0.3
         wob = noise.fbm(rng, h, w, (3, 4), 3)
         d = ((xx - cx) / rx) ** 2 + ((depth - cy) / ry) ** 2
         lake = ground & (d + (wob - 0.5) * 0.8 < 1.0)
-        if rng.random() < 0.4:
+        if "sand" in want or rng.random() < 0.4:
             lab[ground & ~lake & (d + (wob - 0.5) * 0.8 < 1.25)] = V["sand"]
         lab[lake] = V["lake"]
         rows = np.nonzero(lake.any(axis=1))[0]
-        cv.style["surface"] = float(rows[0]) if len(rows) else float(cv.horizon)
-    elif kind == "river":
-        x_far = w * rng.uniform(0.2, 0.8)
-        x_near = w * rng.uniform(0.1, 0.9)
-        meander = (noise.line(rng, h, 3, 3) - 0.5)[:, None] * w * 0.5
-        t = depth
-        centre = x_far + (x_near - x_far) * t + meander * t
-        half = 1.0 + w * rng.uniform(0.06, 0.16) * (0.08 + t) * (1.5 if "river" in want else 1.0)
-        river = ground & (np.abs(xx - centre) < half)
-        lab[river] = V["river"]
-        cv.style["surface"] = float(cv.horizon)
-        cv.river = (centre, half)
-    if _chance(rng, 0.14, "water" in want) and kind != "sea":
-        cx, cy = w * rng.uniform(0.2, 0.8), rng.uniform(0.45, 0.85)
-        rx = w * rng.uniform(0.12, 0.3) * (1.3 if "water" in want else 1.0)
-        wob = noise.fbm(rng, h, w, (4, 4), 3)
-        d = ((xx - cx) / rx) ** 2 + ((depth - cy) / (0.08 + cy * 0.12)) ** 2
-        lab[ground & (d + (wob - 0.5) * 0.6 < 1.0)] = V["water"]
+        if not after_sea:
+            cv.style["surface"] = float(rows[0]) if len(rows) else float(cv.horizon)
+        return lake
+    x_far = w * rng.uniform(0.2, 0.8)
+    x_near = w * rng.uniform(0.1, 0.9)
+    meander = (noise.line(rng, h, 3, 3) - 0.5)[:, None] * w * 0.5
+    t = depth
+    centre = x_far + (x_near - x_far) * t + meander * t
+    half = 1.0 + w * rng.uniform(0.06, 0.16) * (0.08 + t) * (1.5 if "river" in want else 1.0)
+    river = ground & (np.abs(xx - centre) < half)
+    if "sand" in want:  # asked for: sandy banks
+        lab[ground & (np.abs(xx - centre) < half * 1.8 + 1)] = V["sand"]
+    lab[river] = V["river"]
+    cv.style["surface"] = float(cv.horizon)
+    cv.river = (centre, half)
+    return river

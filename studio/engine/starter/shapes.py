@@ -59,6 +59,10 @@ def place_objects(rng: np.random.Generator, cv: Canvas, want, winter: bool) -> N
         centre, half = cv.river
         t = rng.uniform(0.2, 0.7)
         r = int(_row_at(cv, t))
+        rows = np.nonzero((lab == V["river"]).any(axis=1))[0]
+        if "bridge" in want and len(rows):  # asked for: where the river is in the picture
+            r = int(rows[len(rows) * 2 // 3])
+            t = (r - cv.horizon) / max(1.0, h - cv.horizon)
         thick = max(2.0, (h - cv.horizon) * (0.03 + 0.05 * t)) * (1.6 if "bridge" in want else 1)
         band = (cv.yy >= r - thick) & (cv.yy <= r + thick * 0.4)
         span = np.abs(cv.xx - centre) < half * 1.5 + 3
@@ -78,10 +82,18 @@ def place_objects(rng: np.random.Generator, cv: Canvas, want, winter: bool) -> N
     if "building" in want or rng.random() < 0.08:
         _town(rng, cv, 1.5 if "building" in want else 1.0)
     conifer_p = 0.7 if winter else 0.35
+    if "house" in want:  # asked for: near enough to be seen
+        items = [(max(t, 0.45), k, x) if k == "house" else (t, k, x) for t, k, x in items]
     for t, kind, x in sorted(items):
         base = _row_at(cv, t)
         col = int(np.clip(x, 0, w - 1))
-        at = lab[int(np.clip(base, 0, h - 1)), col]
+        row = int(np.clip(base, 0, h - 1))
+        if kind in want:  # asked for: move along the row to the nearest ground it can stand on
+            ok = np.nonzero(np.isin(lab[row], _STANDABLE))[0]
+            if len(ok):
+                col = int(ok[np.argmin(np.abs(ok - col))])
+                x = float(col)
+        at = lab[row, col]
         if at not in _STANDABLE and not (kind == "rock" and at in _WATER):
             continue
         s = (h - cv.horizon) * 0.1 + h * 0.5 * t

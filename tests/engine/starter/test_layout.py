@@ -65,3 +65,23 @@ def test_deterministic():
     a, _ = sample_layout(np.random.default_rng(11), (64, 80), ("tree",))
     b, _ = sample_layout(np.random.default_rng(11), (64, 80), ("tree",))
     assert a.tobytes() == b.tobytes()
+
+
+@pytest.mark.parametrize(
+    "names",
+    [
+        ("mountain", "lake"),
+        ("sea", "lake"),
+        ("river", "bridge"),
+        ("sand", "river"),
+        ("sea", "water"),
+        ("house", "rock", "tree"),
+        ("fog", "hill"),
+        ("snow", "road", "field"),
+    ],
+)
+def test_combinations_are_all_there(names):
+    for seed in range(3):
+        lab, _ = sample_layout(np.random.default_rng(seed), (64, 64), names)
+        for name in names:
+            assert (lab == V[name]).mean() >= 0.005, (names, name, seed)
