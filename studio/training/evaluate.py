@@ -15,13 +15,13 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from studio.engine.starter.vocab import LABEL_CHANNELS
+from studio.engine.starter.vocab import LABEL_CHANNELS, MATERIALS
 from studio.training import segmenter as seg
 from studio.training.dataset import PairedDataset
 from studio.training.eval_generators import Generator
@@ -40,6 +40,7 @@ class EvalRow:
     frechet: float
     seconds: float
     count: int
+    iou: dict[str, float] = field(default_factory=dict)  # material name -> IoU (JSON only)
 
 
 def _scene_meta(ds: PairedDataset, pair_id: str, index: int) -> dict[str, Any]:
@@ -50,7 +51,12 @@ def _row(name, loaded, pictures, truth, real_stats, seconds) -> EvalRow:
     pred = loaded.predict(pictures)
     result = score(confusion(truth, pred, LABEL_CHANNELS))
     fd = frechet_distance(feature_stats(loaded.features(pictures)), real_stats)
-    return EvalRow(name, result.pixel_accuracy, result.miou, fd, seconds, len(pictures))
+    iou = {_name(c): round(v, 4) for c, v in sorted(result.iou.items())}
+    return EvalRow(name, result.pixel_accuracy, result.miou, fd, seconds, len(pictures), iou)
+
+
+def _name(value: int) -> str:
+    return MATERIALS[value - 1] if 1 <= value <= len(MATERIALS) else f"value {value}"
 
 
 def evaluate(
@@ -73,7 +79,9 @@ def evaluate(
     floor = [ds.load(pair_id).image for pair_id in train_ids[-len(held_ids) :]]
     ceiling = _row(REAL, loaded, real, truth, real_stats, 0.0)
     floor_fd = frechet_distance(feature_stats(loaded.features(floor)), real_stats)
-    rows = [EvalRow(REAL, ceiling.pixel_accuracy, ceiling.miou, floor_fd, 0.0, len(real))]
+    rows = [
+        EvalRow(REAL, ceiling.pixel_accuracy, ceiling.miou, floor_fd, 0.0, len(real), ceiling.iou)
+    ]
     log(f"eval: {REAL}: pixel accuracy {ceiling.pixel_accuracy:.3f}")
     for gen in generators:
         pictures, started = [], time.perf_counter()

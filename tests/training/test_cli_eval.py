@@ -9,6 +9,7 @@ import pytest
 import torch
 
 from studio.app.cli import main
+from studio.engine.starter.vocab import MATERIALS
 from studio.training.dataset import DatasetWriter
 from studio.training.synth import render_scene
 
@@ -70,6 +71,7 @@ def test_train_then_table_with_all_generators(tmp_path, capsys):
     for r in rows:
         assert 0 <= r["pixel_accuracy"] <= 1 and 0 <= r["miou"] <= 1 and np.isfinite(r["frechet"])
     assert rows[1]["frechet"] > 0  # flat pictures are not the real renders
+    assert set(rows[0]["iou"]) <= set(MATERIALS) and rows[0]["iou"]
     assert md.read_text().startswith("| generator | pixel acc | mIoU | Fréchet distance |")
 
 
