@@ -1,6 +1,13 @@
 """Synthetic landscape scenes: a procedural label map (engine/starter/layout.py) rendered into a
 picture aligned with it, styled by time of day, weather and season. numpy only, deterministic
-per seed: `render_scene(seed)` -> (image HxWx3 uint8, labels HxW uint16, meta dict)."""
+per seed: `render_scene(seed)` -> (image HxWx3 uint8, labels HxW uint16, meta dict).
+
+Reproducibility: a seed renders the same bytes for a given GENERATOR_VERSION (recorded in every
+dataset.json `studio data synth` writes). Any change to what an unconditioned scene looks like
+must bump the version; tests/training/test_synth.py pins version-1 scenes. Layouts with asked-for
+materials (the engine's prompt path) are not part of a dataset and may improve freely.
+Painting lives in synth_paint.py (sky, clouds, land) and synth_objects.py (objects, haze, water).
+"""
 
 from __future__ import annotations
 
