@@ -67,6 +67,9 @@ def _parser() -> argparse.ArgumentParser:
     from studio.app import cli_eval  # `studio eval`, `studio eval train-segmenter`
 
     cli_eval.add_commands(commands)
+    from studio.app import cli_train  # `studio train diffusion`
+
+    cli_train.add_commands(commands)
     models = commands.add_parser("models", help="list or convert model files")
     actions = models.add_subparsers(dest="models_command", metavar="ACTION", required=True)
     listing = actions.add_parser("list", help="what the registry recognises in a folder")
@@ -359,6 +362,10 @@ def main(argv: list[str] | None = None) -> int:
 
     if cli_eval.handles(args):
         return cli_eval.run(args)
+    from studio.app import cli_train
+
+    if cli_train.handles(args):
+        return cli_train.run(args)
     if args.command == "generate":
         if args.prompt is None:
             return _fail("--prompt is required (SPADE models with --labels need none)")

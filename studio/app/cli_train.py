@@ -1,0 +1,72 @@
+"""`studio train …`: train the starter models on a paired dataset folder (progress on stderr)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+
+def add_commands(commands) -> None:
+    """Register `train` (with `diffusion`) on the `studio` subparsers."""
+    train = commands.add_parser("train", help="train the starter models on paired data")
+    kinds = train.add_subparsers(dest="train_command", metavar="MODEL", required=True)
+    diff = kinds.add_parser(
+        "diffusion", help="the starter diffusion (label map + style words -> 128² picture)"
+    )
+    diff.add_argument("--data", type=Path, required=True, help="paired dataset folder")
+    diff.add_argument("--out", type=Path, required=True, help="run folder (checkpoints, samples)")
+    diff.add_argument("--steps", type=int, default=None, help="stop after this many steps")
+    diff.add_argument("--max-minutes", type=float, default=None, help="or after this long")
+    diff.add_argument("--batch", type=int, default=8)
+    diff.add_argument("--lr", type=float, default=3e-4)
+    diff.add_argument("--threads", type=int, default=1, help="torch threads (default 1)")
+    diff.add_argument("--seed", type=int, default=0)
+    diff.add_argument("--device", default="cpu", help="cpu, cuda, mps (default cpu)")
+    diff.add_argument(
+        "--precision", choices=["fp32", "bf16"], default="fp32", help="bf16 autocast is faster"
+    )
+    diff.add_argument("--holdout", type=int, default=200, help="last ids kept out of training")
+    diff.add_argument("--sample-every", type=float, default=10.0, help="minutes between grids")
+    diff.add_argument("--checkpoint-every", type=int, default=100, help="steps")
+    diff.add_argument("--tiny", action="store_true", help="a tiny 32² model (for trying it out)")
+    diff.add_argument("--resume", action="store_true", help="continue from RUN's last checkpoint")
+
+
+def handles(args: argparse.Namespace) -> bool:
+    return getattr(args, "command", None) == "train"
+
+
+def run(args: argparse.Namespace) -> int:
+    from studio.engine.errors import StudioError
+    from studio.engine.starter.model import StarterConfig, tiny_config
+    from studio.training.diffusion_train import DiffusionTrainConfig, train
+
+    cfg = DiffusionTrainConfig(
+        data=str(args.data),
+        out=str(args.out),
+        steps=args.steps,
+        max_minutes=args.max_minutes,
+        batch=args.batch,
+        lr=args.lr,
+        seed=args.seed,
+        threads=args.threads,
+        device=args.device,
+        precision=args.precision,
+        holdout=args.holdout,
+        sample_every_minutes=args.sample_every,
+        checkpoint_every=args.checkpoint_every,
+        model=tiny_config() if args.tiny else StarterConfig(),
+    )
+
+    def log(line: str) -> None:
+        print(line, file=sys.stderr, flush=True)
+
+    try:
+        train(cfg, resume=args.resume, log=log)
+    except StudioError as exc:
+        print(f"studio: error: {exc.message}", file=sys.stderr)
+        if exc.details:
+            print(exc.details, file=sys.stderr)
+        return 2
+    return 0
