@@ -93,7 +93,7 @@ def crop_pair(pair: Pair, rng: np.random.Generator, cfg: DiffusionTrainConfig, s
         image, labels = image[:, ::-1], labels[:, ::-1]
     if labels.max(initial=0) >= vocab.LABEL_CHANNELS:
         raise TrainingError(f"{pair.id}: label values above {vocab.LABEL_CHANNELS - 1}.")
-    picture = torch.from_numpy(np.ascontiguousarray(image)).permute(2, 0, 1).float()[None]
+    picture = torch.tensor(np.ascontiguousarray(image)).permute(2, 0, 1).float()[None]
     picture = F.interpolate(picture, size=(size, size), mode="area")[0] / 127.5 - 1
     onehot = F.one_hot(torch.from_numpy(np.ascontiguousarray(labels)), vocab.LABEL_CHANNELS)
     small = size // cfg.model.pixel_shuffle
