@@ -197,10 +197,10 @@ class GenerationSession(QObject):
         if not any(m.usable for m in self.models):
             raise StudioError(
                 "No model is installed yet. Put a Stable Diffusion model (diffusers folder or "
-                f".safetensors file) in {user_models_dir()}, or use File → Open model folder."
+                f".safetensors file) in {user_models_dir()}, or add one in Models → Model manager."
             )
         raise StudioError(
-            "No model is selected. Choose one in the Model list, or use File → Open model "
+            "No model is selected. Choose one in the Model list, or use Models → Open model "
             "folder to pick a Stable Diffusion diffusers folder."
         )
 

@@ -32,21 +32,6 @@ ACTIONS: tuple[ActionSpec, ...] = (
     ActionSpec("import_labels", "File", "Import label map…", (), "Colour-coded or indexed PNG"),
     ActionSpec("export_labels", "File", "Export label layer…", (), "Indexed PNG with palette"),
     ActionSpec(
-        "open_model",
-        "File",
-        "Open model folder…",
-        ("Ctrl+Shift+O",),
-        "Pick a Stable Diffusion diffusers folder to generate with",
-    ),
-    ActionSpec(
-        "model_settings",
-        "File",
-        "Settings of the chosen model…",
-        (),
-        "What Studio assumed about the model; set its prediction type or Turbo/LCM mode",
-    ),
-    ActionSpec("refresh_models", "File", "Refresh model list", ("F5",)),
-    ActionSpec(
         "export_canvas",
         "File",
         "Export canvas as PNG…",
@@ -147,10 +132,43 @@ ACTIONS: tuple[ActionSpec, ...] = (
     ActionSpec("actual_size", "View", "Actual size (100%)", ("Ctrl+1",)),
     ActionSpec("zoom_in", "View", "Zoom in", ("Ctrl++", "Ctrl+=")),
     ActionSpec("zoom_out", "View", "Zoom out", ("Ctrl+-",)),
+    ActionSpec(
+        "model_manager",
+        "Models",
+        "Model manager…",
+        ("Ctrl+Alt+M",),
+        "See, add and remove installed models (kind, size, precision, licence, card)",
+    ),
+    ActionSpec(
+        "open_model",
+        "Models",
+        "Open model folder…",
+        ("Ctrl+Shift+O",),
+        "Pick a Stable Diffusion diffusers folder to generate with",
+    ),
+    ActionSpec(
+        "model_settings",
+        "Models",
+        "Settings of the chosen model…",
+        (),
+        "What Studio assumed about the model; set its prediction type or Turbo/LCM mode",
+    ),
+    ActionSpec("refresh_models", "Models", "Refresh model list", ("F5",)),
     ActionSpec("about", "Help", "About Studio"),
 )
 SPECS = {spec.id: spec for spec in ACTIONS}
-MENU_ORDER = ("File", "Edit", "Image", "Layer", "Select", "Tools", "Generate", "View", "Help")
+MENU_ORDER = (
+    "File",
+    "Edit",
+    "Image",
+    "Layer",
+    "Select",
+    "Tools",
+    "Generate",
+    "View",
+    "Models",
+    "Help",
+)
 
 
 def shortcuts_for(spec: ActionSpec, settings: QSettings) -> list[QKeySequence]:

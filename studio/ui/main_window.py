@@ -164,6 +164,7 @@ class MainWindow(DocumentActions, ModelActions, QMainWindow):
             "import_labels": lambda: self.import_labels(),
             "export_labels": lambda: self.export_labels(),
             "open_model": self.open_model_folder,
+            "model_manager": lambda: self.open_model_manager(),
             "refresh_models": self.refresh_all_models,
             "model_settings": lambda: self.edit_model_settings(),
             "export_canvas": lambda: self.export_canvas(),
@@ -472,6 +473,8 @@ class MainWindow(DocumentActions, ModelActions, QMainWindow):
 
     def closeEvent(self, event) -> None:
         self.save_state()
+        if self.model_manager is not None:
+            self.model_manager.close()
         self.autosaver.stop()
         self.run_exporter.cancel()
         if self.document.undo_stack.isClean():

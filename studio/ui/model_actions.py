@@ -17,6 +17,32 @@ from studio.ui.model_settings_dialog import ModelSettingsDialog
 class ModelActions:
     """Mixed into MainWindow (which provides session, panels, canvas, banner, statusBar)."""
 
+    model_manager = None  # the Models → Model manager… window, made on first use
+
+    def open_model_manager(self):
+        """Show the (non-modal) model manager window, bringing it forward if it is open."""
+        from studio.ui.model_manager import ModelManager
+
+        if self.model_manager is None:
+            self.model_manager = ModelManager(
+                self, extra_paths=lambda: list(self.session.extra_model_paths)
+            )
+            self.model_manager.models_changed.connect(self._on_models_managed)
+        else:
+            self.model_manager.rescan()
+        self.model_manager.show()
+        self.model_manager.raise_()
+        self.model_manager.activateWindow()
+        return self.model_manager
+
+    def _on_models_managed(self) -> None:
+        """Models were added or removed in the manager: forget gone ones, re-scan every list."""
+        s = self.session
+        s.extra_model_paths = [p for p in s.extra_model_paths if Path(p).exists()]
+        if s.settings.model_path and not Path(s.settings.model_path).exists():
+            s.settings.model_path = ""
+        self.refresh_all_models()
+
     def edit_model_settings(self, chosen: ModelSettings | None = None) -> None:
         """Show the chosen model's notes and store the artist's override (then re-scan)."""
         path = self.session.settings.model_path
@@ -97,7 +123,7 @@ class ModelActions:
             "No model installed yet.\n\nPut a Stable Diffusion model (diffusers folder or "
             ".safetensors file), a SPADE or a pix2pix/CycleGAN checkpoint in\n"
             + "\n".join(places)
-            + "\n\nor choose File → Open model folder… (Ctrl+Shift+O)."
+            + "\n\nadd one in Models → Model manager… (Ctrl+Alt+M)."
         )
 
     def _update_model_label(self) -> None:

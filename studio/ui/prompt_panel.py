@@ -134,7 +134,7 @@ class PromptPanel(QWidget):
         )
         self.model_combo.setMinimumContentsLength(12)
         open_button = QPushButton("Open…")
-        open_button.setToolTip("Open a diffusers model folder (File → Open model folder)")
+        open_button.setToolTip("Open a diffusers model folder (Models → Open model folder)")
         open_button.clicked.connect(self.open_model_requested)
         form.addRow("Model", row(self.model_combo, open_button))
 

@@ -1,0 +1,178 @@
+"""The model manager window: listing, search/filter, remove to trash, reveal, Models menu."""
+
+from __future__ import annotations
+
+import shutil
+
+import pytest
+from PySide6.QtCore import QObject, Qt, QTimer, QUrl, Slot
+from PySide6.QtGui import QDesktopServices
+from PySide6.QtTest import QTest
+from PySide6.QtWidgets import QApplication, QMessageBox
+
+from studio.ui.model_manager import ModelManager
+from tests.engine.test_catalog import CARD, lora, spade, taesd
+
+
+@pytest.fixture
+def models(tmp_path, tiny_sd_path, monkeypatch):
+    """A user models folder with one model of several kinds; trash and home kept in tmp."""
+    monkeypatch.setenv("STUDIO_HOME", str(tmp_path / "studio-home"))
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg-data"))
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    (tmp_path / "home").mkdir()
+    folder = tmp_path / "studio-home" / "models"
+    folder.mkdir(parents=True)
+    shutil.copytree(tiny_sd_path, folder / "tiny-sd")
+    (folder / "tiny-sd" / "README.md").write_text(CARD)
+    lora(folder / "ink-lora.safetensors")
+    taesd(folder / "taesd.safetensors")
+    spade(folder / "ade.safetensors")
+    (folder / "ade.json").write_text('{"label_set": "ade20k"}')
+    (folder / "broken.ckpt").write_bytes(b"this is not a checkpoint")
+    return folder
+
+
+def manager(qtbot, folder) -> ModelManager:
+    window = ModelManager(places={"User models": str(folder)})
+    qtbot.addWidget(window)
+    window.show()
+    qtbot.waitExposed(window)
+    return window
+
+
+def answer_next_box(qtbot, button, seen: list[str]) -> None:
+    """Click `button` on the next message box that opens, remembering its text."""
+
+    def click():
+        box = QApplication.activeModalWidget()
+        if not isinstance(box, QMessageBox):
+            QTimer.singleShot(20, click)
+            return
+        seen.append(box.text())
+        box.button(button).click()
+
+    QTimer.singleShot(0, click)
+
+
+def row(window, name):
+    tree = window.installed.tree
+    return next(tree.topLevelItem(i) for i in range(tree.topLevelItemCount())
+                if tree.topLevelItem(i).text(0) == name)  # fmt: skip
+
+
+def test_lists_every_kind_with_size_precision_and_card(qtbot, models):
+    window = manager(qtbot, models)
+    tab = window.installed
+    assert set(tab.visible_names()) == {
+        "tiny-sd", "ink-lora.safetensors", "taesd.safetensors", "ade.safetensors", "broken.ckpt",
+    }  # fmt: skip
+    sd = row(window, "tiny-sd")
+    assert [sd.text(c) for c in (1, 3, 4)] == ["SD 1.x", "fp32", "User models"]
+    assert sd.text(2).endswith("MB")
+    assert row(window, "ink-lora.safetensors").text(1) == "LoRA (SD 1.x)"
+    assert row(window, "ink-lora.safetensors").text(3) == "fp16"
+    assert row(window, "taesd.safetensors").text(1) == "Preview decoder (TAESD)"
+    tab.tree.setCurrentItem(sd)
+    text = tab.details.toPlainText()
+    assert "creativeml-openrail-m" in text and "Tiny SD" in text and "A test model." in text
+    assert "license:" not in text  # the card's YAML head is read, not shown
+    tab.tree.setCurrentItem(row(window, "broken.ckpt"))
+    assert "Cannot be used" in tab.details.toPlainText()
+    assert "not a readable checkpoint" in tab.details.toPlainText()
+    tab.tree.sortByColumn(2, Qt.SortOrder.DescendingOrder)  # by bytes, not by text
+    assert tab.visible_names()[0] == "tiny-sd"
+
+
+def test_search_and_kind_filter(qtbot, models):
+    window = manager(qtbot, models)
+    tab = window.installed
+    QTest.keyClicks(tab.search_edit, "ink")
+    assert tab.visible_names() == ["ink-lora.safetensors"]
+    tab.search_edit.clear()
+    tab.kind_combo.setCurrentIndex(tab.kind_combo.findData("taesd"))
+    assert tab.visible_names() == ["taesd.safetensors"]
+    tab.kind_combo.setCurrentIndex(tab.kind_combo.findData("unusable"))
+    assert tab.visible_names() == ["broken.ckpt"]
+    tab.kind_combo.setCurrentIndex(tab.kind_combo.findData("spade"))
+    QTest.keyClicks(tab.search_edit, "lora")
+    assert tab.visible_names() == []
+    assert "0 of 5 models shown" in tab.details.toPlainText()
+
+
+def test_remove_moves_the_model_and_its_side_files_to_the_trash(qtbot, models, tmp_path):
+    window = manager(qtbot, models)
+    changes = []
+    window.models_changed.connect(lambda: changes.append(1))
+    window.installed.select(str(models / "ade.safetensors"))
+    seen: list[str] = []
+    answer_next_box(qtbot, QMessageBox.StandardButton.No, seen)
+    assert not window.installed.remove_current()
+    assert (models / "ade.safetensors").exists() and not changes
+    answer_next_box(qtbot, QMessageBox.StandardButton.Yes, seen)
+    assert window.installed.remove_current()
+    assert "ade.safetensors" in seen[1] and "KB" in seen[1] and "ade.json" in seen[1]
+    assert not (models / "ade.safetensors").exists() and not (models / "ade.json").exists()
+    trash = tmp_path / "xdg-data" / "Trash" / "files"
+    assert {p.name for p in trash.iterdir()} == {"ade.safetensors", "ade.json"}
+    assert changes == [1] and "ade.safetensors" not in window.installed.visible_names()
+
+
+class _UrlCatcher(QObject):
+    def __init__(self):
+        super().__init__()
+        self.urls: list[QUrl] = []
+
+    @Slot(QUrl)
+    def open(self, url):
+        self.urls.append(url)
+
+
+def test_reveal_opens_the_folder_that_holds_the_model(qtbot, models):
+    window = manager(qtbot, models)
+    catcher = _UrlCatcher()
+    QDesktopServices.setUrlHandler("file", catcher, "open")
+    try:
+        window.installed.select(str(models / "taesd.safetensors"))
+        window.installed.reveal_button.click()
+    finally:
+        QDesktopServices.unsetUrlHandler("file")
+    assert [u.toLocalFile() for u in catcher.urls] == [str(models)]
+
+
+def test_models_menu_and_ctrl_alt_m_open_the_manager(make_window, qtbot, models):
+    window = make_window()
+    menus = [a.text().replace("&", "") for a in window.menuBar().actions()]
+    assert menus.index("View") + 1 == menus.index("Models") == menus.index("Help") - 1
+    models_menu = next(a.menu() for a in window.menuBar().actions() if a.text() == "&Models")
+    texts = [a.text() for a in models_menu.actions()]
+    assert texts[:2] == ["Model manager…", "Open model folder…"]
+    assert window.actions["refresh_models"].shortcut().toString() == "F5"
+    QTest.keyClick(window, Qt.Key.Key_M, Qt.KeyboardModifier.ControlModifier
+                   | Qt.KeyboardModifier.AltModifier)  # fmt: skip
+    qtbot.waitUntil(lambda: window.model_manager is not None and window.model_manager.isVisible())
+    assert "tiny-sd" in window.model_manager.installed.visible_names()
+    assert not window.model_manager.isModal()
+
+
+def test_removing_the_chosen_model_refreshes_the_generate_dock(make_window, qtbot, models):
+    window = make_window()
+    combo = window.prompt_panel.model_combo
+    assert any(combo.itemData(i) == str(models / "tiny-sd") for i in range(combo.count()))
+    window.session.settings.model_path = str(models / "tiny-sd")
+    manager_window = window.open_model_manager()
+    manager_window.installed.select(str(models / "tiny-sd"))
+    answer_next_box(qtbot, QMessageBox.StandardButton.Yes, [])
+    assert manager_window.installed.remove_current()
+    assert all(combo.itemData(i) != str(models / "tiny-sd") for i in range(combo.count()))
+    assert window.session.settings.model_path == ""
+    manager_window.close()
+
+
+def test_extra_tabs_can_be_added(qtbot, models):
+    from PySide6.QtWidgets import QLabel
+
+    window = ModelManager(downloads=QLabel("downloads"), places={"User models": str(models)})
+    qtbot.addWidget(window)
+    assert [window.tabs.tabText(i) for i in range(window.tabs.count())] == ["Installed", "Download"]
+    assert window.add_tab(QLabel("x"), "More") == 2
