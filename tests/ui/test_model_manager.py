@@ -176,3 +176,104 @@ def test_extra_tabs_can_be_added(qtbot, models):
     qtbot.addWidget(window)
     assert [window.tabs.tabText(i) for i in range(window.tabs.count())] == ["Installed", "Download"]
     assert window.add_tab(QLabel("x"), "More") == 2
+
+
+# ---- add from disk ---------------------------------------------------------------------------
+def wait_idle(qtbot, window):
+    qtbot.waitUntil(lambda: not window.importer.busy and not window.progress_widget.isVisible(),
+                    timeout=20000)  # fmt: skip
+    assert window.importer.wait(5.0)
+
+
+def drop(window, paths):
+    from PySide6.QtCore import QMimeData, QPoint, QPointF
+    from PySide6.QtGui import QDragEnterEvent, QDropEvent
+
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(p)) for p in paths])
+    action, buttons = Qt.DropAction.CopyAction, Qt.MouseButton.LeftButton
+    enter = QDragEnterEvent(QPoint(50, 50), action, mime, buttons, Qt.KeyboardModifier.NoModifier)
+    QApplication.sendEvent(window, enter)
+    assert enter.isAccepted()
+    event = QDropEvent(QPointF(50, 50), action, mime, buttons, Qt.KeyboardModifier.NoModifier)
+    QApplication.sendEvent(window, event)
+    assert event.isAccepted()
+
+
+def test_add_file_copies_and_lists_it(qtbot, models, tmp_path):
+    window = manager(qtbot, models)
+    changes = []
+    window.models_changed.connect(lambda: changes.append(1))
+    src = lora(tmp_path / "new-style.safetensors")
+    window.add_paths([str(src)])
+    assert window.progress_widget.isVisible()
+    wait_idle(qtbot, window)
+    assert (models / "new-style.safetensors").read_bytes() == src.read_bytes() and src.exists()
+    assert "new-style.safetensors" in window.installed.visible_names() and changes == [1]
+    assert window.installed.current_entry().name == "new-style.safetensors"
+    assert window.installed.status_label.text() == "Added new-style.safetensors."
+
+
+def test_drop_a_folder_and_a_pickle_converts_and_moves(qtbot, models, tmp_path, tiny_sd_path):
+    window = manager(qtbot, models)
+    folder = shutil.copytree(tiny_sd_path, tmp_path / "dropped-sd")
+    pickled = tmp_path / "old-spade.pth"
+    torch_save_spade(pickled)
+    window.move_combo.setCurrentIndex(window.move_combo.findData(True))
+    drop(window, [folder, pickled])
+    wait_idle(qtbot, window)
+    names = window.installed.visible_names()
+    assert "dropped-sd" in names and "old-spade.safetensors" in names
+    assert not folder.exists()  # same disk: moved by a rename
+    assert not pickled.exists()  # converted, and the original went to the trash
+    trash = tmp_path / "xdg-data" / "Trash" / "files"
+    assert "old-spade.pth" in {p.name for p in trash.iterdir()}
+    assert row(window, "old-spade.safetensors").text(1) == "SPADE · ade20k"
+    assert row(window, "old-spade.safetensors").text(3) == "fp32"
+
+
+def torch_save_spade(path):
+    import torch
+
+    from tests.engine.gan.reference_spade import RefGenerator
+
+    torch.save(RefGenerator(151, ngf=2, hidden=4, crop=32).state_dict(), path)
+
+
+def test_a_broken_file_gets_a_clear_message_and_nothing_is_added(qtbot, models, tmp_path):
+    window = manager(qtbot, models)
+    before = sorted(p.name for p in models.iterdir())
+    (tmp_path / "half.safetensors").write_bytes(b"\xff\x00\x00\x00\x00\x00\x00\x00{")
+    window.add_paths([str(tmp_path / "half.safetensors")])
+    wait_idle(qtbot, window)
+    assert "half.safetensors is not a readable .safetensors file" in (
+        window.installed.status_label.text()
+    )
+    assert sorted(p.name for p in models.iterdir()) == before
+    assert (tmp_path / "half.safetensors").exists()
+
+
+def test_cancel_removes_the_partial_copy(qtbot, models, tmp_path, monkeypatch):
+    import studio.engine.importing as importing
+
+    monkeypatch.setattr(importing, "CHUNK", 1024)  # many small steps, so cancel lands mid-copy
+    window = manager(qtbot, models)
+    src = shutil.copytree(models / "tiny-sd", tmp_path / "big-sd")
+    before = sorted(p.name for p in models.iterdir())
+    window.importer.progress.connect(lambda _p: window.cancel_button.click())
+    window.add_paths([str(src)])
+    wait_idle(qtbot, window)
+    assert "cancelled; nothing was added" in window.installed.status_label.text()
+    assert sorted(p.name for p in models.iterdir()) == before and src.exists()
+
+
+def test_adding_a_model_refreshes_the_generate_dock(make_window, qtbot, models, tmp_path):
+    window = make_window()
+    combo = window.prompt_panel.model_combo
+    src = shutil.copytree(models / "tiny-sd", tmp_path / "another-sd")
+    manager_window = window.open_model_manager()
+    manager_window.add_paths([str(src)], move=False)
+    wait_idle(qtbot, manager_window)
+    target = str(models / "another-sd")
+    assert any(combo.itemData(i) == target for i in range(combo.count()))
+    manager_window.close()
