@@ -153,11 +153,11 @@ class LoadedSegmenter:
 
 
 def save(path: Path, net, info: dict[str, Any], flat_colors: np.ndarray | None = None) -> None:
-    """Weights (+ flat colours) as safetensors; `info` as JSON in the header metadata."""
+    """Weights in fp16 (+ flat colours) as safetensors; `info` as JSON in the header metadata."""
     import torch
     from safetensors.torch import save_file
 
-    tensors = {k: v.detach().contiguous() for k, v in net.state_dict().items()}
+    tensors = {k: v.detach().half().contiguous() for k, v in net.state_dict().items()}
     if flat_colors is not None:
         tensors["flat_colors"] = torch.from_numpy(np.asarray(flat_colors, np.uint8).copy())
     meta = {"format": FORMAT, "info": json.dumps(info, sort_keys=True)}

@@ -199,6 +199,7 @@ def train(settings: TrainSettings, log: Callable[[str], None] | None = None) -> 
         "batch": settings.batch,
         "seed": settings.seed,
         "lr": settings.lr,
+        "dtype": "float16",
         "parameters": seg.parameter_count(net),
         "train_scenes": len(train_ids),
         "dataset": str(ds.info.get("generator", ds.root.name)),

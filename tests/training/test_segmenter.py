@@ -83,3 +83,11 @@ def test_a_missing_or_foreign_file_is_a_clear_error(tmp_path):
     save_file({"x": torch.zeros(2)}, str(tmp_path / "other.safetensors"))
     with pytest.raises(seg.SegmenterError, match="not a Studio evaluation segmenter"):
         seg.load(tmp_path / "other.safetensors")
+
+
+def test_the_shipped_segmenter_loads_and_reads_a_real_render():
+    loaded = seg.load()  # resources/eval/segmenter.safetensors
+    assert loaded.size == seg.SIZE and loaded.flat_colors.shape == (25, 3)
+    image, labels, _ = render_scene(123456, 128)  # a scene of no dataset split
+    pred = loaded.predict([image])[0]
+    assert (pred == labels).mean() > 0.6  # a random or broken net scores about 1/25
