@@ -77,6 +77,12 @@ def _parser() -> argparse.ArgumentParser:
     convert = actions.add_parser("convert", help="a .ckpt/.pt/.pth file to .safetensors")
     convert.add_argument("file", type=Path)
     convert.add_argument("--out", type=Path, default=None)
+    add = actions.add_parser(
+        "add", help="copy (or move) model files/folders into the models folder; pickles convert"
+    )
+    add.add_argument("paths", nargs="+", type=Path)
+    add.add_argument("--move", action="store_true", help="move instead of copy")
+    add.add_argument("--to", type=Path, default=None, help="default: the user models folder")
     return parser
 
 
@@ -233,6 +239,8 @@ def models_command(args: argparse.Namespace) -> int:
             return _fail(exc.message)
         print(f"wrote {out}")
         return 0
+    if args.models_command == "add":
+        return _models_add(args)
     from studio.engine.registry import scan
     from studio.io.paths import model_search_dirs
 
@@ -248,6 +256,29 @@ def models_command(args: argparse.Namespace) -> int:
         for note in info.notes:  # assumptions behind the tags, and the artist's settings
             print(f"\tnote: {note}")
     return 0
+
+
+def _models_add(args: argparse.Namespace) -> int:
+    """Same checks and steps as the model manager's Add (nothing half-copied on failure)."""
+    from studio.engine.errors import StudioError
+    from studio.engine.importing import install, plan_import
+    from studio.io.paths import user_models_dir
+
+    dest = args.to or user_models_dir()
+    failed = 0
+    for path in args.paths:
+        try:
+            plan = plan_import(path, dest)
+            result = install(plan, move=args.move)
+        except StudioError as exc:
+            print(f"error: {exc.message}", file=sys.stderr)
+            failed += 1
+            continue
+        how = "converted to .safetensors" if plan.convert else ("moved" if args.move else "copied")
+        print(f"added {result.info.name} ({plan.kind_label}, {how}) to {dest}")
+        if result.leftover:
+            print(f"  the original is still at {result.leftover}; delete it when you like")
+    return 1 if failed else 0
 
 
 def generate(args: argparse.Namespace) -> int:

@@ -100,7 +100,7 @@ def plan_import(source: str | Path, models_dir: str | Path) -> ImportPlan:
         raise ModelLoadError(
             f"A model named {name} is already installed; remove or rename it first.", str(target)
         )
-    extra = tuple(str(p) for p in sidecars(source)) if source.is_file() else ()
+    extra = tuple(str(p) for p in sidecars(source))
     total = info.size_bytes + sum(Path(p).stat().st_size for p in extra)
     return ImportPlan(str(source), info, entry.kind_label, str(target), convert, total, extra)
 
@@ -146,7 +146,30 @@ def install(
             _remove(final.with_name(f".importing-{final.name}"))
         raise
     report(plan.total_bytes, plan.total_bytes)
+    _carry_settings(source, target)
     return ImportResult(inspect_folder(target), plan.source if move else None)
+
+
+def _carry_settings(source: Path, target: Path) -> None:
+    """The artist's per-model settings kept by path in user data follow the model (a sidecar
+    travels as a file)."""
+    from studio.engine.model_settings import (
+        ModelSettings,
+        model_key,
+        read_json_object,
+        set_model_settings,
+        settings_file,
+    )
+
+    try:
+        stored = read_json_object(settings_file())
+        entry = stored.get(model_key(source))
+        if isinstance(entry, dict) and model_key(target) not in stored:
+            set_model_settings(
+                target, ModelSettings(entry.get("prediction"), entry.get("few_step"))
+            )
+    except StudioError:
+        return  # a damaged settings file: the model is added, its settings start afresh
 
 
 def _write(source: Path, tmp: Path, plan: ImportPlan, report: Progress, stop) -> int:
@@ -221,6 +244,7 @@ def _rename_into_place(plan: ImportPlan) -> ImportResult:
     for side in plan.sidecars:
         Path(side).rename(_sidecar_target(Path(side), source, target))
     source.rename(target)
+    _carry_settings(source, target)  # kept by path: the old path's entry is still readable
     return ImportResult(inspect_folder(target), None)
 
 

@@ -272,7 +272,9 @@ class MainWindow(DocumentActions, ModelActions, QMainWindow):
         p.model_combo.currentIndexChanged.connect(self._on_model_picked)
         s.worker.queue_changed.connect(lambda: p.show_jobs(s.worker.jobs()))
         self.canvas.zoom_changed.connect(lambda z: self.zoom_label.setText(f"{z * 100:.0f}%"))
-        self.canvas.files_dropped.connect(self.files_dropped_on_canvas)
+        self.canvas.files_dropped.connect(
+            lambda paths: self.files_dropped_on_canvas(self.add_dropped_models(paths))
+        )
         self.tool_settings.notice.connect(lambda text: self.statusBar().showMessage(text, 4000))
 
     # ---- actions --------------------------------------------------------------------------
@@ -465,10 +467,13 @@ class MainWindow(DocumentActions, ModelActions, QMainWindow):
             event.acceptProposedAction()
 
     def dropEvent(self, event) -> None:
-        """Files dropped on the window (outside the canvas) open as a new document."""
+        """Files dropped on the window (outside the canvas) open as a new document; model
+        files and folders go to the model manager."""
         paths = [u.toLocalFile() for u in event.mimeData().urls() if u.isLocalFile()]
         if paths:
             event.acceptProposedAction()
+            paths = self.add_dropped_models(paths)
+        if paths:
             self.open_file(paths[0])
 
     def closeEvent(self, event) -> None:

@@ -35,6 +35,16 @@ class ModelActions:
         self.model_manager.activateWindow()
         return self.model_manager
 
+    def add_dropped_models(self, paths: list[str]) -> list[str]:
+        """Weight files and folders dropped on the window go to the model manager (to be
+        added); the other paths (images, projects) are returned for the caller."""
+        from studio.engine.registry import WEIGHT_SUFFIXES
+
+        models = [p for p in paths if Path(p).is_dir() or Path(p).suffix.lower() in WEIGHT_SUFFIXES]
+        if models:
+            self.open_model_manager().add_paths(models)
+        return [p for p in paths if p not in models]
+
     def _on_models_managed(self) -> None:
         """Models were added or removed in the manager: forget gone ones, re-scan every list."""
         s = self.session

@@ -150,3 +150,18 @@ def test_not_enough_space_is_said_before_copying(tmp_path, monkeypatch):
     with pytest.raises(ModelLoadError, match="Not enough free space to add ink.safetensors"):
         install(plan)
     assert listing(tmp_path / "models") == []
+
+
+def test_the_artists_settings_follow_the_model(tmp_path, tiny_sd_path):
+    from studio.engine.model_settings import ModelSettings, model_settings, set_model_settings
+
+    src = shutil.copytree(tiny_sd_path, tmp_path / "my-sd")
+    set_model_settings(src, ModelSettings(few_step="turbo"))
+    (tmp_path / "my-sd.studio.json").write_text(json.dumps({"prediction": "v"}))
+    plan = plan_import(src, tmp_path / "models")
+    assert [p.rsplit("/", 1)[1] for p in plan.sidecars] == ["my-sd.studio.json"]
+    result = install(plan)
+    target = tmp_path / "models" / "my-sd"
+    assert (tmp_path / "models" / "my-sd.studio.json").is_file()
+    assert model_settings(target) == ModelSettings(prediction="v", few_step="turbo")
+    assert result.info.has("turbo") and result.info.has("v-prediction")

@@ -277,3 +277,17 @@ def test_adding_a_model_refreshes_the_generate_dock(make_window, qtbot, models, 
     target = str(models / "another-sd")
     assert any(combo.itemData(i) == target for i in range(combo.count()))
     manager_window.close()
+
+
+def test_model_files_dropped_on_the_main_window_go_to_the_manager(
+    make_window, qtbot, models, tmp_path
+):
+    window = make_window()
+    src = lora(tmp_path / "dropped-lora.safetensors")
+    drop(window, [src])
+    qtbot.waitUntil(lambda: window.model_manager is not None and window.model_manager.isVisible())
+    wait_idle(qtbot, window.model_manager)
+    assert (models / "dropped-lora.safetensors").is_file()
+    assert len(window.document.layers) == 1  # nothing was opened as an image
+    assert any(m.path == str(models / "dropped-lora.safetensors") for m in window.session.extras)
+    window.model_manager.close()
