@@ -36,7 +36,8 @@ GROUPS = {
     "lora": "LoRA",
     "taesd": "Preview decoder",
     "spade": "SPADE",
-    "pix2pix": "pix2pix / CycleGAN",
+    "pix2pix": "pix2pix",
+    "cyclegan": "CycleGAN",
     "starter": "Starter (bundled)",
     "unusable": "Cannot be used",
 }
@@ -233,6 +234,8 @@ def kind_of(info: ModelInfo) -> tuple[str, list[str]]:
         return "LoRA" + suffix, ["lora", *fam_groups]
     if info.kind == "taesd":
         return "Preview decoder (TAESD)", ["taesd"]
+    if info.kind == "gan" and info.family == "pix2pix-resnet" and _cyclegan_tag(info.path):
+        return f"CycleGAN generator ({_cyclegan_tag(info.path)})", ["cyclegan"]
     if info.kind == "gan":
         label, group = GAN_KINDS.get(info.family, (info.family, "pix2pix"))
         space = f" · {info.variant}" if info.variant else ""
@@ -240,6 +243,12 @@ def kind_of(info: ModelInfo) -> tuple[str, list[str]]:
     if info.kind == "vae":
         return "VAE", []
     return "Unknown", []
+
+
+def _cyclegan_tag(path: str) -> str:
+    """CycleGAN's two generators are saved as `…_G_A` (A→B) and `…_G_B` (B→A)."""
+    stem = Path(path).stem
+    return {"_G_A": "A→B", "_G_B": "B→A"}.get(stem[-4:], "")
 
 
 def location_of(path: str | Path, places: dict[str, str]) -> str:

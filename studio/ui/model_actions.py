@@ -28,6 +28,14 @@ class ModelActions:
                 self, extra_paths=lambda: list(self.session.extra_model_paths)
             )
             self.model_manager.models_changed.connect(self._on_models_managed)
+            geometry = self.settings_store.value("models/manager_geometry")
+            if geometry is not None:
+                self.model_manager.restoreGeometry(geometry)
+            self.model_manager.closed.connect(
+                lambda: self.settings_store.setValue(
+                    "models/manager_geometry", self.model_manager.saveGeometry()
+                )
+            )
         else:
             self.model_manager.rescan()
         self.model_manager.show()

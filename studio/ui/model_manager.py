@@ -6,6 +6,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QComboBox,
     QFileDialog,
@@ -37,6 +38,7 @@ class ModelManager(QWidget):
     """A non-modal window with tabs; Installed first, others (e.g. Download) via add_tab."""
 
     models_changed = Signal()  # something was added or removed: the model choosers re-scan
+    closed = Signal()
 
     def __init__(
         self,
@@ -66,6 +68,17 @@ class ModelManager(QWidget):
         column.addWidget(self.tabs)
         self.installed.rescan_requested.connect(self.rescan)
         self.installed.removed.connect(self._on_removed)
+        keys = (("Delete", self.installed.remove_current), ("F5", self.rescan),
+                (QKeySequence.StandardKey.Find, self.installed.search_edit.setFocus),
+                (QKeySequence.StandardKey.Open, self.choose_files),
+                (QKeySequence.StandardKey.Close, self.close))  # fmt: skip
+        for key, slot in keys:
+            QShortcut(QKeySequence(key), self, slot)
+        self.add_file_button.setToolTip(self.add_file_button.toolTip() + " (Ctrl+O)")
+        self.installed.remove_button.setToolTip(
+            self.installed.remove_button.toolTip() + " (Delete)"
+        )
+        self.installed.rescan_button.setToolTip(self.installed.rescan_button.toolTip() + " (F5)")
         self.rescan()
 
     def _build_add_controls(self) -> None:
@@ -192,4 +205,5 @@ class ModelManager(QWidget):
     def closeEvent(self, event) -> None:
         self.importer.cancel()
         self.importer.wait(5.0)
+        self.closed.emit()
         super().closeEvent(event)

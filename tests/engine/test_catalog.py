@@ -139,3 +139,19 @@ def test_human_size():
     assert catalog.human_size(512) == "512 bytes"
     assert catalog.human_size(3 * 2**20 + 2**19) == "3.5 MB"
     assert catalog.human_size(5 * 2**30) == "5.0 GB"
+
+
+def test_pix2pix_and_cyclegan_generators_are_told_apart(tmp_path):
+    from tests.engine.gan.reference_pix2pix import RefResnetGenerator, RefUnetGenerator
+
+    def save(name, module):
+        save_file({k: v.contiguous() for k, v in module.state_dict().items()}, str(tmp_path / name))
+
+    save("facades.safetensors", RefUnetGenerator(ngf=2))
+    save("horse2zebra_G_A.safetensors", RefResnetGenerator(ngf=2, n_blocks=1))
+    save("horse2zebra_G_B.safetensors", RefResnetGenerator(ngf=2, n_blocks=1))
+    entries = {e.name: e for e in list_installed(places={"User models": str(tmp_path)})}
+    assert entries["facades.safetensors"].kind_label == "pix2pix (U-Net)"
+    assert entries["facades.safetensors"].groups == ("pix2pix",)
+    assert entries["horse2zebra_G_A.safetensors"].kind_label == "CycleGAN generator (A→B)"
+    assert entries["horse2zebra_G_B.safetensors"].groups == ("cyclegan",)

@@ -291,3 +291,33 @@ def test_model_files_dropped_on_the_main_window_go_to_the_manager(
     assert len(window.document.layers) == 1  # nothing was opened as an image
     assert any(m.path == str(models / "dropped-lora.safetensors") for m in window.session.extras)
     window.model_manager.close()
+
+
+def test_keyboard_reaches_rescan_search_and_remove(qtbot, models, tmp_path):
+    window = manager(qtbot, models)
+    window.activateWindow()
+    qtbot.waitUntil(window.isActiveWindow)
+    lora(models / "late-arrival.safetensors")  # put there behind the manager's back
+    assert "late-arrival.safetensors" not in window.installed.visible_names()
+    QTest.keyClick(window.installed.tree, Qt.Key.Key_F5)
+    assert "late-arrival.safetensors" in window.installed.visible_names()
+    QTest.keyClick(window.installed.tree, Qt.Key.Key_F, Qt.KeyboardModifier.ControlModifier)
+    assert window.installed.search_edit.hasFocus()
+    window.installed.select(str(models / "late-arrival.safetensors"))
+    window.installed.tree.setFocus()
+    seen: list[str] = []
+    answer_next_box(qtbot, QMessageBox.StandardButton.Yes, seen)
+    QTest.keyClick(window.installed.tree, Qt.Key.Key_Delete)
+    assert seen and "late-arrival.safetensors" in seen[0]
+    assert not (models / "late-arrival.safetensors").exists()
+
+
+def test_the_manager_window_keeps_its_size(make_window, qtbot, models):
+    first = make_window(settings_name="shared.ini")
+    manager_window = first.open_model_manager()
+    manager_window.resize(700, 450)
+    manager_window.close()
+    first.close()
+    second = make_window(settings_name="shared.ini")
+    assert second.open_model_manager().size().toTuple() == (700, 450)
+    second.model_manager.close()
