@@ -1,0 +1,239 @@
+"""Hub downloads against the local fake hub: success, resume, corruption, cancel, full disk."""
+
+from __future__ import annotations
+
+import errno
+import hashlib
+import json
+import os
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from studio.engine import hub
+from tests.fakehub import FakeHub
+
+REPO = "acme/tiny-model"
+WEIGHTS = "unet/diffusion_pytorch_model.fp16.safetensors"  # an LFS file, via the CDN origin
+BIG = 1_200_000  # bytes: several 256 KiB chunks, so a drop leaves a partial file
+
+
+def _files() -> dict[str, bytes]:
+    rng = hashlib.sha256(b"seed")
+    blob = b"".join(rng.digest() + i.to_bytes(4, "little") for i in range(BIG // 36 + 1))[:BIG]
+    return {
+        "model_index.json": b'{"_class_name": "StableDiffusionPipeline"}',
+        "unet/config.json": b'{"sample_size": 8}',
+        WEIGHTS: blob,
+        "unet/diffusion_pytorch_model.safetensors": b"fp32 weights we do not want" * 10,
+    }
+
+
+@pytest.fixture
+def fake():
+    with FakeHub() as server:
+        server.add_repo(REPO, _files())
+        yield server
+
+
+def _plan(fake: FakeHub, **kw) -> hub.DownloadPlan:
+    kw.setdefault("allow_patterns", ["*.json", "*.fp16.safetensors"])
+    return hub.plan_download(REPO, endpoint=fake.endpoint, **kw)
+
+
+def _assert_nothing_installed(models: Path) -> None:
+    assert not (models / hub.folder_name(REPO)).exists()
+
+
+def test_plan_lists_sizes_and_checksums_from_the_api(fake):
+    plan = _plan(fake)
+    by_path = {f.path: f for f in plan.files}
+    assert set(by_path) == {"model_index.json", "unet/config.json", WEIGHTS}
+    assert by_path[WEIGHTS].size == BIG
+    assert by_path[WEIGHTS].sha256 == hashlib.sha256(_files()[WEIGHTS]).hexdigest()
+    assert by_path["unet/config.json"].sha256 is None and by_path["unet/config.json"].blob_id
+    assert plan.total_bytes == sum(len(_files()[p]) for p in by_path)
+    assert plan.commit == fake.repos[REPO][0]
+
+
+def test_plan_reads_hf_endpoint_and_names_missing_repos(fake, monkeypatch):
+    monkeypatch.setenv("HF_ENDPOINT", fake.endpoint)
+    assert hub.plan_download(REPO, filename="unet/config.json").endpoint == fake.endpoint
+    with pytest.raises(hub.DownloadError, match="no model called acme/nope"):
+        hub.plan_download("acme/nope")
+    with pytest.raises(hub.DownloadError, match="no file called missing.bin"):
+        hub.plan_download(REPO, filename="missing.bin")
+
+
+def test_success_installs_verified_files_with_progress(fake, tmp_path):
+    reports: list[hub.DownloadProgress] = []
+    target = hub.download(_plan(fake), tmp_path, on_progress=reports.append)
+    assert target == tmp_path / "acme--tiny-model"
+    for path in ("model_index.json", "unet/config.json", WEIGHTS):
+        assert (target / path).read_bytes() == _files()[path]
+    assert not (target / "unet/diffusion_pytorch_model.safetensors").exists()  # not allowed
+    assert json.loads((target / hub.SOURCE_FILE).read_text())["repo_id"] == REPO
+    assert not (tmp_path / hub.STAGING / "acme--tiny-model").exists()
+    assert reports[-1].state == "installing" and reports[-1].done == reports[-1].total
+    dones = [r.done for r in reports]
+    assert dones == sorted(dones) and reports[-1].total == _plan(fake).total_bytes
+    # The weights came from the CDN origin, after a HEAD on the hub that redirected there.
+    assert fake.requests("GET", WEIGHTS)[0].origin == "cdn"
+    assert any(r.status == 302 for r in fake.requests("HEAD", WEIGHTS))
+
+
+def test_dropped_connection_resumes_from_the_partial_byte_count(fake, tmp_path):
+    fake.faults.drop_after[WEIGHTS] = 700_000
+    fake.faults.drops_left[WEIGHTS] = 1
+    target = hub.download(_plan(fake), tmp_path)
+    assert (target / WEIGHTS).read_bytes() == _files()[WEIGHTS]
+    gets = fake.requests("GET", WEIGHTS)
+    assert len(gets) == 2 and gets[0].range is None
+    # Two whole 256 KiB chunks were on disk when the connection dropped at 700,000 bytes.
+    assert gets[1].range == f"bytes={2 * hub.CHUNK_BYTES}-" and gets[1].status == 206
+
+
+def test_partial_file_survives_a_killed_process_and_continues(fake, tmp_path):
+    fake.faults.bytes_per_second = 400_000
+    plan = _plan(fake)
+    code = (
+        "import sys; from pathlib import Path; from studio.engine import hub;"
+        f"plan = hub.plan_download({REPO!r}, endpoint={fake.endpoint!r},"
+        " allow_patterns=['*.json', '*.fp16.safetensors']);"
+        f"hub.download(plan, Path({str(tmp_path)!r}))"
+    )
+    env = dict(os.environ, HF_HUB_OFFLINE="1")
+    child = subprocess.Popen([sys.executable, "-c", code], env=env, cwd=Path(__file__).parents[2])
+    part = hub.staging_dir(tmp_path, plan.name) / "files" / (WEIGHTS + ".part")
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline and not (part.exists() and part.stat().st_size > 0):
+        time.sleep(0.02)
+    child.kill()
+    child.wait(timeout=10)
+    kept = part.stat().st_size
+    assert 0 < kept < BIG
+    _assert_nothing_installed(tmp_path)
+    fake.faults.bytes_per_second = 0
+    target = hub.download(plan, tmp_path)
+    assert (target / WEIGHTS).read_bytes() == _files()[WEIGHTS]
+    assert fake.requests("GET", WEIGHTS)[-1].range == f"bytes={kept}-"
+
+
+def test_corrupted_file_fails_the_checksum_and_installs_nothing(fake, tmp_path):
+    fake.faults.corrupt.add(WEIGHTS)
+    with pytest.raises(hub.ChecksumError, match="arrived damaged") as info:
+        hub.download(_plan(fake), tmp_path)
+    assert "expected " + hashlib.sha256(_files()[WEIGHTS]).hexdigest() in info.value.details
+    _assert_nothing_installed(tmp_path)
+    staged = hub.staging_dir(tmp_path, "acme--tiny-model") / "files"
+    assert not (staged / (WEIGHTS + ".part")).exists()  # the damaged bytes are not resumed
+    fake.faults.corrupt.clear()  # the next try fetches only the damaged file again
+    plan = _plan(fake)
+    before = len(fake.requests("GET"))
+    target = hub.download(plan, tmp_path)
+    assert (target / WEIGHTS).read_bytes() == _files()[WEIGHTS]
+    again = fake.requests("GET")[before:]
+    assert again and all(WEIGHTS in r.path for r in again)  # the verified files are kept
+
+
+def test_corrupted_small_file_is_caught_by_its_git_blob_id(fake, tmp_path):
+    fake.faults.corrupt.add("unet/config.json")
+    with pytest.raises(hub.ChecksumError, match="unet/config.json"):
+        hub.download(_plan(fake), tmp_path)
+    _assert_nothing_installed(tmp_path)
+
+
+def test_cancel_removes_the_staging_folder(fake, tmp_path):
+    fake.faults.bytes_per_second = 1_000_000
+    control = hub.DownloadControl()
+
+    def cancel_midway(p: hub.DownloadProgress) -> None:
+        if p.file == WEIGHTS and p.done > 300_000:
+            control.cancel()
+
+    with pytest.raises(hub.DownloadCancelled):
+        hub.download(_plan(fake), tmp_path, on_progress=cancel_midway, control=control)
+    _assert_nothing_installed(tmp_path)
+    assert not hub.staging_dir(tmp_path, "acme--tiny-model").exists()
+
+
+def test_not_enough_space_is_refused_before_any_download(fake, tmp_path):
+    with pytest.raises(hub.DiskSpaceError) as info:
+        hub.download(_plan(fake), tmp_path, free_space=lambda p: 10 * 2**20)
+    assert "needs 65 MB" in info.value.message and "10 MB free" in info.value.message
+    assert [r.path for r in fake.log if not r.path.startswith("/api/")] == []  # no file asked
+    _assert_nothing_installed(tmp_path)
+
+
+def test_disk_full_while_writing_is_a_clear_error_and_resumable(fake, tmp_path):
+    calls = {"n": 0}
+
+    class FullDisk:
+        def __init__(self, path: Path) -> None:
+            self.raw = hub.open_part(path)
+            self.name = str(path)
+
+        def write(self, data: bytes) -> int:
+            calls["n"] += 1
+            if calls["n"] == 4:
+                raise OSError(errno.ENOSPC, "No space left on device")
+            return self.raw.write(data)
+
+        def __getattr__(self, name):
+            return getattr(self.raw, name)
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            self.raw.close()
+
+    with pytest.raises(hub.DiskSpaceError, match="disk is full"):
+        hub.download(_plan(fake), tmp_path, open_file=FullDisk)
+    _assert_nothing_installed(tmp_path)
+    target = hub.download(_plan(fake), tmp_path)  # space freed: it continues
+    assert (target / WEIGHTS).read_bytes() == _files()[WEIGHTS]
+    assert fake.requests("GET", WEIGHTS)[-1].range is not None
+
+
+def test_pause_closes_the_connection_and_resume_continues_with_a_range(fake, tmp_path):
+    fake.faults.bytes_per_second = 600_000
+    control = hub.DownloadControl()
+    states: list[str] = []
+
+    def pause_once(p: hub.DownloadProgress) -> None:
+        states.append(p.state)
+        if p.file == WEIGHTS and p.done > 400_000 and "paused" not in states:
+            control.pause()
+
+    result: dict = {}
+    thread = threading.Thread(
+        target=lambda: result.setdefault(
+            "path", hub.download(_plan(fake), tmp_path, on_progress=pause_once, control=control)
+        )
+    )
+    thread.start()
+    deadline = time.monotonic() + 10
+    while "paused" not in states and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert "paused" in states
+    time.sleep(0.3)
+    assert len(fake.requests("GET", WEIGHTS)) == 1  # nothing fetched while paused
+    fake.faults.bytes_per_second = 0
+    control.resume()
+    thread.join(timeout=20)
+    assert (result["path"] / WEIGHTS).read_bytes() == _files()[WEIGHTS]
+    gets = fake.requests("GET", WEIGHTS)
+    assert len(gets) == 2 and gets[1].range and gets[1].range.startswith("bytes=")
+
+
+def test_network_stays_off_outside_downloads(fake):
+    from huggingface_hub import HfApi, errors
+
+    hub.plan_download(REPO, endpoint=fake.endpoint)  # installs the per-thread permission
+    with pytest.raises(errors.OfflineModeIsEnabled):
+        HfApi(endpoint=fake.endpoint).model_info(REPO)
