@@ -28,6 +28,7 @@ from studio.engine.catalog import GROUPS, CatalogEntry, human_size, read_card
 COLUMNS = ("Name", "Kind", "Size", "Precision", "Location")
 SIZE_COLUMN = 2
 ENTRY_ROLE = Qt.ItemDataRole.UserRole
+BUNDLED, OPENED = "Starter (bundled)", "Opened folder"  # catalog locations
 
 
 class _Row(QTreeWidgetItem):
@@ -72,6 +73,7 @@ class InstalledTab(QWidget):
 
     rescan_requested = Signal()
     removed = Signal(str)  # path of the model that went to the trash
+    forgotten = Signal(str)  # path of an opened folder to drop from the lists (left on disk)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -186,7 +188,10 @@ class InstalledTab(QWidget):
 
     def _show_current(self, *_args) -> None:
         entry = self.current_entry()
-        self.remove_button.setEnabled(entry is not None)
+        bundled = entry is not None and entry.location == BUNDLED
+        self.remove_button.setEnabled(entry is not None and not bundled)
+        self.remove_button.setText("Forget…" if entry and entry.location == OPENED else "Remove…")
+        self.remove_button.setToolTip(_remove_tip(entry))
         self.reveal_button.setEnabled(entry is not None)
         if entry is None:
             shown = len(self.visible_names())
@@ -212,8 +217,10 @@ class InstalledTab(QWidget):
     def remove_current(self) -> bool:
         """Ask (naming the model and its size), then move it and its side files to the trash."""
         entry = self.current_entry()
-        if entry is None:
+        if entry is None or entry.location == BUNDLED:
             return False
+        if entry.location == OPENED:
+            return self._forget(entry)
         also = [Path(p).name for p in entry.sidecars]
         text = f"Move {entry.name} ({human_size(entry.size_bytes)}) to the trash?"
         if also:
@@ -232,10 +239,30 @@ class InstalledTab(QWidget):
         self.removed.emit(entry.path)
         return True
 
+    def _forget(self, entry: CatalogEntry) -> bool:
+        """A folder opened from elsewhere is the artist's: drop it from the lists, keep it."""
+        text = (
+            f"Forget {entry.name}? It leaves Studio's model lists; the folder itself stays "
+            f"where it is.\n\n{entry.path}"
+        )
+        if QMessageBox.question(self, "Forget model", text) != QMessageBox.StandardButton.Yes:
+            return False
+        self.status_label.setText(f"Forgot {entry.name}; its folder is untouched.")
+        self.forgotten.emit(entry.path)
+        return True
+
     def reveal_current(self) -> None:
         entry = self.current_entry()
         if entry is not None:
             QDesktopServices.openUrl(QUrl.fromLocalFile(str(Path(entry.path).parent)))
+
+
+def _remove_tip(entry: CatalogEntry | None) -> str:
+    if entry is not None and entry.location == BUNDLED:
+        return "Starter models come with Studio and cannot be removed"
+    if entry is not None and entry.location == OPENED:
+        return "Drop this opened folder from the lists; nothing on disk changes (Delete)"
+    return "Move the model (and its side files) to the trash (Delete)"
 
 
 def move_to_trash(path: str) -> bool:

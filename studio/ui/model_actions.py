@@ -28,6 +28,7 @@ class ModelActions:
                 self, extra_paths=lambda: list(self.session.extra_model_paths)
             )
             self.model_manager.models_changed.connect(self._on_models_managed)
+            self.model_manager.forget_requested.connect(self._forget_model_folder)
             geometry = self.settings_store.value("models/manager_geometry")
             if geometry is not None:
                 self.model_manager.restoreGeometry(geometry)
@@ -52,6 +53,12 @@ class ModelActions:
         if models:
             self.open_model_manager().add_paths(models)
         return [p for p in paths if p not in models]
+
+    def _forget_model_folder(self, path: str) -> None:
+        s = self.session
+        s.extra_model_paths = [p for p in s.extra_model_paths if p != path]
+        if s.settings.model_path == path:
+            s.settings.model_path = ""
 
     def _on_models_managed(self) -> None:
         """Models were added or removed in the manager: forget gone ones, re-scan every list."""

@@ -38,6 +38,7 @@ class ModelManager(QWidget):
     """A non-modal window with tabs; Installed first, others (e.g. Download) via add_tab."""
 
     models_changed = Signal()  # something was added or removed: the model choosers re-scan
+    forget_requested = Signal(str)  # an opened folder to drop from the session's lists
     closed = Signal()
 
     def __init__(
@@ -68,6 +69,7 @@ class ModelManager(QWidget):
         column.addWidget(self.tabs)
         self.installed.rescan_requested.connect(self.rescan)
         self.installed.removed.connect(self._on_removed)
+        self.installed.forgotten.connect(self._on_forgotten)
         keys = (("Delete", self.installed.remove_current), ("F5", self.rescan),
                 (QKeySequence.StandardKey.Find, self.installed.search_edit.setFocus),
                 (QKeySequence.StandardKey.Open, self.choose_files),
@@ -136,6 +138,10 @@ class ModelManager(QWidget):
         self.models_changed.emit()
 
     def _on_removed(self, _path: str) -> None:
+        self.changed()
+
+    def _on_forgotten(self, path: str) -> None:
+        self.forget_requested.emit(path)  # the owner drops it from extra_paths first
         self.changed()
 
     # ---- add from disk --------------------------------------------------------------------

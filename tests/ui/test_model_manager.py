@@ -261,6 +261,9 @@ def test_cancel_removes_the_partial_copy(qtbot, models, tmp_path, monkeypatch):
     src = shutil.copytree(models / "tiny-sd", tmp_path / "big-sd")
     before = sorted(p.name for p in models.iterdir())
     window.importer.progress.connect(lambda _p: window.cancel_button.click())
+    # the copying thread waits at its first progress report until Cancel has been pressed
+    hold = window.importer._cancel.wait
+    window.importer.progress.connect(lambda _p: hold(5.0), Qt.ConnectionType.DirectConnection)
     window.add_paths([str(src)])
     wait_idle(qtbot, window)
     assert "cancelled; nothing was added" in window.installed.status_label.text()
@@ -321,3 +324,36 @@ def test_the_manager_window_keeps_its_size(make_window, qtbot, models):
     second = make_window(settings_name="shared.ini")
     assert second.open_model_manager().size().toTuple() == (700, 450)
     second.model_manager.close()
+
+
+def test_starter_models_cannot_be_removed(qtbot, models, tmp_path):
+    bundled = tmp_path / "bundled"
+    bundled.mkdir()
+    spade(bundled / "starter-spade.safetensors")
+    (bundled / "starter-spade.json").write_text('{"label_set": "landscape"}')
+    window = ModelManager(places={"Starter (bundled)": str(bundled), "User models": str(models)})
+    qtbot.addWidget(window)
+    tab = window.installed
+    assert "starter-spade.safetensors" in tab.visible_names()
+    assert row(window, "starter-spade.safetensors").text(1) == "Starter · SPADE · landscape"
+    tab.select(str(bundled / "starter-spade.safetensors"))
+    assert not tab.remove_button.isEnabled() and "cannot be removed" in tab.remove_button.toolTip()
+    assert not tab.remove_current() and (bundled / "starter-spade.safetensors").exists()
+
+
+def test_an_opened_folder_is_forgotten_not_trashed(make_window, qtbot, models, tmp_path):
+    elsewhere = shutil.copytree(models / "tiny-sd", tmp_path / "my-projects" / "my-sd")
+    window = make_window(models=elsewhere)
+    manager_window = window.open_model_manager()
+    tab = manager_window.installed
+    assert row(manager_window, "my-sd").text(4) == "Opened folder"
+    tab.select(str(elsewhere))
+    assert tab.remove_button.text() == "Forget…"
+    seen: list[str] = []
+    answer_next_box(qtbot, QMessageBox.StandardButton.Yes, seen)
+    assert tab.remove_current()
+    assert "stays where it is" in seen[0] and elsewhere.is_dir()
+    assert "my-sd" not in tab.visible_names()
+    assert str(elsewhere) not in window.session.extra_model_paths
+    assert all(m.path != str(elsewhere) for m in window.session.models)
+    manager_window.close()
