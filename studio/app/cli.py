@@ -276,8 +276,8 @@ def _models_add(args: argparse.Namespace) -> int:
             continue
         how = "converted to .safetensors" if plan.convert else ("moved" if args.move else "copied")
         print(f"added {result.info.name} ({plan.kind_label}, {how}) to {dest}")
-        if result.leftover:
-            print(f"  the original is still at {result.leftover}; delete it when you like")
+        if result.leftovers:
+            print(f"  the original is still at {result.leftovers[0]}; delete it when you like")
     return 1 if failed else 0
 
 

@@ -38,14 +38,15 @@ class ImportPlan:
     convert: bool  # pickled weights become .safetensors
     total_bytes: int
     sidecars: tuple[str, ...] = ()
+    in_place: bool = False  # a conversion next to the original (see plan_conversion)
 
 
 @dataclass(frozen=True)
 class ImportResult:
-    """The installed model, and the original the caller should trash when moving (else None)."""
+    """The installed model, and the originals the caller should trash (moved or converted)."""
 
     info: ModelInfo
-    leftover: str | None = None
+    leftovers: tuple[str, ...] = ()
 
 
 def _is_pickle(path: Path) -> bool:
@@ -105,6 +106,26 @@ def plan_import(source: str | Path, models_dir: str | Path) -> ImportPlan:
     return ImportPlan(str(source), info, entry.kind_label, str(target), convert, total, extra)
 
 
+def plan_conversion(path: str | Path) -> ImportPlan:
+    """Convert an installed pickled file to .safetensors next to it (the original is then the
+    caller's to trash); side files named after the old file get a copy under the new name."""
+    path = Path(path)
+    if not (path.is_file() and _is_pickle(path)):
+        raise ModelLoadError(
+            f"{path.name} is not a pickled weight file; only .ckpt/.pt/.pth/.bin are converted."
+        )
+    info = inspect_folder(path)  # weights-only; a refused pickle raises here
+    if info.kind == "unknown":
+        raise ModelLoadError(f"{path.name} is not a model Studio recognises: {info.problem}.")
+    target = path.with_name(safetensors_name(path.name))
+    if target.exists():
+        raise ModelLoadError(f"{target.name} already exists next to {path.name}.", str(target))
+    extra = tuple(str(p) for p in sidecars(path) if _sidecar_target(p, path, target) != p)
+    total = info.size_bytes + sum(Path(p).stat().st_size for p in extra)
+    label = describe(info, {}).kind_label
+    return ImportPlan(str(path), info, label, str(target), True, total, extra, in_place=True)
+
+
 def _inside(path: Path, folder: Path) -> bool:
     real, base = os.path.realpath(path), os.path.realpath(folder)
     return real == base or real.startswith(base + os.sep)
@@ -132,7 +153,9 @@ def install(
             hidden = final.with_name(f".importing-{final.name}")
             done = _copy_file(side, hidden, done, plan.total_bytes, report, stop)
         info = inspect_folder(tmp)  # check what was written before publishing it
-        if info.kind != plan.info.kind or not info.usable:
+        # (in place, side files shared with the original are not under the hidden name)
+        lost = plan.info.usable and not info.usable and not plan.in_place
+        if info.kind != plan.info.kind or lost:
             raise ModelLoadError(
                 f"The copy of {source.name} did not come out as the same model; nothing was added.",
                 f"{info.kind}: {info.problem}",
@@ -147,7 +170,8 @@ def install(
         raise
     report(plan.total_bytes, plan.total_bytes)
     _carry_settings(source, target)
-    return ImportResult(inspect_folder(target), plan.source if move else None)
+    leftovers = (plan.source, *plan.sidecars) if move or plan.in_place else ()
+    return ImportResult(inspect_folder(target), leftovers)
 
 
 def _carry_settings(source: Path, target: Path) -> None:
@@ -245,7 +269,7 @@ def _rename_into_place(plan: ImportPlan) -> ImportResult:
         Path(side).rename(_sidecar_target(Path(side), source, target))
     source.rename(target)
     _carry_settings(source, target)  # kept by path: the old path's entry is still readable
-    return ImportResult(inspect_folder(target), None)
+    return ImportResult(inspect_folder(target))
 
 
 def _check_space(plan: ImportPlan, folder: Path) -> None:

@@ -10,7 +10,13 @@ from pathlib import Path
 from PySide6.QtCore import QObject, Signal
 
 from studio.engine.errors import StudioError
-from studio.engine.importing import ImportCancelled, ImportPlan, install, plan_import
+from studio.engine.importing import (
+    ImportCancelled,
+    ImportPlan,
+    install,
+    plan_conversion,
+    plan_import,
+)
 
 THREAD_NAME = "studio-model-import"
 log = logging.getLogger(__name__)
@@ -21,13 +27,13 @@ class ModelImporter(QObject):
 
     started = Signal(str)  # what is being added, in words
     progress = Signal(object)  # (bytes done, bytes total, seconds left or None)
-    added = Signal(object, object)  # ModelInfo, the original to trash when moving (or None)
+    added = Signal(object, object)  # ModelInfo, tuple of originals to trash (moved/converted)
     failed = Signal(str, str)  # message, details (cancel included)
     idle = Signal()  # the queue ran empty
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
-        self._queue: list[tuple[str, str, bool]] = []  # (source, models folder, move)
+        self._queue: list[tuple[str, str | None, bool]] = []  # (source, models folder, move)
         self._lock = threading.Lock()
         self._cancel = threading.Event()
         self._thread: threading.Thread | None = None
@@ -37,8 +43,9 @@ class ModelImporter(QObject):
     def busy(self) -> bool:
         return self._running
 
-    def add(self, paths: list[str], models_dir: str, move: bool = False) -> None:
-        """Queue paths to be added to `models_dir` (copied, or moved when `move`)."""
+    def add(self, paths: list[str], models_dir: str | None, move: bool = False) -> None:
+        """Queue paths to be added to `models_dir` (copied, or moved when `move`); None
+        converts each in place instead."""
         with self._lock:
             self._queue += [(p, models_dir, move) for p in paths]
             if self._running:
@@ -47,6 +54,10 @@ class ModelImporter(QObject):
             self._cancel.clear()
             self._thread = threading.Thread(target=self._run, name=THREAD_NAME, daemon=True)
             self._thread.start()
+
+    def convert(self, paths: list[str]) -> None:
+        """Queue installed pickled files to be converted to .safetensors where they are."""
+        self.add(paths, None, False)
 
     def cancel(self) -> None:
         """Stop the running import (its partial copy is removed) and drop the queue."""
@@ -60,7 +71,7 @@ class ModelImporter(QObject):
             thread.join(timeout)
         return thread is None or not thread.is_alive()
 
-    def _next(self) -> tuple[str, str, bool] | None:
+    def _next(self) -> tuple[str, str | None, bool] | None:
         with self._lock:
             if self._queue:
                 return self._queue.pop(0)
@@ -71,7 +82,10 @@ class ModelImporter(QObject):
         while (job := self._next()) is not None:
             source, models_dir, move = job
             try:
-                plan = plan_import(source, models_dir)
+                if models_dir is None:
+                    plan = plan_conversion(source)
+                else:
+                    plan = plan_import(source, models_dir)
                 self.started.emit(_describe(plan, move))
                 result = install(plan, move, self._reporter(), self._cancel.is_set)
             except ImportCancelled as exc:
@@ -89,7 +103,7 @@ class ModelImporter(QObject):
                 log.exception("adding %s failed", source)
                 self.failed.emit(f"Could not add {Path(source).name}.", repr(exc))
                 continue
-            self.added.emit(result.info, result.leftover)
+            self.added.emit(result.info, result.leftovers)
         self.idle.emit()
 
     def _reporter(self):
@@ -112,4 +126,5 @@ def _describe(plan: ImportPlan, move: bool) -> str:
     verb = "Converting" if plan.convert else ("Moving" if move else "Copying")
     name = Path(plan.source).name
     into = f" to {Path(plan.target).name}" if plan.convert else ""
-    return f"{verb} {name}{into} ({plan.kind_label}) into the models folder…"
+    where = "" if plan.in_place else " into the models folder"
+    return f"{verb} {name}{into} ({plan.kind_label}){where}…"

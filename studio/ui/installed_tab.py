@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
 )
 
 from studio.engine.catalog import GROUPS, CatalogEntry, human_size, read_card
+from studio.engine.checkpoints import PICKLE_SUFFIXES
 
 COLUMNS = ("Name", "Kind", "Size", "Precision", "Location")
 SIZE_COLUMN = 2
@@ -74,6 +75,7 @@ class InstalledTab(QWidget):
     rescan_requested = Signal()
     removed = Signal(str)  # path of the model that went to the trash
     forgotten = Signal(str)  # path of an opened folder to drop from the lists (left on disk)
+    convert_requested = Signal(str)  # path of an installed pickle to write as .safetensors
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -113,12 +115,18 @@ class InstalledTab(QWidget):
 
         self.remove_button = QPushButton("Remove…")
         self.remove_button.setToolTip("Move the model (and its side files) to the trash")
+        self.convert_button = QPushButton("Convert to .safetensors…")
+        self.convert_button.setToolTip(
+            "Write the pickled file as .safetensors (read weights-only, nothing in it is run); "
+            "the original then goes to the trash"
+        )
         self.reveal_button = QPushButton("Reveal in file manager")
         self.reveal_button.setToolTip("Open the folder that holds the model")
         self.status_label = QLabel()
         self.status_label.setWordWrap(True)
         self.buttons = QHBoxLayout()  # the add-from-disk controls go on the left
         self.buttons.addWidget(self.status_label, 1)
+        self.buttons.addWidget(self.convert_button)
         self.buttons.addWidget(self.reveal_button)
         self.buttons.addWidget(self.remove_button)
 
@@ -133,6 +141,7 @@ class InstalledTab(QWidget):
         self.tree.currentItemChanged.connect(self._show_current)
         self.remove_button.clicked.connect(self.remove_current)
         self.reveal_button.clicked.connect(self.reveal_current)
+        self.convert_button.clicked.connect(self.convert_current)
         self._show_current()
 
     # ---- contents -------------------------------------------------------------------------
@@ -193,6 +202,7 @@ class InstalledTab(QWidget):
         self.remove_button.setText("Forget…" if entry and entry.location == OPENED else "Remove…")
         self.remove_button.setToolTip(_remove_tip(entry))
         self.reveal_button.setEnabled(entry is not None)
+        self.convert_button.setVisible(_convertible(entry))
         if entry is None:
             shown = len(self.visible_names())
             self.details.setHtml(
@@ -251,10 +261,34 @@ class InstalledTab(QWidget):
         self.forgotten.emit(entry.path)
         return True
 
+    def convert_current(self) -> bool:
+        """Ask, then have the manager convert the chosen pickle (off the GUI thread)."""
+        entry = self.current_entry()
+        if not _convertible(entry):
+            return False
+        text = (
+            f"Convert {entry.name} ({human_size(entry.size_bytes)}) to .safetensors? It is read "
+            "weights-only (nothing in it is run); afterwards the original goes to the trash."
+        )
+        if QMessageBox.question(self, "Convert model", text) != QMessageBox.StandardButton.Yes:
+            return False
+        self.convert_requested.emit(entry.path)
+        return True
+
     def reveal_current(self) -> None:
         entry = self.current_entry()
         if entry is not None:
             QDesktopServices.openUrl(QUrl.fromLocalFile(str(Path(entry.path).parent)))
+
+
+def _convertible(entry: CatalogEntry | None) -> bool:
+    return (
+        entry is not None
+        and entry.location != BUNDLED
+        and Path(entry.path).is_file()
+        and Path(entry.path).suffix.lower() in PICKLE_SUFFIXES
+        and entry.info.kind != "unknown"
+    )
 
 
 def _remove_tip(entry: CatalogEntry | None) -> str:

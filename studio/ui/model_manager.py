@@ -19,7 +19,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from studio.engine.catalog import human_size, list_installed, sidecars
+from studio.engine.catalog import human_size, list_installed
 from studio.io.paths import user_models_dir
 from studio.session.model_import import ModelImporter
 from studio.ui.installed_tab import InstalledTab, move_to_trash
@@ -70,6 +70,7 @@ class ModelManager(QWidget):
         self.installed.rescan_requested.connect(self.rescan)
         self.installed.removed.connect(self._on_removed)
         self.installed.forgotten.connect(self._on_forgotten)
+        self.installed.convert_requested.connect(self._convert)
         keys = (("Delete", self.installed.remove_current), ("F5", self.rescan),
                 (QKeySequence.StandardKey.Find, self.installed.search_edit.setFocus),
                 (QKeySequence.StandardKey.Open, self.choose_files),
@@ -165,6 +166,12 @@ class ModelManager(QWidget):
         folder = QFileDialog.getExistingDirectory(self, "Add a model folder", str(Path.home()))
         self.add_paths([folder] if folder else [])
 
+    def _convert(self, path: str) -> None:
+        self.progress_widget.setVisible(True)
+        self.progress_bar.setRange(0, 0)
+        self.progress_label.setText("Inspecting…")
+        self.importer.convert([path])
+
     def _on_import_started(self, text: str) -> None:
         self.progress_label.setText(text)
 
@@ -175,14 +182,16 @@ class ModelManager(QWidget):
         self.progress_bar.setValue(done // scale)
         self.progress_bar.setFormat(f"{human_size(done)} of {human_size(total)}{_eta(eta)}")
 
-    def _on_added(self, info, leftover) -> None:
+    def _on_added(self, info, leftovers) -> None:
         text = f"Added {info.name}."
-        if leftover:  # moved: the original (a pickle, or a copy across disks) goes to the trash
-            trashed = all(move_to_trash(str(p)) for p in [*sidecars(leftover), leftover])
+        if leftovers:  # moved or converted: the original goes to the trash (recoverable)
+            trashed = all(move_to_trash(p) for p in leftovers if Path(p).exists())
             text += (
                 " The original went to the trash."
                 if trashed
-                else (f" The original could not be moved to the trash; it is still at {leftover}.")
+                else (
+                    f" The original could not be moved to the trash; it is still at {leftovers[0]}."
+                )
             )
         self.installed.status_label.setText(text)
         self.installed.status_label.setToolTip(info.path)

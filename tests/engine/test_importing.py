@@ -27,7 +27,7 @@ def test_a_safetensors_file_is_copied_with_progress(tmp_path):
     assert (plan.info.kind, plan.convert, plan.target) == ("lora", False, str(dest / src.name))
     seen = []
     result = install(plan, progress=lambda done, total: seen.append((done, total)))
-    assert result.info.kind == "lora" and result.leftover is None
+    assert result.info.kind == "lora" and result.leftovers == ()
     assert (dest / src.name).read_bytes() == src.read_bytes() and src.exists()
     assert seen[-1] == (src.stat().st_size, src.stat().st_size)
     with pytest.raises(ModelLoadError, match="already installed"):
@@ -41,7 +41,7 @@ def test_move_on_one_disk_is_a_rename(tmp_path):
     data = src.read_bytes()
     result = install(plan_import(src, tmp_path / "models"), move=True)
     assert not src.exists() and (tmp_path / "models" / "taesd.safetensors").read_bytes() == data
-    assert result.info.kind == "taesd" and result.leftover is None
+    assert result.info.kind == "taesd" and result.leftovers == ()
 
 
 def test_a_pickled_gan_is_converted_with_its_sidecar(tmp_path):
@@ -59,7 +59,8 @@ def test_a_pickled_gan_is_converted_with_its_sidecar(tmp_path):
         "spade",
         "landscape",
     )
-    assert result.leftover == str(src) and src.exists()  # the caller trashes the original
+    assert result.leftovers == (str(src), str(tmp_path / "own.json"))  # the caller trashes them
+    assert src.exists()
     _shapes, meta = read_safetensors_header(dest / "own.safetensors")
     assert meta == {"format": "pt", "converted_from": "own.pth"}
     got = inspect_folder(dest / "own.safetensors")
@@ -165,3 +166,23 @@ def test_the_artists_settings_follow_the_model(tmp_path, tiny_sd_path):
     assert (tmp_path / "models" / "my-sd.studio.json").is_file()
     assert model_settings(target) == ModelSettings(prediction="v", few_step="turbo")
     assert result.info.has("turbo") and result.info.has("v-prediction")
+
+
+def test_an_installed_pickle_is_converted_in_place(tmp_path):
+    from studio.engine.importing import plan_conversion
+
+    gen = RefGenerator(25, ngf=2, hidden=4, crop=32)
+    src = tmp_path / "own.pth"
+    torch.save(gen.state_dict(), src)
+    (tmp_path / "own.json").write_text(json.dumps({"label_set": "landscape"}))  # shared by both
+    (tmp_path / "own.pth.md").write_text("---\nlicense: mit\n---\n")  # named after the old file
+    plan = plan_conversion(src)
+    assert plan.in_place and plan.target == str(tmp_path / "own.safetensors")
+    result = install(plan)
+    assert result.info.kind == "gan" and result.info.variant == "landscape"
+    assert result.leftovers == (str(src), str(tmp_path / "own.pth.md"))  # own.json is still used
+    assert (tmp_path / "own.safetensors.md").is_file() and (tmp_path / "own.json").is_file()
+    with pytest.raises(ModelLoadError, match="only .ckpt/.pt/.pth/.bin are converted"):
+        plan_conversion(tmp_path / "own.safetensors")
+    with pytest.raises(ModelLoadError, match="already exists next to own.pth"):
+        plan_conversion(src)

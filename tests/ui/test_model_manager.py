@@ -357,3 +357,23 @@ def test_an_opened_folder_is_forgotten_not_trashed(make_window, qtbot, models, t
     assert str(elsewhere) not in window.session.extra_model_paths
     assert all(m.path != str(elsewhere) for m in window.session.models)
     manager_window.close()
+
+
+def test_convert_an_installed_pickle(qtbot, models, tmp_path):
+    torch_save_spade(models / "old-gan.pth")
+    window = manager(qtbot, models)
+    tab = window.installed
+    tab.select(str(models / "taesd.safetensors"))
+    assert not tab.convert_button.isVisible()
+    tab.select(str(models / "old-gan.pth"))
+    assert tab.convert_button.isVisible()
+    seen: list[str] = []
+    answer_next_box(qtbot, QMessageBox.StandardButton.Yes, seen)
+    tab.convert_button.click()
+    wait_idle(qtbot, window)
+    assert "old-gan.pth" in seen[0] and "weights-only" in seen[0]
+    assert (models / "old-gan.safetensors").is_file() and not (models / "old-gan.pth").exists()
+    assert "old-gan.pth" in {p.name for p in (tmp_path / "xdg-data" / "Trash" / "files").iterdir()}
+    assert tab.current_entry().name == "old-gan.safetensors"
+    assert row(window, "old-gan.safetensors").text(3) == "fp32"
+    assert "The original went to the trash" in tab.status_label.text()
