@@ -1,10 +1,11 @@
 """Download models from the Hugging Face Hub: plan, check space, resumable fetch, verify, install.
 
 Layout: files arrive in `<models>/.downloads/<name>/files/<path>.part`, each is verified (LFS
-sha256, or the git blob id for small files) and renamed to `<path>`, and when every file is good the
-`files` folder is renamed to `<models>/<name>` in one step, so a model folder is either complete or
-absent. Pause, a dropped connection, a full disk or a crash keep the staging folder; the next
-`download` of the same plan continues each .part file with an HTTP Range request. Cancel removes it.
+sha256, or the git blob id for small files) and renamed to `<path>`, and when every file is good
+the `files` folder is renamed to `<models>/<name>` in one step, so a model folder is either
+complete or absent (a single-file plan moves its card, then its weights file, into `<models>`).
+Pause, a dropped connection, a full disk or a crash keep the staging folder; the next `download`
+of the same plan continues each .part file with an HTTP Range request. Cancel removes it.
 """
 
 from __future__ import annotations
@@ -13,10 +14,20 @@ import hashlib
 import json
 import os
 import shutil
-from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass
+from collections.abc import Callable
+from dataclasses import asdict
 from pathlib import Path
 
+from studio.engine.hub_plan import (
+    DownloadPlan,
+    HubFile,
+    Recommended,
+    folder_name,
+    hub_endpoint,
+    load_recommended,
+    plan_download,
+    prefer_variant,
+)
 from studio.engine.hub_transfer import (
     CHUNK_BYTES,
     ChecksumError,
@@ -43,93 +54,18 @@ __all__ = [
     "DownloadProgress",
     "DownloadPlan",
     "HubFile",
+    "Recommended",
+    "load_recommended",
     "download",
     "folder_name",
     "hub_endpoint",
     "plan_download",
+    "prefer_variant",
+    "staging_dir",
 ]
 
 STAGING = ".downloads"
 SOURCE_FILE = "studio-download.json"  # written into the installed folder: where it came from
-
-
-@dataclass(frozen=True)
-class HubFile:
-    """One file to fetch: path in the repo, size in bytes, and how to check it."""
-
-    path: str
-    size: int
-    sha256: str | None  # LFS files
-    blob_id: str | None  # git object id (sha1 of "blob <size>\0" + bytes) for non-LFS files
-
-
-@dataclass(frozen=True)
-class DownloadPlan:
-    """What a download will fetch: a repo pinned to one commit, its files and total size."""
-
-    repo_id: str
-    commit: str
-    files: tuple[HubFile, ...]
-    endpoint: str
-    name: str
-
-    @property
-    def total_bytes(self) -> int:
-        return sum(f.size for f in self.files)
-
-
-def hub_endpoint(endpoint: str | None = None) -> str:
-    """The hub to talk to: the argument, else HF_ENDPOINT (read now), else huggingface.co."""
-    from huggingface_hub import constants
-
-    return (endpoint or os.environ.get("HF_ENDPOINT") or constants.ENDPOINT).rstrip("/")
-
-
-def folder_name(repo_id: str) -> str:
-    """`stabilityai/sd-turbo` → `stabilityai--sd-turbo` (the folder it is installed as)."""
-    return repo_id.strip("/").replace("/", "--")
-
-
-def plan_download(
-    repo_id: str,
-    *,
-    revision: str | None = None,
-    allow_patterns: Sequence[str] | None = None,
-    filename: str | None = None,
-    endpoint: str | None = None,
-    name: str | None = None,
-) -> DownloadPlan:
-    """Ask the hub which files (sizes, checksums) `repo_id` has; one network call, no download."""
-    from huggingface_hub import HfApi
-    from huggingface_hub.utils import filter_repo_objects
-
-    url = hub_endpoint(endpoint)
-    with network_allowed(), hub_errors(repo_id, url):
-        info = HfApi(endpoint=url).model_info(repo_id, revision=revision, files_metadata=True)
-    siblings = list(info.siblings or [])
-    if filename is not None:
-        chosen = [s for s in siblings if s.rfilename == filename]
-        if not chosen:
-            raise DownloadError(
-                f"{repo_id} has no file called {filename}.", details=_names(siblings)
-            )
-    else:
-        patterns = list(allow_patterns) if allow_patterns else None
-        chosen = list(
-            filter_repo_objects(siblings, allow_patterns=patterns, key=lambda s: s.rfilename)
-        )
-        if not chosen:
-            raise DownloadError(
-                f"No file of {repo_id} matches {', '.join(patterns or [])}.",
-                details=_names(siblings),
-            )
-    files = tuple(
-        HubFile(s.rfilename, int(s.size or 0), s.lfs.sha256 if s.lfs else None, s.blob_id)
-        for s in chosen
-    )
-    for f in files:
-        _safe_relative(f.path)
-    return DownloadPlan(repo_id, str(info.sha), files, url, name or folder_name(repo_id))
 
 
 def download(
@@ -141,29 +77,36 @@ def download(
     free_space: Callable[[Path], int] | None = None,
     open_file: Callable[[Path], object] = open_part,
 ) -> Path:
-    """Fetch, verify and install `plan` as `<models_dir>/<plan.name>`; returns that folder."""
+    """Fetch, verify and install `plan` as `<models_dir>/<plan.name>`; returns that path."""
     control = control or DownloadControl()
     models_dir = Path(models_dir)
     target = models_dir / plan.name
-    if target.exists():
+    taken = [target] if plan.layout == "folder" else [models_dir / f.local for f in plan.files]
+    if any(p.exists() for p in taken):
         raise DownloadError(
-            f"{plan.name} is already installed.", details=f"{target} exists; remove it first."
+            f"{plan.name} is already installed.",
+            details=f"{', '.join(str(p) for p in taken if p.exists())} exists; remove it first.",
         )
-    staging = _prepare_staging(models_dir / STAGING / plan.name, plan)
+    staging = _prepare_staging(staging_dir(models_dir, plan.name), plan)
     files_dir = staging / "files"
     done = sum(_have(files_dir, f) for f in plan.files)
     _check_space(plan.total_bytes - done, models_dir, free_space)
     meter = ProgressMeter(plan.total_bytes, done, on_progress)
     try:
         for f in plan.files:
-            if not (files_dir / f.path).is_file():
+            if not (files_dir / f.local).is_file():
                 _fetch(plan, f, files_dir, meter, control, open_file)
         meter.emit("installing")
-        (files_dir / SOURCE_FILE).write_text(json.dumps(_source(plan), indent=1))
-        os.replace(files_dir, target)  # one rename: the model folder appears complete
     except DownloadCancelled:
         shutil.rmtree(staging, ignore_errors=True)
         raise
+    if plan.layout == "folder":
+        (files_dir / SOURCE_FILE).write_text(json.dumps(_source(plan), indent=1))
+        os.replace(files_dir, target)  # one rename: the model folder appears complete
+    else:
+        weights_last = sorted(plan.files, key=lambda f: f.local == plan.name)
+        for f in weights_last:  # the card first, so the model never appears without it
+            os.replace(files_dir / f.local, models_dir / f.local)
     shutil.rmtree(staging, ignore_errors=True)
     return target
 
@@ -178,7 +121,7 @@ def _fetch(plan, f: HubFile, files_dir: Path, meter, control, open_file) -> None
     from huggingface_hub import get_hf_file_metadata, hf_hub_url
     from huggingface_hub.file_download import http_get
 
-    part = files_dir / (f.path + ".part")
+    part = files_dir / (f.local + ".part")
     meter.file = f.path
     url = hf_hub_url(plan.repo_id, f.path, revision=plan.commit, endpoint=plan.endpoint)
     while True:
@@ -212,7 +155,7 @@ def _fetch(plan, f: HubFile, files_dir: Path, meter, control, open_file) -> None
         break
     meter.emit("verifying")
     _verify(part, f)
-    os.replace(part, files_dir / f.path)
+    os.replace(part, files_dir / f.local)
 
 
 def _silent_tqdm():
@@ -264,7 +207,7 @@ def _check_remote(plan: DownloadPlan, f: HubFile, meta) -> None:
 def _prepare_staging(staging: Path, plan: DownloadPlan) -> Path:
     """Reuse a staging folder made for the same commit and files; otherwise start it afresh."""
     manifest = staging / "plan.json"
-    wanted = {"repo_id": plan.repo_id, "commit": plan.commit}
+    wanted = {"repo_id": plan.repo_id, "commit": plan.commit, "layout": plan.layout}
     wanted["files"] = [asdict(f) for f in plan.files]
     if manifest.is_file():
         try:
@@ -280,7 +223,7 @@ def _prepare_staging(staging: Path, plan: DownloadPlan) -> Path:
 
 def _have(files_dir: Path, f: HubFile) -> int:
     """Bytes of `f` already on disk (finished, or partial)."""
-    for p in (files_dir / f.path, files_dir / (f.path + ".part")):
+    for p in (files_dir / f.local, files_dir / (f.local + ".part")):
         if p.is_file():
             return min(p.stat().st_size, f.size)
     return 0
@@ -304,14 +247,3 @@ def _mb(n: int) -> str:
 
 def _source(plan: DownloadPlan) -> dict:
     return {"repo_id": plan.repo_id, "commit": plan.commit, "endpoint": plan.endpoint}
-
-
-def _names(siblings) -> str:
-    return "files in the repo: " + ", ".join(s.rfilename for s in siblings[:50])
-
-
-def _safe_relative(path: str) -> None:
-    """Refuse paths that would land outside the model folder (absolute, `..`)."""
-    parts = Path(path).parts
-    if Path(path).is_absolute() or ".." in parts or not parts or "\\" in path:
-        raise DownloadError("The hub listed a file with an unsafe path.", details=repr(path))

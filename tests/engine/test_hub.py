@@ -19,6 +19,7 @@ from tests.fakehub import FakeHub
 
 REPO = "acme/tiny-model"
 WEIGHTS = "unet/diffusion_pytorch_model.fp16.safetensors"  # an LFS file, via the CDN origin
+LOCAL = "unet/diffusion_pytorch_model.safetensors"  # installed without the variant in its name
 BIG = 1_200_000  # bytes: several 256 KiB chunks, so a drop leaves a partial file
 
 
@@ -41,7 +42,7 @@ def fake():
 
 
 def _plan(fake: FakeHub, **kw) -> hub.DownloadPlan:
-    kw.setdefault("allow_patterns", ["*.json", "*.fp16.safetensors"])
+    kw.setdefault("allow_patterns", ["*.json", "*.safetensors"])
     return hub.plan_download(REPO, endpoint=fake.endpoint, **kw)
 
 
@@ -73,9 +74,11 @@ def test_success_installs_verified_files_with_progress(fake, tmp_path):
     reports: list[hub.DownloadProgress] = []
     target = hub.download(_plan(fake), tmp_path, on_progress=reports.append)
     assert target == tmp_path / "acme--tiny-model"
-    for path in ("model_index.json", "unet/config.json", WEIGHTS):
+    for path in ("model_index.json", "unet/config.json"):
         assert (target / path).read_bytes() == _files()[path]
-    assert not (target / "unet/diffusion_pytorch_model.safetensors").exists()  # not allowed
+    # fp16 was preferred over the fp32 file and installed under the plain name the loader reads
+    assert (target / LOCAL).read_bytes() == _files()[WEIGHTS]
+    assert sorted(p.name for p in (target / "unet").iterdir()) == ["config.json", Path(LOCAL).name]
     assert json.loads((target / hub.SOURCE_FILE).read_text())["repo_id"] == REPO
     assert not (tmp_path / hub.STAGING / "acme--tiny-model").exists()
     assert reports[-1].state == "installing" and reports[-1].done == reports[-1].total
@@ -90,7 +93,7 @@ def test_dropped_connection_resumes_from_the_partial_byte_count(fake, tmp_path):
     fake.faults.drop_after[WEIGHTS] = 700_000
     fake.faults.drops_left[WEIGHTS] = 1
     target = hub.download(_plan(fake), tmp_path)
-    assert (target / WEIGHTS).read_bytes() == _files()[WEIGHTS]
+    assert (target / LOCAL).read_bytes() == _files()[WEIGHTS]
     gets = fake.requests("GET", WEIGHTS)
     assert len(gets) == 2 and gets[0].range is None
     # Two whole 256 KiB chunks were on disk when the connection dropped at 700,000 bytes.
@@ -103,12 +106,12 @@ def test_partial_file_survives_a_killed_process_and_continues(fake, tmp_path):
     code = (
         "import sys; from pathlib import Path; from studio.engine import hub;"
         f"plan = hub.plan_download({REPO!r}, endpoint={fake.endpoint!r},"
-        " allow_patterns=['*.json', '*.fp16.safetensors']);"
+        " allow_patterns=['*.json', '*.safetensors']);"
         f"hub.download(plan, Path({str(tmp_path)!r}))"
     )
     env = dict(os.environ, HF_HUB_OFFLINE="1")
     child = subprocess.Popen([sys.executable, "-c", code], env=env, cwd=Path(__file__).parents[2])
-    part = hub.staging_dir(tmp_path, plan.name) / "files" / (WEIGHTS + ".part")
+    part = hub.staging_dir(tmp_path, plan.name) / "files" / (LOCAL + ".part")
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline and not (part.exists() and part.stat().st_size > 0):
         time.sleep(0.02)
@@ -119,7 +122,7 @@ def test_partial_file_survives_a_killed_process_and_continues(fake, tmp_path):
     _assert_nothing_installed(tmp_path)
     fake.faults.bytes_per_second = 0
     target = hub.download(plan, tmp_path)
-    assert (target / WEIGHTS).read_bytes() == _files()[WEIGHTS]
+    assert (target / LOCAL).read_bytes() == _files()[WEIGHTS]
     assert fake.requests("GET", WEIGHTS)[-1].range == f"bytes={kept}-"
 
 
@@ -130,12 +133,12 @@ def test_corrupted_file_fails_the_checksum_and_installs_nothing(fake, tmp_path):
     assert "expected " + hashlib.sha256(_files()[WEIGHTS]).hexdigest() in info.value.details
     _assert_nothing_installed(tmp_path)
     staged = hub.staging_dir(tmp_path, "acme--tiny-model") / "files"
-    assert not (staged / (WEIGHTS + ".part")).exists()  # the damaged bytes are not resumed
+    assert not (staged / (LOCAL + ".part")).exists()  # the damaged bytes are not resumed
     fake.faults.corrupt.clear()  # the next try fetches only the damaged file again
     plan = _plan(fake)
     before = len(fake.requests("GET"))
     target = hub.download(plan, tmp_path)
-    assert (target / WEIGHTS).read_bytes() == _files()[WEIGHTS]
+    assert (target / LOCAL).read_bytes() == _files()[WEIGHTS]
     again = fake.requests("GET")[before:]
     assert again and all(WEIGHTS in r.path for r in again)  # the verified files are kept
 
@@ -196,7 +199,7 @@ def test_disk_full_while_writing_is_a_clear_error_and_resumable(fake, tmp_path):
         hub.download(_plan(fake), tmp_path, open_file=FullDisk)
     _assert_nothing_installed(tmp_path)
     target = hub.download(_plan(fake), tmp_path)  # space freed: it continues
-    assert (target / WEIGHTS).read_bytes() == _files()[WEIGHTS]
+    assert (target / LOCAL).read_bytes() == _files()[WEIGHTS]
     assert fake.requests("GET", WEIGHTS)[-1].range is not None
 
 
@@ -226,7 +229,7 @@ def test_pause_closes_the_connection_and_resume_continues_with_a_range(fake, tmp
     fake.faults.bytes_per_second = 0
     control.resume()
     thread.join(timeout=20)
-    assert (result["path"] / WEIGHTS).read_bytes() == _files()[WEIGHTS]
+    assert (result["path"] / LOCAL).read_bytes() == _files()[WEIGHTS]
     gets = fake.requests("GET", WEIGHTS)
     assert len(gets) == 2 and gets[1].range and gets[1].range.startswith("bytes=")
 
@@ -237,3 +240,91 @@ def test_network_stays_off_outside_downloads(fake):
     hub.plan_download(REPO, endpoint=fake.endpoint)  # installs the per-thread permission
     with pytest.raises(errors.OfflineModeIsEnabled):
         HfApi(endpoint=fake.endpoint).model_info(REPO)
+
+
+def test_prefer_variant_keeps_one_precision_per_weight_file():
+    paths = [
+        "unet/diffusion_pytorch_model.safetensors",
+        "unet/diffusion_pytorch_model.fp16.safetensors",
+        "unet/diffusion_pytorch_model.non_ema.safetensors",
+        "vae/diffusion_pytorch_model.safetensors",
+        "text_encoder/model.fp16.safetensors",
+        "unet/config.json",
+    ]
+    assert hub.prefer_variant(paths, "fp16") == [
+        "unet/diffusion_pytorch_model.fp16.safetensors",
+        "vae/diffusion_pytorch_model.safetensors",
+        "text_encoder/model.fp16.safetensors",
+        "unet/config.json",
+    ]
+
+
+def test_a_single_weights_repo_installs_as_a_file_with_its_card(fake, tmp_path):
+    fake.add_repo(
+        "acme/lora", {"README.md": b"---\nlicense: mit\n---\n", "w.safetensors": b"x" * 999}
+    )
+    plan = hub.plan_download("acme/lora", endpoint=fake.endpoint)
+    assert plan.layout == "file" and plan.name == "acme--lora.safetensors"
+    path = hub.download(plan, tmp_path)
+    assert path == tmp_path / "acme--lora.safetensors" and path.read_bytes() == b"x" * 999
+    assert (tmp_path / "acme--lora.md").read_text().startswith("---")
+    with pytest.raises(hub.DownloadError, match="already installed"):
+        hub.download(plan, tmp_path)
+
+
+def test_a_downloaded_pipeline_is_recognised_by_the_registry(fake, tmp_path, tiny_sd_path):
+    from studio.engine.registry import scan
+
+    files = {
+        str(p.relative_to(tiny_sd_path)): p.read_bytes()
+        for p in tiny_sd_path.rglob("*")
+        if p.is_file()
+    }
+    fake.add_repo("acme/tiny-sd", files)
+    plan = hub.plan_download("acme/tiny-sd", endpoint=fake.endpoint)
+    assert plan.layout == "folder"
+    hub.download(plan, tmp_path / "models")
+    found = scan([tmp_path / "models"], kinds=None)
+    assert [(m.name, m.kind, m.usable) for m in found] == [("acme--tiny-sd", "sd-pipeline", True)]
+
+
+def test_recommended_list_is_complete_and_its_patterns_pick_one_diffusers_layout(fake):
+    entries = {e.id: e for e in hub.load_recommended()}
+    assert {"sd-turbo", "sd15", "sd15-inpaint", "sdxl-base", "sdxl-turbo"} <= set(entries)
+    assert {"controlnet-sd15-seg", "taesd", "taesdxl", "lcm-lora-sd15", "lcm-lora-sdxl"} <= set(
+        entries
+    )
+    for e in entries.values():
+        assert "/" in e.repo_id and e.approx_bytes > 0 and e.licence and e.licence_note
+    # A listing shaped like the SD 1.5 repo: root checkpoints, .bin twins, non-EMA and fp32 copies.
+    names = ["v1-5-pruned-emaonly.safetensors", "v1-5-pruned.ckpt", "model_index.json"]
+    names += ["safety_checker/config.json", "safety_checker/model.fp16.safetensors"]
+    names += ["feature_extractor/preprocessor_config.json", "scheduler/scheduler_config.json"]
+    names += ["tokenizer/vocab.json", "tokenizer/merges.txt", "text_encoder/config.json"]
+    names += ["text_encoder/model.safetensors", "text_encoder/model.fp16.safetensors"]
+    for part in ("unet", "vae"):
+        names += [f"{part}/config.json", f"{part}/diffusion_pytorch_model.bin"]
+        names += [f"{part}/diffusion_pytorch_model{v}.safetensors" for v in ("", ".fp16")]
+    names += ["unet/diffusion_pytorch_model.non_ema.safetensors"]
+    fake.add_repo("sd/like-15", {n: n.encode() for n in names})
+    sd15 = entries["sd15"]
+    plan = hub.plan_download(
+        "sd/like-15", allow_patterns=sd15.patterns, endpoint=fake.endpoint, variant=sd15.variant
+    )
+    assert sorted(f.path for f in plan.files) == sorted(
+        [
+            "model_index.json",
+            "safety_checker/config.json",
+            "feature_extractor/preprocessor_config.json",
+            "scheduler/scheduler_config.json",
+            "tokenizer/vocab.json",
+            "tokenizer/merges.txt",
+            "text_encoder/config.json",
+            "text_encoder/model.fp16.safetensors",
+            "unet/config.json",
+            "unet/diffusion_pytorch_model.fp16.safetensors",
+            "vae/config.json",
+            "vae/diffusion_pytorch_model.fp16.safetensors",
+        ]
+    )
+    assert "unet/diffusion_pytorch_model.safetensors" in {f.local for f in plan.files}
