@@ -125,7 +125,7 @@ class InstalledTab(QWidget):
         self.status_label = QLabel()
         self.status_label.setWordWrap(True)
         self.buttons = QHBoxLayout()  # the add-from-disk controls go on the left
-        self.buttons.addWidget(self.status_label, 1)
+        self.buttons.addStretch(1)
         self.buttons.addWidget(self.convert_button)
         self.buttons.addWidget(self.reveal_button)
         self.buttons.addWidget(self.remove_button)
@@ -134,6 +134,7 @@ class InstalledTab(QWidget):
         column.addLayout(top)
         column.addWidget(split, 1)
         column.addLayout(self.buttons)
+        column.addWidget(self.status_label)
 
         self.search_edit.textChanged.connect(self._apply_filter)
         self.kind_combo.currentIndexChanged.connect(self._apply_filter)
