@@ -43,6 +43,18 @@ class ResumeState:
 
 
 @dataclass(frozen=True)
+class MemorySettings:
+    """How a job trades speed for memory: a preset plus explicit choices (None = the preset's)."""
+
+    preset: str = "auto"  # "auto" | "fast" | "balanced" | "low" | "minimal"
+    vae_tiling: bool | None = None  # decode the picture in overlapping tiles
+    vae_slicing: bool | None = None  # decode a batch one image at a time
+    attention_slicing: bool | None = None  # only used where fused attention (SDPA) is missing
+    offload: str | None = None  # "none" | "model" | "sequential" (GPU only)
+    oom_retry: bool = True  # on out of memory, retry once with safer settings
+
+
+@dataclass(frozen=True)
 class GenerationRequest:
     """Everything one prompt generation needs, copied out of the document."""
 
@@ -85,6 +97,7 @@ class GenerationRequest:
     prompt_mix: float = 0.0  # 0 = prompt, 1 = prompt_b
     resume: ResumeState | None = None  # continue a cancelled run (same seed, sampler, steps)
     record_cap_bytes: int = 256 * 2**20  # full-size step frames kept in memory; 0 = thumbs only
+    memory: MemorySettings = MemorySettings()
 
     def __post_init__(self) -> None:
         image = _frozen_copy(self.init_image, np.uint8, 3, "init_image")
