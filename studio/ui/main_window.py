@@ -479,6 +479,7 @@ class MainWindow(DocumentActions, ModelActions, QMainWindow):
     def closeEvent(self, event) -> None:
         self.save_state()
         if self.model_manager is not None:
+            self.model_manager.shutdown()
             self.model_manager.close()
         self.autosaver.stop()
         self.run_exporter.cancel()

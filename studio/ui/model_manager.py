@@ -217,8 +217,12 @@ class ModelManager(QWidget):
             event.acceptProposedAction()
             self.add_paths(paths)
 
-    def closeEvent(self, event) -> None:
+    def shutdown(self, timeout: float = 5.0) -> bool:
+        """Stop a running import (its partial copy is removed) before the app quits."""
         self.importer.cancel()
-        self.importer.wait(5.0)
+        return self.importer.wait(timeout)
+
+    def closeEvent(self, event) -> None:
+        """Closing only hides the window: an import keeps going and shows when reopened."""
         self.closed.emit()
         super().closeEvent(event)

@@ -377,3 +377,22 @@ def test_convert_an_installed_pickle(qtbot, models, tmp_path):
     assert tab.current_entry().name == "old-gan.safetensors"
     assert row(window, "old-gan.safetensors").text(3) == "fp32"
     assert "The original went to the trash" in tab.status_label.text()
+
+
+def test_an_import_goes_on_when_the_manager_is_closed(make_window, qtbot, models, tmp_path):
+    window = make_window()
+    manager_window = window.open_model_manager()
+    gate = __import__("threading").Event()
+    manager_window.importer.progress.connect(lambda _p: gate.wait(5.0),
+                                             Qt.ConnectionType.DirectConnection)  # fmt: skip
+    src = shutil.copytree(models / "tiny-sd", tmp_path / "late-sd")
+    manager_window.add_paths([str(src)])
+    qtbot.waitUntil(lambda: manager_window.progress_label.text().startswith("Copying"))
+    manager_window.close()
+    gate.set()
+    qtbot.waitUntil(lambda: (models / "late-sd").is_dir() and not manager_window.importer.busy)
+    combo = window.prompt_panel.model_combo
+    qtbot.waitUntil(lambda: any(combo.itemData(i) == str(models / "late-sd")
+                                for i in range(combo.count())))  # fmt: skip
+    assert window.open_model_manager().installed.current_entry().name == "late-sd"
+    window.model_manager.close()
