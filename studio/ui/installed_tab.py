@@ -169,8 +169,17 @@ class InstalledTab(QWidget):
         self.tree.setSortingEnabled(True)
         for column in range(len(COLUMNS)):
             self.tree.resizeColumnToContents(column)
+        self._count_kinds()
         self._apply_filter()
         self._show_current()
+
+    def _count_kinds(self) -> None:
+        """The kind filter says how many models of each kind there are."""
+        self.kind_combo.setItemText(0, f"All kinds ({len(self.entries)})")
+        for i in range(1, self.kind_combo.count()):
+            key = self.kind_combo.itemData(i)
+            count = sum(key in e.groups for e in self.entries)
+            self.kind_combo.setItemText(i, f"{GROUPS[key]} ({count})")
 
     def visible_names(self) -> list[str]:
         """Names of the rows the search and filter let through, in table order."""

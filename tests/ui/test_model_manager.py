@@ -92,6 +92,8 @@ def test_search_and_kind_filter(qtbot, models):
     tab.search_edit.clear()
     tab.kind_combo.setCurrentIndex(tab.kind_combo.findData("taesd"))
     assert tab.visible_names() == ["taesd.safetensors"]
+    assert tab.kind_combo.currentText() == "Preview decoder (1)"
+    assert tab.kind_combo.itemText(0) == "All kinds (5)"
     tab.kind_combo.setCurrentIndex(tab.kind_combo.findData("unusable"))
     assert tab.visible_names() == ["broken.ckpt"]
     tab.kind_combo.setCurrentIndex(tab.kind_combo.findData("spade"))
