@@ -70,7 +70,7 @@ def _parser() -> argparse.ArgumentParser:
     from studio.app import cli_train  # `studio train diffusion`
 
     cli_train.add_commands(commands)
-    models = commands.add_parser("models", help="list or convert model files")
+    models = commands.add_parser("models", help="list, add, convert or download models")
     actions = models.add_subparsers(dest="models_command", metavar="ACTION", required=True)
     listing = actions.add_parser("list", help="what the registry recognises in a folder")
     listing.add_argument("dirs", nargs="*", type=Path, help="default: the model folders")
@@ -83,6 +83,9 @@ def _parser() -> argparse.ArgumentParser:
     add.add_argument("paths", nargs="+", type=Path)
     add.add_argument("--move", action="store_true", help="move instead of copy")
     add.add_argument("--to", type=Path, default=None, help="default: the user models folder")
+    from studio.app import cli_download  # `studio models download`
+
+    cli_download.add_command(actions)
     return parser
 
 
@@ -241,6 +244,10 @@ def models_command(args: argparse.Namespace) -> int:
         return 0
     if args.models_command == "add":
         return _models_add(args)
+    if args.models_command == "download":
+        from studio.app import cli_download
+
+        return cli_download.run(args)
     from studio.engine.registry import scan
     from studio.io.paths import model_search_dirs
 

@@ -237,3 +237,32 @@ def hub_errors(repo_id: str, endpoint: str) -> Iterator[None]:
             "kept; resume it to continue.",
             details=f"{type(exc).__name__}: {exc}",
         ) from exc
+
+
+def human_bytes(n: float) -> str:
+    """1536 → "1.5 KB"; decimal units, as download sizes are usually shown."""
+    for unit, scale in (("GB", 1e9), ("MB", 1e6), ("KB", 1e3)):
+        if n >= scale:
+            return f"{n / scale:.1f} {unit}"
+    return f"{int(n)} bytes"
+
+
+def human_eta(seconds: float | None) -> str:
+    if seconds is None:
+        return "time left unknown"
+    if seconds < 60:
+        return f"about {max(1, round(seconds))} s left"
+    if seconds < 3600:
+        return f"about {round(seconds / 60)} min left"
+    return f"about {seconds / 3600:.1f} h left"
+
+
+def describe(p: DownloadProgress) -> str:
+    """One line for a progress bar: "412.0 MB of 2.6 GB (15%) · 12.3 MB/s · about 3 min left"."""
+    share = f" ({100 * p.done // p.total}%)" if p.total else ""
+    head = f"{human_bytes(p.done)} of {human_bytes(p.total)}{share}"
+    if p.state == "paused":
+        return f"Paused at {head}"
+    if p.state in ("verifying", "installing"):
+        return f"{p.state.capitalize()} {p.file or ''}: {head}".replace(" :", ":")
+    return f"{head} · {human_bytes(p.speed)}/s · {human_eta(p.eta)}"
