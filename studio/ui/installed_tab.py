@@ -63,9 +63,16 @@ def details_html(entry: CatalogEntry) -> str:
     out.append("<table>")
     out += [f"<tr><td><b>{k}</b>&nbsp;</td><td>{html.escape(v)}</td></tr>" for k, v in rows]
     out.append("</table>")
-    if info.notes:
-        notes = "".join(f"<li>{html.escape(n)}</li>" for n in info.notes)
-        out.append(f"<p><b>Notes</b></p><ul>{notes}</ul>")
+    notes = list(info.notes)
+    pickled = entry.precision == "unknown (pickle)" and Path(info.path).is_file()
+    if pickled and info.kind != "unknown":
+        notes.append(
+            "A pickled file: Studio reads it weights-only. Convert it to .safetensors to load "
+            "it faster and see its precision."
+        )
+    if notes:
+        items = "".join(f"<li>{html.escape(n)}</li>" for n in notes)
+        out.append(f"<p><b>Notes</b></p><ul>{items}</ul>")
     return "".join(out)
 
 

@@ -369,6 +369,7 @@ def test_convert_an_installed_pickle(qtbot, models, tmp_path):
     assert not tab.convert_button.isVisible()
     tab.select(str(models / "old-gan.pth"))
     assert tab.convert_button.isVisible()
+    assert "Convert it to .safetensors" in tab.details.toPlainText()
     seen: list[str] = []
     answer_next_box(qtbot, QMessageBox.StandardButton.Yes, seen)
     tab.convert_button.click()
