@@ -102,6 +102,7 @@ def plan_import(source: str | Path, models_dir: str | Path) -> ImportPlan:
             f"A model named {name} is already installed; remove or rename it first.", str(target)
         )
     extra = tuple(str(p) for p in sidecars(source))
+    _check_free_names(extra, source, target)
     total = info.size_bytes + sum(Path(p).stat().st_size for p in extra)
     return ImportPlan(str(source), info, entry.kind_label, str(target), convert, total, extra)
 
@@ -121,9 +122,20 @@ def plan_conversion(path: str | Path) -> ImportPlan:
     if target.exists():
         raise ModelLoadError(f"{target.name} already exists next to {path.name}.", str(target))
     extra = tuple(str(p) for p in sidecars(path) if _sidecar_target(p, path, target) != p)
+    _check_free_names(extra, path, target)
     total = info.size_bytes + sum(Path(p).stat().st_size for p in extra)
     label = describe(info, {}).kind_label
     return ImportPlan(str(path), info, label, str(target), True, total, extra, in_place=True)
+
+
+def _check_free_names(extra: tuple[str, ...], source: Path, target: Path) -> None:
+    """Side files must not land on files already there (another model's, or a stray one)."""
+    taken = [t for t in (_sidecar_target(Path(p), source, target) for p in extra) if t.exists()]
+    if taken:
+        raise ModelLoadError(
+            f"{taken[0].name} is already in {taken[0].parent}; move it away to add {source.name}.",
+            ", ".join(str(t) for t in taken),
+        )
 
 
 def _inside(path: Path, folder: Path) -> bool:
@@ -160,6 +172,8 @@ def install(
                 f"The copy of {source.name} did not come out as the same model; nothing was added.",
                 f"{info.kind}: {info.problem}",
             )
+        if target.exists() or any(final.exists() for _side, final in side_tmps):
+            raise ModelLoadError(f"{target.name} appeared in the models folder meanwhile.")
         for _side, final in side_tmps:
             final.with_name(f".importing-{final.name}").replace(final)
         tmp.replace(target)
@@ -265,9 +279,11 @@ def _same_device(source: Path, folder: Path) -> bool:
 def _rename_into_place(plan: ImportPlan) -> ImportResult:
     """A move within one disk is a rename: instant and atomic (side files follow)."""
     source, target = Path(plan.source), Path(plan.target)
+    if target.exists():
+        raise ModelLoadError(f"A model named {target.name} appeared meanwhile; nothing was moved.")
+    source.rename(target)  # the model first: a side file that fails to follow is not lost
     for side in plan.sidecars:
         Path(side).rename(_sidecar_target(Path(side), source, target))
-    source.rename(target)
     _carry_settings(source, target)  # kept by path: the old path's entry is still readable
     return ImportResult(inspect_folder(target))
 

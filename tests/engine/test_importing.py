@@ -186,3 +186,15 @@ def test_an_installed_pickle_is_converted_in_place(tmp_path):
         plan_conversion(tmp_path / "own.safetensors")
     with pytest.raises(ModelLoadError, match="already exists next to own.pth"):
         plan_conversion(src)
+
+
+def test_side_files_never_overwrite_what_is_there(tmp_path):
+    dest = tmp_path / "models"
+    dest.mkdir()
+    (dest / "own.json").write_text("a stray file of the artist's")
+    torch.save(RefGenerator(25, ngf=2, hidden=4, crop=32).state_dict(), tmp_path / "own.pth")
+    (tmp_path / "own.json").write_text(json.dumps({"label_set": "landscape"}))
+    with pytest.raises(ModelLoadError, match="own.json is already in"):
+        plan_import(tmp_path / "own.pth", dest)
+    assert (dest / "own.json").read_text() == "a stray file of the artist's"
+    assert listing(dest) == ["own.json"]
