@@ -46,7 +46,7 @@ def run(args: argparse.Namespace) -> int:
     dest = args.to or user_models_dir()
     pick = recommended.get(args.repo)
     repo_id = pick.repo_id if pick else args.repo
-    patterns = args.include or (list(pick.patterns) if pick else None)
+    patterns = args.include or list(pick.patterns if pick else hub.ANY_REPO_PATTERNS)
     try:
         plan = hub.plan_download(
             repo_id, revision=args.revision, allow_patterns=patterns, filename=args.file

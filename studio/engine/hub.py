@@ -19,6 +19,7 @@ from dataclasses import asdict
 from pathlib import Path
 
 from studio.engine.hub_plan import (
+    ANY_REPO_PATTERNS,
     DownloadPlan,
     HubFile,
     Recommended,
@@ -45,6 +46,7 @@ from studio.engine.hub_transfer import (
 )
 
 __all__ = [
+    "ANY_REPO_PATTERNS",
     "CHUNK_BYTES",
     "ChecksumError",
     "DiskSpaceError",
@@ -97,8 +99,9 @@ def download(
             if not (files_dir / f.local).is_file():
                 _fetch(plan, f, files_dir, meter, control, open_file)
         meter.emit("installing")
-    except DownloadCancelled:
-        shutil.rmtree(staging, ignore_errors=True)
+    except DownloadCancelled as stop:
+        if not stop.kept:
+            shutil.rmtree(staging, ignore_errors=True)
         raise
     if plan.layout == "folder":
         (files_dir / SOURCE_FILE).write_text(json.dumps(_source(plan), indent=1))
@@ -125,14 +128,12 @@ def _fetch(plan, f: HubFile, files_dir: Path, meter, control, open_file) -> None
     meter.file = f.path
     url = hf_hub_url(plan.repo_id, f.path, revision=plan.commit, endpoint=plan.endpoint)
     while True:
-        if control.cancelled:
-            raise DownloadCancelled()
+        control.check_cancelled()
         if control.paused:
             meter.emit("paused")
             while not control.wait_resumed():
                 pass
-            if control.cancelled:
-                raise DownloadCancelled()
+            control.check_cancelled()
             meter.restart_speed()
         try:
             with network_allowed(), hub_errors(plan.repo_id, plan.endpoint):

@@ -19,6 +19,9 @@ from pathlib import Path, PurePosixPath
 from studio.engine.hub_transfer import DownloadError, hub_errors, network_allowed
 
 WEIGHT_SUFFIXES = (".safetensors", ".bin", ".ckpt", ".pt", ".pth")
+# "Any repo id" fetches what Studio can load (configs, tokenizers, cards, safetensors weights),
+# not pickled twins (.bin/.ckpt) that it would refuse anyway.
+ANY_REPO_PATTERNS = ("*.json", "*.txt", "*.md", "*.model", "*.yaml", "*.safetensors")
 _VARIANT = re.compile(r"^(?P<stem>[^.]+)\.(?P<variant>[A-Za-z0-9_]+)(?P<ext>\.[a-z]+)$")
 
 

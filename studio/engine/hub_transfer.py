@@ -38,7 +38,11 @@ class DiskSpaceError(DownloadError):
 
 
 class DownloadCancelled(Exception):  # noqa: N818 - cancel is not an error (DESIGN: Errors)
-    """The user cancelled; the staging folder has been removed."""
+    """The download stopped on request; `kept` says whether the partial files were kept."""
+
+    def __init__(self, kept: bool = False) -> None:
+        super().__init__("kept" if kept else "removed")
+        self.kept = kept
 
 
 class _Paused(Exception):  # noqa: N818 - internal control flow
@@ -64,6 +68,7 @@ class DownloadControl:
         self._cancel = threading.Event()
         self._running = threading.Event()
         self._running.set()
+        self.keep_partial = False
 
     def pause(self) -> None:
         self._running.clear()
@@ -71,7 +76,9 @@ class DownloadControl:
     def resume(self) -> None:
         self._running.set()
 
-    def cancel(self) -> None:
+    def cancel(self, keep_partial: bool = False) -> None:
+        """Stop; the staging folder is removed unless `keep_partial` (app quitting)."""
+        self.keep_partial = keep_partial
         self._cancel.set()
         self._running.set()  # wake a paused download so it can clean up
 
@@ -83,10 +90,14 @@ class DownloadControl:
     def paused(self) -> bool:
         return not self._running.is_set()
 
+    def check_cancelled(self) -> None:
+        if self._cancel.is_set():
+            raise DownloadCancelled(self.keep_partial)
+
     def check(self) -> None:
         """Raise DownloadCancelled or _Paused (the caller reconnects after `wait_resumed`)."""
         if self._cancel.is_set():
-            raise DownloadCancelled()
+            raise DownloadCancelled(self.keep_partial)
         if not self._running.is_set():
             raise _Paused()
 
