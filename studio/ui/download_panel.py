@@ -186,6 +186,10 @@ class DownloadPanel(QWidget):
             else "Choose a model to see what it is for and its licence."
         )
 
+    def shutdown(self, timeout: float = 5.0) -> bool:
+        """The app is quitting: stop a download, keeping its partial files for next time."""
+        return self.downloads.shutdown(timeout)
+
     # ---- download events (queued from the download thread) ---------------------------------
     def _set_idle(self) -> None:
         for w in (self.bar, self.progress_label, self.pause_button, self.cancel_button):

@@ -24,8 +24,14 @@ class ModelActions:
         from studio.ui.model_manager import ModelManager
 
         if self.model_manager is None:
+            from studio.session.downloads import DownloadManager
+            from studio.ui.download_panel import DownloadPanel
+
+            self.downloads = DownloadManager(self)  # the only part of Studio that downloads
             self.model_manager = ModelManager(
-                self, extra_paths=lambda: list(self.session.extra_model_paths)
+                self,
+                downloads=DownloadPanel(self.downloads, user_models_dir()),
+                extra_paths=lambda: list(self.session.extra_model_paths),
             )
             self.model_manager.models_changed.connect(self._on_models_managed)
             self.model_manager.forget_requested.connect(self._forget_model_folder)

@@ -60,8 +60,11 @@ class ModelManager(QWidget):
         self.tabs = QTabWidget()
         self.installed = InstalledTab()
         self.tabs.addTab(self.installed, "Installed")
+        self._downloads = downloads
         if downloads is not None:
             self.add_tab(downloads, "Download")
+            if hasattr(downloads, "installed"):  # the DownloadPanel: its models join the list
+                downloads.installed.connect(self._on_downloaded)
         self.importer = ModelImporter(self)
         self._build_add_controls()
         column = QVBoxLayout(self)
@@ -198,6 +201,11 @@ class ModelManager(QWidget):
         self.changed()
         self.installed.select(info.path)
 
+    def _on_downloaded(self, path: str) -> None:
+        self.changed()
+        self.installed.select(path)
+        self.installed.status_label.setText(f"Downloaded {Path(path).name}.")
+
     def _on_import_failed(self, message: str, details: str) -> None:
         self.installed.status_label.setText(message)
         self.installed.status_label.setToolTip(details)
@@ -218,9 +226,11 @@ class ModelManager(QWidget):
             self.add_paths(paths)
 
     def shutdown(self, timeout: float = 5.0) -> bool:
-        """Stop a running import (its partial copy is removed) before the app quits."""
+        """Stop a running import (its partial copy is removed) and a download (its partial
+        files are kept for next time) before the app quits."""
         self.importer.cancel()
-        return self.importer.wait(timeout)
+        stopped = getattr(self._downloads, "shutdown", lambda t: True)(timeout)
+        return self.importer.wait(timeout) and stopped
 
     def closeEvent(self, event) -> None:
         """Closing only hides the window: an import keeps going and shows when reopened."""

@@ -113,3 +113,23 @@ def test_a_bad_repo_id_is_explained(qtbot, panel):
     with qtbot.waitSignal(panel.downloads.failed, timeout=20000):
         panel.repo_button.click()
     assert "no model called acme/missing" in panel.banner.message_label.text()
+
+
+def test_the_manager_has_a_download_tab_and_lists_what_it_installs(qtbot, fake, tmp_path):
+    from studio.ui.model_manager import ModelManager
+
+    models = tmp_path / "models"
+    models.mkdir()
+    downloads = DownloadManager(endpoint=fake.endpoint)
+    panel = DownloadPanel(downloads, models)
+    window = ModelManager(downloads=panel, places={"User models": str(models)}, models_dir=models)
+    qtbot.addWidget(window)
+    assert [window.tabs.tabText(i) for i in range(window.tabs.count())] == ["Installed", "Download"]
+    assert window.installed.tree.topLevelItemCount() == 0
+    panel.select("taesd")
+    with qtbot.waitSignal(window.models_changed, timeout=20000):
+        panel.download_button.click()
+    entry = window.installed.current_entry()
+    assert entry is not None and entry.info.path == str(models / "madebyollin--taesd")
+    assert entry.licence == "mit"  # read from the downloaded model card
+    assert window.shutdown(5)
