@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import shutil
 from collections.abc import Callable
 from dataclasses import asdict
@@ -67,6 +68,7 @@ __all__ = [
 ]
 
 STAGING = ".downloads"
+_SHA256 = re.compile(r"[0-9a-f]{64}")
 SOURCE_FILE = "studio-download.json"  # written into the installed folder: where it came from
 
 
@@ -140,6 +142,9 @@ def _fetch(plan, f: HubFile, files_dir: Path, meter, control, open_file) -> None
                 meta = get_hf_file_metadata(url, endpoint=plan.endpoint)
                 _check_remote(plan, f, meta)
                 resume = part.stat().st_size if part.exists() else 0
+                if resume > f.size:  # not this file's bytes (a damaged staging folder)
+                    part.unlink()
+                    resume = 0
                 with open_file(part) as raw:
                     writer = PartWriter(raw, meter, control)
                     http_get(
@@ -198,7 +203,9 @@ def _check_remote(plan: DownloadPlan, f: HubFile, meta) -> None:
             f"{plan.repo_id} changed on the hub during the download; start it again.",
             details=f"planned commit {plan.commit}, hub now says {meta.commit_hash}",
         )
-    if f.sha256 and meta.etag and meta.etag != f.sha256:
+    # Only a sha256-shaped ETag is compared (the hub may send another kind for Xet storage);
+    # the bytes are checked against the listed sha256 after the transfer in any case.
+    if f.sha256 and meta.etag and _SHA256.fullmatch(meta.etag) and meta.etag != f.sha256:
         raise DownloadError(
             f"The hub announced a different {f.path} than listed; start the download again.",
             details=f"listed sha256 {f.sha256}, ETag {meta.etag}",

@@ -328,3 +328,32 @@ def test_recommended_list_is_complete_and_its_patterns_pick_one_diffusers_layout
         ]
     )
     assert "unet/diffusion_pytorch_model.safetensors" in {f.local for f in plan.files}
+
+
+def test_unsafe_paths_in_a_listing_are_refused(fake):
+    fake.add_repo("acme/evil", {"../../outside.json": b"{}", "config.json": b"{}"})
+    with pytest.raises(hub.DownloadError, match="unsafe path"):
+        hub.plan_download("acme/evil", endpoint=fake.endpoint)
+
+
+def test_an_oversized_partial_file_is_started_again(fake, tmp_path):
+    from studio.engine.hub import _prepare_staging
+
+    plan = _plan(fake)
+    staged = _prepare_staging(hub.staging_dir(tmp_path, plan.name), plan) / "files"
+    (staged / LOCAL).parent.mkdir(parents=True)
+    (staged / (LOCAL + ".part")).write_bytes(b"z" * (BIG + 10))  # longer than the file
+    target = hub.download(plan, tmp_path)
+    assert (target / LOCAL).read_bytes() == _files()[WEIGHTS]
+    assert fake.requests("GET", WEIGHTS)[-1].range is None  # fetched from the start
+
+
+def test_an_unreachable_hub_is_said_plainly():
+    import socket
+
+    with socket.socket() as s:  # a port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    with pytest.raises(hub.DownloadError, match="Could not reach http://127.0.0.1") as info:
+        hub.plan_download(REPO, endpoint=f"http://127.0.0.1:{port}")
+    assert "ConnectError" in info.value.details
