@@ -387,6 +387,9 @@ def _export_run(args: argparse.Namespace, result) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from studio.engine.hub_transfer import offline_by_default
+
+    offline_by_default()  # only the model manager's downloads reach the network
     args = _parser().parse_args(argv)
     from studio.app import cli_gan
 

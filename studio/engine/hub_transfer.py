@@ -277,3 +277,17 @@ def describe(p: DownloadProgress) -> str:
     if p.state in ("verifying", "installing"):
         return f"{p.state.capitalize()} {p.file or ''}: {head}".replace(" :", ":")
     return f"{head} · {human_bytes(p.speed)}/s · {human_eta(p.eta)}"
+
+
+def offline_by_default() -> None:
+    """Studio's network rule: huggingface_hub/transformers stay offline everywhere except inside
+    `network_allowed()` (the model manager's downloads). Called first thing by the `studio`
+    command, before the libraries read their settings; applied now if they already did."""
+    import os
+    import sys
+
+    os.environ["HF_HUB_OFFLINE"] = "1"
+    os.environ["TRANSFORMERS_OFFLINE"] = "1"
+    constants = sys.modules.get("huggingface_hub.constants")
+    if constants is not None:
+        constants.HF_HUB_OFFLINE = True

@@ -357,3 +357,20 @@ def test_an_unreachable_hub_is_said_plainly():
     with pytest.raises(hub.DownloadError, match="Could not reach http://127.0.0.1") as info:
         hub.plan_download(REPO, endpoint=f"http://127.0.0.1:{port}")
     assert "ConnectError" in info.value.details
+
+
+def test_the_studio_command_is_offline_except_for_downloads(fake, tmp_path):
+    code = (
+        "import os; os.environ.pop('HF_HUB_OFFLINE', None);"
+        "from studio.app.cli import main; from huggingface_hub import HfApi, constants;"
+        "main(['models', 'download', '--list']);"
+        "print('offline', constants.is_offline_mode());"
+        f"from studio.engine import hub; hub.plan_download({REPO!r}, endpoint={fake.endpoint!r});"
+        "print('planned');"
+        f"HfApi(endpoint={fake.endpoint!r}).model_info({REPO!r})"
+    )
+    env = {k: v for k, v in os.environ.items() if not k.endswith("_OFFLINE")}
+    run = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
+                         cwd=Path(__file__).parents[2], timeout=60)  # fmt: skip
+    assert "offline True" in run.stdout and "planned" in run.stdout
+    assert "OfflineModeIsEnabled" in run.stderr  # a plain hub call outside a download
