@@ -29,6 +29,11 @@ def add_command(actions) -> None:
     dl.add_argument("--revision", default=None, help="branch, tag or commit (default main)")
     dl.add_argument("--to", type=Path, default=None, help="default: the user models folder")
     dl.add_argument("--list", action="store_true", help="show the recommended models")
+    dl.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="only print the files (size, sha256, URL, where each goes)",
+    )
     dl.add_argument("--quiet", action="store_true", help="no progress line on stderr")
 
 
@@ -58,6 +63,9 @@ def run(args: argparse.Namespace) -> int:
         )
         if pick:
             print(f"licence: {pick.licence_note}", file=sys.stderr)
+        if args.dry_run:
+            _print_manifest(plan, dest)
+            return 0
         line = _ProgressLine(describe, quiet=args.quiet)
         path = hub.download(plan, dest, on_progress=line)
         line.end()
@@ -71,6 +79,17 @@ def run(args: argparse.Namespace) -> int:
         return _fail(exc.message)
     print(f"installed {path}")
     return 0
+
+
+def _print_manifest(plan, dest: Path) -> None:
+    """Everything needed to fetch the files by hand: size, checksum, URL, target."""
+    from huggingface_hub import hf_hub_url
+
+    root = dest / plan.name if plan.layout == "folder" else dest
+    for f in plan.files:
+        url = hf_hub_url(plan.repo_id, f.path, revision=plan.commit, endpoint=plan.endpoint)
+        check = f"sha256 {f.sha256}" if f.sha256 else f"git-blob {f.blob_id}"
+        print(f"{f.size}\t{check}\t{url}\t{root / f.local}")
 
 
 class _ProgressLine:

@@ -10,12 +10,13 @@ of the same plan continues each .part file with an HTTP Range request. Cancel re
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
 import re
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import asdict
 from pathlib import Path
 
@@ -82,8 +83,32 @@ def download(
     open_file: Callable[[Path], object] = open_part,
 ) -> Path:
     """Fetch, verify and install `plan` as `<models_dir>/<plan.name>`; returns that path."""
+    with _exclusive(Path(models_dir), plan.name):
+        return _download(plan, Path(models_dir), on_progress, control, free_space, open_file)
+
+
+@contextlib.contextmanager
+def _exclusive(models_dir: Path, name: str) -> Iterator[None]:
+    """One process per staging folder: a second Studio would append to the same .part files."""
+    import filelock  # a dependency of huggingface_hub
+
+    (models_dir / STAGING).mkdir(parents=True, exist_ok=True)
+    lock = filelock.FileLock(str(models_dir / STAGING / f"{name}.lock"))
+    try:
+        lock.acquire(timeout=0.2)
+    except filelock.Timeout as exc:
+        raise DownloadError(
+            f"{name} is already being downloaded (by another Studio window or command).",
+            details=str(exc),
+        ) from exc
+    try:
+        yield
+    finally:
+        lock.release()
+
+
+def _download(plan, models_dir: Path, on_progress, control, free_space, open_file) -> Path:
     control = control or DownloadControl()
-    models_dir = Path(models_dir)
     target = models_dir / plan.name
     taken = [target] if plan.layout == "folder" else [models_dir / f.local for f in plan.files]
     if any(p.exists() for p in taken):

@@ -66,14 +66,15 @@ class DownloadManager(QObject):
         self._control = DownloadControl()
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
+        self._active = False
         self.current: DownloadRequest | None = None
         self.last_failed: DownloadRequest | None = None
         self.last_plan = None  # DownloadPlan of the newest download, once planned
 
     @property
     def busy(self) -> bool:
-        thread = self._thread
-        return thread is not None and thread.is_alive()
+        """A download runs (cleared just before its last signal, so a slot may start another)."""
+        return self._active
 
     @property
     def is_paused(self) -> bool:
@@ -86,6 +87,7 @@ class DownloadManager(QObject):
                 return False
             self.current, self.last_failed, self.last_plan = request, None, None
             self._control = DownloadControl()
+            self._active = True
             self._thread = threading.Thread(
                 target=self._run, args=(request, self._control), name=THREAD_NAME, daemon=True
             )
@@ -132,6 +134,7 @@ class DownloadManager(QObject):
         return self.wait(timeout)
 
     def _run(self, request: DownloadRequest, control: DownloadControl) -> None:
+        """The thread body: `_active` goes False right before the one closing signal."""
         self.started.emit(request)
         try:
             plan = plan_download(
@@ -152,17 +155,19 @@ class DownloadManager(QObject):
                 free_space=self._free_space,
             )
         except DownloadCancelled as stop:
+            self._active = False
             self.cancelled.emit(request, stop.kept)
             return
         except StudioError as exc:
-            self.last_failed = request
+            self.last_failed, self._active = request, False
             self.failed.emit(request, exc.message, exc.details)
             return
         except Exception as exc:  # the thread's top: report it, never die silently
             log.exception("download of %s failed", request.repo_id)
-            self.last_failed = request
+            self.last_failed, self._active = request, False
             self.failed.emit(request, f"The download of {request.title} failed.", repr(exc))
             return
+        self._active = False
         self.finished.emit(request, str(path))
 
 

@@ -214,6 +214,10 @@ class DownloadPanel(QWidget):
         self.title_label.setText(
             f"Downloading {request.title}: {len(plan.files)} files, {human_bytes(plan.total_bytes)}"
         )
+        files = [
+            f"{f.path}  {human_bytes(f.size)}  {f.sha256 or f.blob_id or ''}" for f in plan.files
+        ]
+        self.title_label.setToolTip(f"{plan.repo_id} at {plan.commit[:12]}:\n" + "\n".join(files))
         self._scale = 1 if plan.total_bytes < 2**31 else 2**20  # QProgressBar holds ints
         self.bar.setRange(0, max(1, plan.total_bytes // self._scale))
 

@@ -54,3 +54,13 @@ def test_list_shows_the_recommended_models():
     done = studio("models", "download", "--list")
     assert done.returncode == 0
     assert "sd-turbo\tstabilityai/sd-turbo\t~2.6 GB" in done.stdout
+
+
+def test_dry_run_prints_the_manifest_and_downloads_nothing(fake, tmp_path):
+    done = studio("models", "download", REPO, "--dry-run", "--to", str(tmp_path))
+    assert done.returncode == 0, done.stderr
+    rows = [line.split("\t") for line in done.stdout.splitlines()]
+    weights = next(r for r in rows if r[3].endswith(LOCAL))
+    assert weights[0] == str(len(_files()[WEIGHTS])) and weights[1].startswith("sha256 ")
+    assert weights[2] == f"{fake.endpoint}/{REPO}/resolve/{fake.repos[REPO][0]}/{WEIGHTS}"
+    assert list(tmp_path.iterdir()) == [] and fake.requests("GET", WEIGHTS) == []

@@ -374,3 +374,28 @@ def test_the_studio_command_is_offline_except_for_downloads(fake, tmp_path):
                          cwd=Path(__file__).parents[2], timeout=60)  # fmt: skip
     assert "offline True" in run.stdout and "planned" in run.stdout
     assert "OfflineModeIsEnabled" in run.stderr  # a plain hub call outside a download
+
+
+def test_a_second_download_of_the_same_model_is_refused_while_one_runs(fake, tmp_path):
+    fake.faults.bytes_per_second = 600_000
+    plan = _plan(fake)
+    control = hub.DownloadControl()
+    started = threading.Event()
+    first = threading.Thread(
+        target=lambda: pytest.raises(
+            hub.DownloadCancelled,
+            hub.download,
+            plan,
+            tmp_path,
+            control=control,
+            on_progress=lambda p: started.set(),
+        )
+    )
+    first.start()
+    assert started.wait(10)
+    with pytest.raises(hub.DownloadError, match="already being downloaded"):
+        hub.download(plan, tmp_path)
+    control.cancel()
+    first.join(10)
+    assert not first.is_alive()
+    assert not hub.staging_dir(tmp_path, plan.name).exists()

@@ -55,6 +55,7 @@ def test_any_repo_id_shows_speed_and_eta_then_pause_resume(qtbot, panel, fake):
     qtbot.waitUntil(lambda: " of " in panel.progress_label.text(), timeout=10000)
     qtbot.waitUntil(lambda: "/s · about" in panel.progress_label.text(), timeout=10000)
     assert panel.bar.maximum() == hub.plan_download(REPO, endpoint=fake.endpoint).total_bytes
+    assert WEIGHTS in panel.title_label.toolTip()  # the file manifest, on demand
     panel.pause_button.click()
     qtbot.waitUntil(lambda: panel.progress_label.text().startswith("Paused"), timeout=10000)
     assert panel.pause_button.text() == "Resume"
