@@ -49,6 +49,7 @@ class Faults:
 
     drop_after: dict[str, int] = field(default_factory=dict)  # path -> bytes sent before a drop
     drops_left: dict[str, int] = field(default_factory=dict)  # path -> how many GETs drop
+    drop_plan: dict[str, list[int]] = field(default_factory=dict)  # path -> per-GET drop points
     corrupt: set[str] = field(default_factory=set)  # paths served with one byte flipped
     bytes_per_second: float = 0.0  # 0 = full speed; else per GET response
 
@@ -148,6 +149,8 @@ class FakeHub:
     def take_drop(self, path: str) -> int | None:
         """Bytes to send before dropping this GET of `path`, or None (consumes one drop)."""
         with self._lock:
+            if self.faults.drop_plan.get(path):
+                return self.faults.drop_plan[path].pop(0)
             left = self.faults.drops_left.get(path, 0)
             if path not in self.faults.drop_after or left <= 0:
                 return None

@@ -399,3 +399,28 @@ def test_a_second_download_of_the_same_model_is_refused_while_one_runs(fake, tmp
     first.join(10)
     assert not first.is_alive()
     assert not hub.staging_dir(tmp_path, plan.name).exists()
+
+
+def test_a_connection_that_keeps_dropping_fails_plainly_and_the_next_try_continues(
+    fake, tmp_path, monkeypatch
+):
+    from types import SimpleNamespace
+
+    from huggingface_hub import file_download
+
+    # huggingface_hub retries a dropped transfer 5 times, 1 s apart; skip the waiting
+    monkeypatch.setattr(file_download, "time", SimpleNamespace(sleep=lambda s: None))
+    # One whole chunk arrives, then every reconnect drops before another chunk completes.
+    fake.faults.drop_plan[WEIGHTS] = [300_000] + [100_000] * 6
+    with pytest.raises(hub.DownloadError, match="network problem") as info:
+        hub.download(_plan(fake), tmp_path)
+    assert "RemoteProtocolError" in info.value.details
+    assert len(fake.requests("GET", WEIGHTS)) == 6  # the first try + 5 retries
+    _assert_nothing_installed(tmp_path)
+    part = hub.staging_dir(tmp_path, "acme--tiny-model") / "files" / (LOCAL + ".part")
+    kept = part.stat().st_size
+    assert kept == hub.CHUNK_BYTES  # only whole chunks are written
+    fake.faults.drop_plan.clear()
+    target = hub.download(_plan(fake), tmp_path)
+    assert (target / LOCAL).read_bytes() == _files()[WEIGHTS]
+    assert fake.requests("GET", WEIGHTS)[-1].range == f"bytes={kept}-"
