@@ -52,7 +52,9 @@ class DownloadPanel(QWidget):
         self.table = QTreeWidget()
         self.table.setHeaderLabels(list(COLUMNS))
         self.table.setRootIsDecorated(False)
-        self.table.setColumnWidth(0, 340)
+        self.table.setColumnWidth(0, 330)
+        self.table.setColumnWidth(1, 100)
+        self.table.setColumnWidth(2, 260)
         self.table.setToolTip("Models that work well in Studio; hover a row for its licence")
         for rec in self.recommended:
             item = QTreeWidgetItem([rec.name, f"~{human_bytes(rec.approx_bytes)}", rec.licence, ""])
