@@ -29,8 +29,8 @@ class ModelInfo:
     name: str
     path: str
     kind: str  # "sd-pipeline" | "controlnet" | "lora" | "taesd" | "vae" | "gan" | "unknown"
-    family: str  # "sd1" | "sd2" | "sdxl" | "?"
-    format: str  # "diffusers" | "single-file" | "?"
+    family: str  # "sd1" | "sd2" | "sdxl" | "starter" | "?"
+    format: str  # "diffusers" | "single-file" | "starter" | "?"
     size_bytes: int
     problem: str | None = None
     variant: str = ""  # comma-separated tags: inpaint, refiner, v-prediction, turbo, lcm
@@ -45,7 +45,9 @@ class ModelInfo:
 
     @property
     def label(self) -> str:
-        family = {"sd1": "SD 1.x", "sd2": "SD 2.x", "sdxl": "SDXL"}.get(self.family, self.family)
+        family = {"sd1": "SD 1.x", "sd2": "SD 2.x", "sdxl": "SDXL", "starter": "Starter"}.get(
+            self.family, self.family
+        )
         tags = f", {self.variant}" if self.variant else ""
         return f"{self.name} ({family}{tags})"
 
@@ -124,6 +126,8 @@ def inspect_folder(folder: Path) -> ModelInfo:
     index_path = folder / "model_index.json"
     if not folder.is_dir():
         raise ModelLoadError(f"Model folder not found: {folder}")
+    if (folder / "starter.json").is_file():
+        return _starter_folder(folder)
     if not index_path.is_file() and (folder / "config.json").is_file():
         return _component_folder(folder)
     if not index_path.is_file():
@@ -154,6 +158,24 @@ def inspect_folder(folder: Path) -> ModelInfo:
         size,
         f"{class_name} models are not supported yet",
     )
+
+
+def _starter_folder(folder: Path) -> ModelInfo:
+    """The project's own starter diffusion (starter.json + unet/): a prompt model, CPU-sized."""
+    from studio.engine.starter.model import WEIGHTS_NAME, read_starter_config
+
+    cfg = read_starter_config(folder)  # ModelLoadError if it is not ours
+    problem = None
+    if not (folder / "unet" / WEIGHTS_NAME).is_file():
+        problem = f"the weights file unet/{WEIGHTS_NAME} is missing"
+    note = (
+        f"Runs at {cfg.native_size}x{cfg.native_size} and is resized to the canvas; it knows "
+        "landscape words (time, weather, season, materials) only."
+    )
+    return ModelInfo(
+        folder.name, str(folder), "sd-pipeline", "starter", "starter", _folder_size(folder),
+        problem, notes=(note,),
+    )  # fmt: skip
 
 
 def inspect_file(path: Path) -> ModelInfo:
@@ -273,7 +295,9 @@ def _yaml_says_v(path: Path) -> bool:
 
 
 def _is_model_folder(path: Path) -> bool:
-    return (path / "model_index.json").is_file() or (path / "config.json").is_file()
+    return any(
+        (path / name).is_file() for name in ("model_index.json", "config.json", "starter.json")
+    )
 
 
 def scan(dirs: list[Path], kinds: tuple[str, ...] | None = ("sd-pipeline",)) -> list[ModelInfo]:

@@ -1,4 +1,5 @@
-"""One engine for the worker: GAN requests go to the GanEngine, everything else to diffusion."""
+"""One engine for the worker: GAN requests to the GanEngine, starter folders to the StarterEngine,
+everything else to diffusion."""
 
 from __future__ import annotations
 
@@ -11,19 +12,23 @@ from studio.engine.checkpoints import ConvertRequest
 from studio.engine.gan.engine import GanEngine
 from studio.engine.gan.requests import SpadeRequest, TranslateRequest
 from studio.engine.preload import wait_until_loaded
-from studio.engine.requests import GenerationResult, StepPreview
+from studio.engine.requests import GenerationRequest, GenerationResult, StepPreview
+from studio.engine.starter.engine import StarterEngine, is_starter_folder
 
 
 class EngineRouter:
     """Same run(request, on_step, cancel) seam; picks the engine by the request's type."""
 
-    def __init__(self, diffusion: Any = None, gan: GanEngine | None = None) -> None:
+    def __init__(
+        self, diffusion: Any = None, gan: GanEngine | None = None, starter: Any = None
+    ) -> None:
         if diffusion is None:
             from studio.engine.diffusion.engine import DiffusionEngine
 
             diffusion = DiffusionEngine()
         self.diffusion = diffusion
         self.gan = gan or GanEngine()
+        self.starter = starter or StarterEngine()
 
     def run(
         self,
@@ -34,7 +39,10 @@ class EngineRouter:
         wait_until_loaded()  # never import the libraries from two threads at once
         if isinstance(request, ConvertRequest):
             return request.run()  # on this thread too: no two jobs touch torch at once
-        engine = (
-            self.gan if isinstance(request, (SpadeRequest, TranslateRequest)) else self.diffusion
-        )
+        if isinstance(request, (SpadeRequest, TranslateRequest)):
+            engine = self.gan
+        elif isinstance(request, GenerationRequest) and is_starter_folder(request.model_path):
+            engine = self.starter  # the starter diffusion: its own small pixel-space sampler
+        else:
+            engine = self.diffusion
         return engine.run(request, on_step, cancel)

@@ -93,6 +93,9 @@ def sample(
     guidance_scale: float | None = None,
     generator=None,
     on_step: StepCallback | None = None,
+    init_image=None,
+    known_mask=None,
+    strength: float = 1.0,
 ) -> np.ndarray:
     """Denoise from noise to BxHxWx3 uint8 pictures at the native size.
 
@@ -100,6 +103,9 @@ def sample(
     style_ids: B style ids (vocab.style_id; 0 = no style). Classifier-free guidance batches the
     unconditional input (zero label map and style 0) with the conditional one; guidance_scale 1
     skips it. on_step gets the predicted clean picture (x0) of the first sample after every step.
+    init_image: [1|B,3,H,W] in -1..1 at the native size: img2img from it with `strength` (the
+    last strength share of the schedule runs). known_mask: [1|B,1,H,W], 1 = keep: RePaint-style
+    inpainting, the kept region replaced by the noised original after every step.
     """
     import torch
 
@@ -124,9 +130,18 @@ def sample(
     x = torch.randn(shape, generator=generator, dtype=torch.float32).to(device)
     x = x * scheduler.init_noise_sigma
     alphas = scheduler.alphas_cumprod.to(device=device, dtype=torch.float32)
-    total = len(scheduler.timesteps)
+    timesteps = scheduler.timesteps
+    known, keep = _known(cfg, init_image, known_mask, batch, device)
+    if known is not None and strength < 1.0:
+        run = max(1, min(num_inference_steps, int(round(num_inference_steps * strength))))
+        begin = num_inference_steps - run
+        timesteps = timesteps[begin:]
+        if hasattr(scheduler, "set_begin_index"):
+            scheduler.set_begin_index(begin)
+        x = _noised(known, x, alphas, int(timesteps[0]))
+    total = len(timesteps)
     with torch.inference_mode():
-        for i, t in enumerate(scheduler.timesteps):
+        for i, t in enumerate(timesteps):
             x_in = torch.cat([x, x]) if guided else x
             x_in = scheduler.scale_model_input(x_in, t)
             net_in = torch.cat([x_in.to(dtype), cond], dim=1)
@@ -136,6 +151,43 @@ def sample(
                 v = v_uncond + scale * (v_cond - v_uncond)
             if on_step is not None:
                 x0 = predicted_x0(cfg, x, v, alphas[int(t)])
+                if keep is not None:
+                    x0 = keep * known + (1 - keep) * x0
                 on_step(i, total, to_uint8(unfold(x0[:1], cfg.pixel_shuffle))[0])
             x = scheduler.step(v, t, x).prev_sample
+            if keep is not None:  # RePaint: the known region follows the original, re-noised
+                noise = torch.randn(shape, generator=generator, dtype=torch.float32).to(device)
+                if i + 1 < total:
+                    x = keep * _noised(known, noise, alphas, int(timesteps[i + 1])) + (1 - keep) * x
+                else:
+                    x = keep * known + (1 - keep) * x
     return to_uint8(unfold(x, cfg.pixel_shuffle))
+
+
+def _known(cfg: StarterConfig, init_image, known_mask, batch: int, device):
+    """Folded init picture [B,12,h,w] and keep-mask [B,1,h,w] (area fractions), or Nones."""
+    import torch
+    import torch.nn.functional as F
+
+    if init_image is None:
+        return None, None
+    size = cfg.native_size
+    init = torch.as_tensor(init_image, dtype=torch.float32)
+    if init.ndim != 4 or init.shape[1] != 3 or tuple(init.shape[2:]) != (size, size):
+        raise InvalidRequestError(
+            f"The starting picture must be [B,3,{size},{size}]; got {tuple(init.shape)}."
+        )
+    known = fold(init, cfg.pixel_shuffle).expand(batch, -1, -1, -1).to(device)
+    if known_mask is None:
+        return known, None
+    mask = torch.as_tensor(known_mask, dtype=torch.float32)
+    if mask.ndim != 4 or tuple(mask.shape[1:]) != (1, size, size):
+        raise InvalidRequestError(f"The mask must be [B,1,{size},{size}]; got {tuple(mask.shape)}.")
+    keep = F.interpolate(mask, size=(cfg.unet_size, cfg.unet_size), mode="area")
+    return known, keep.expand(batch, -1, -1, -1).to(device)
+
+
+def _noised(clean, noise, alphas, t: int):
+    """The forward process at timestep t: sqrt(a)*clean + sqrt(1-a)*noise."""
+    a = alphas[t]
+    return a.sqrt() * clean + (1 - a).sqrt() * noise

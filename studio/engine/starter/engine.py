@@ -1,0 +1,221 @@
+"""The starter diffusion behind the engine seam: run(request, on_step, cancel) -> result."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from studio.engine.errors import InvalidRequestError
+from studio.engine.requests import GenerationRequest, GenerationResult, StepPreview
+from studio.engine.starter import vocab
+from studio.engine.starter.model import LoadedStarter, labels_to_onehot, load_starter
+
+MAX_STEPS = 500
+MAX_SIDE = 4096
+
+
+class _Cancelled(Exception):
+    """Raised from the step callback to stop the denoising loop."""
+
+
+def is_starter_folder(path: str | Path | None) -> bool:
+    """True when `path` is a starter diffusion folder (it holds starter.json)."""
+    return bool(path) and (Path(path) / "starter.json").is_file()
+
+
+def resize(image: np.ndarray, width: int, height: int, nearest: bool = False) -> np.ndarray:
+    """HxW[x3] uint8 -> height x width (bicubic, or nearest for label maps)."""
+    if image.shape[:2] == (height, width):
+        return np.ascontiguousarray(image)
+    from PIL import Image
+
+    method = Image.Resampling.NEAREST if nearest else Image.Resampling.BICUBIC
+    return np.asarray(Image.fromarray(image).resize((width, height), method))
+
+
+def validate(request: GenerationRequest) -> None:
+    """Refuse values the starter cannot run, naming the value."""
+    if not 1 <= request.num_inference_steps <= MAX_STEPS:
+        raise InvalidRequestError(
+            f"Steps must be between 1 and {MAX_STEPS}, got {request.num_inference_steps}."
+        )
+    if not 0.0 <= request.guidance_scale <= 50.0:
+        raise InvalidRequestError(
+            f"CFG scale must be between 0 and 50, got {request.guidance_scale}."
+        )
+    for name, value in (("Width", request.width), ("Height", request.height)):
+        if not 8 <= value <= MAX_SIDE:
+            raise InvalidRequestError(f"{name} must be between 8 and {MAX_SIDE}, got {value}.")
+    if request.init_image is not None and not 0.0 < request.strength <= 1.0:
+        raise InvalidRequestError(
+            f"Strength must be above 0 and at most 1, got {request.strength}."
+        )
+    if request.batch_size < 1 or request.batch_count < 1:
+        raise InvalidRequestError("Batch size and count must be at least 1.")
+
+
+def starter_labels(request: GenerationRequest, reading: vocab.PromptReading, native: int, seed):
+    """(HxW label values at native size or None, where they came from) for the request."""
+    if request.label_map is not None:
+        labels = np.asarray(request.label_map)
+        if int(labels.max(initial=0)) >= vocab.LABEL_CHANNELS:
+            raise InvalidRequestError(
+                "The starter reads Landscape labels (values 0..24); this label map holds "
+                f"{int(labels.max())}. Paint with the Landscape palette."
+            )
+        small = resize(labels.astype(np.uint8), native, native, nearest=True)
+        return small, "painted label layer"
+    if reading.materials:
+        from studio.engine.starter.layout import sample_layout
+
+        rng = np.random.default_rng(seed)
+        labels, _ = sample_layout(
+            rng, (native, native), reading.materials, weather=reading.weather,
+            season=reading.season,
+        )  # fmt: skip
+        return labels, "composed from the prompt's materials"
+    return None, "none (unconditional layout)"
+
+
+class StarterEngine:
+    """Runs starter diffusion requests on the CPU; keeps the last loaded model."""
+
+    def __init__(self) -> None:
+        self._loaded: tuple[str, LoadedStarter] | None = None
+
+    def load(self, path: str) -> LoadedStarter:
+        key = str(Path(path).resolve())
+        if self._loaded is None or self._loaded[0] != key:
+            self._loaded = None  # free the old one first
+            self._loaded = (key, load_starter(path))
+        return self._loaded[1]
+
+    def run(
+        self,
+        request: GenerationRequest,
+        on_step: Callable[[StepPreview], None],
+        cancel: threading.Event,
+    ) -> GenerationResult | None:
+        """Generate; on cancel return the last preview as a draft (None if no step ran)."""
+        import torch
+
+        from studio.engine.starter.sampling import sample
+
+        validate(request)
+        if cancel.is_set():
+            return None
+        steps = request.num_inference_steps
+        runs = request.batch_count
+        on_step(StepPreview(0, steps * runs, None, 0.0, phase="loading"))
+        loaded = self.load(request.model_path)
+        cfg = loaded.cfg
+        reading = vocab.read_prompt(request.prompt)
+        labels, label_source = starter_labels(request, reading, cfg.native_size, request.seed)
+        onehot = None if labels is None else labels_to_onehot(labels, cfg.native_size)
+        init, mask = self._init_and_mask(request, cfg.native_size)
+        total = len(_plan_steps(steps, request.strength if init is not None else 1.0)) * runs
+        state: dict[str, Any] = {"done": 0, "last": None}
+        started = time.perf_counter()
+
+        def step(i: int, _n: int, x0: np.ndarray) -> None:
+            state["done"] += 1
+            state["last"] = x0
+            elapsed = time.perf_counter() - started
+            on_step(StepPreview(state["done"], total, x0, elapsed))
+            if cancel.is_set():
+                raise _Cancelled
+
+        images: list[np.ndarray] = []
+        seeds: list[int] = []
+        try:
+            for run in range(runs):
+                seed = request.seed + run * request.batch_size
+                gen = torch.Generator().manual_seed(seed)
+                batch = request.batch_size
+                hot = None if onehot is None else onehot[None].expand(batch, -1, -1, -1)
+                out = sample(
+                    loaded, hot, [reading.style_id] * batch, steps, request.guidance_scale,
+                    generator=gen, on_step=step, init_image=init, known_mask=mask,
+                    strength=request.strength if init is not None else 1.0,
+                )  # fmt: skip
+                images += [self._finish(img, request) for img in out]
+                seeds += list(range(seed, seed + batch))
+        except _Cancelled:
+            seconds = time.perf_counter() - started
+            if state["last"] is None:
+                return None
+            image = self._finish(state["last"], request)
+            recipe = self._recipe(request, loaded, reading, label_source, seconds, state, True)
+            return GenerationResult(image, request, recipe, True, state["done"], seconds)
+        seconds = time.perf_counter() - started
+        recipe = self._recipe(request, loaded, reading, label_source, seconds, state, False)
+        recipe["seeds"] = seeds
+        return GenerationResult(
+            images[0], request, recipe, False, state["done"], seconds, tuple(images)
+        )
+
+    def _init_and_mask(self, request: GenerationRequest, native: int):
+        """img2img/inpaint inputs at native size: ([1,3,n,n] in -1..1, [1,1,n,n] keep-mask)."""
+        import torch
+
+        if request.init_image is None:
+            return None, None
+        small = resize(np.asarray(request.init_image), native, native)
+        init = torch.from_numpy(small.astype(np.float32) / 127.5 - 1).permute(2, 0, 1)[None]
+        if request.mask is None:
+            return init, None
+        repaint = resize(np.asarray(request.mask), native, native) >= 128
+        keep = torch.from_numpy((~repaint).astype(np.float32))[None, None]
+        return init, keep
+
+    def _finish(self, image: np.ndarray, request: GenerationRequest) -> np.ndarray:
+        """Native picture -> canvas size; inpainting pastes it back through a feathered mask."""
+        big = resize(np.asarray(image), request.width, request.height)
+        if request.mask is None or request.init_image is None:
+            return big
+        from studio.engine.starter.composite import feathered_composite
+
+        return feathered_composite(
+            np.asarray(request.init_image), big, np.asarray(request.mask), request.mask_blur
+        )
+
+    def _recipe(self, request, loaded, reading, label_source, seconds, state, draft):
+        from studio.engine.diffusion.recipe import versions
+
+        cfg = loaded.cfg
+        recipe = request.describe()
+        recipe.update(
+            model_name=loaded.folder.name,
+            model_family="starter",
+            engine="starter",
+            scheduler=cfg.scheduler,
+            sampler_used=cfg.scheduler,
+            native_size=cfg.native_size,
+            resized=(
+                f"generated at {cfg.native_size}x{cfg.native_size} (the starter's native size) "
+                f"and resized to {request.width}x{request.height} (bicubic)"
+            ),
+            style_id=reading.style_id,
+            style={"time": reading.time, "weather": reading.weather, "season": reading.season},
+            materials=list(reading.materials),
+            ignored_words=list(reading.ignored),
+            label_map_source=label_source,
+            device=loaded.device,
+            dtype=str(loaded.dtype).removeprefix("torch."),
+            steps_done=state["done"],
+            draft=draft,
+            seconds=round(seconds, 3),
+            versions=versions(),
+        )
+        return recipe
+
+
+def _plan_steps(steps: int, strength: float) -> list[int]:
+    """Which of `steps` schedule steps an img2img run with `strength` makes (the last ones)."""
+    start = steps - max(1, min(steps, int(round(steps * strength))))
+    return list(range(start, steps))
