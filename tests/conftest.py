@@ -54,3 +54,9 @@ def no_leftover_threads_or_windows(request):
             for w in visible:
                 w.close()
             assert not visible, f"test left windows open: {visible}"
+
+
+@pytest.fixture
+def no_bundled_models(monkeypatch):
+    """The bundled models/ folder (starter models) left out: the "nothing installed" state."""
+    monkeypatch.setenv("STUDIO_BUNDLED_MODELS", "0")

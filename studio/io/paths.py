@@ -48,7 +48,11 @@ def log_dir() -> Path:
 
 
 def bundled_models_dir() -> Path | None:
-    """The `models/` folder of a source checkout, when Studio runs from one."""
+    """The `models/` folder of a source checkout, when Studio runs from one.
+
+    STUDIO_BUNDLED_MODELS=0 leaves it out (tests of the "no model installed" state)."""
+    if os.environ.get("STUDIO_BUNDLED_MODELS", "") == "0":
+        return None
     candidate = Path(__file__).resolve().parents[2] / "models"
     return candidate if candidate.is_dir() else None
 

@@ -113,6 +113,12 @@ def opaque_picture(rgba: np.ndarray) -> np.ndarray:
 
 def mode_inputs(settings: Any, document: Document) -> tuple[dict[str, Any], Sources]:
     """Request fields (and their sources) for the settings' mode; StudioError if not ready."""
+    from studio.engine.starter.engine import is_starter_folder
+
+    if is_starter_folder(getattr(settings, "model_path", None)):
+        from studio.session.starter_modes import starter_inputs
+
+        return starter_inputs(settings, document)
     mode = settings.mode
     picture = np.ascontiguousarray(document.image_composite()[:, :, :3])
     if mode == "inpaint":

@@ -127,8 +127,9 @@ class GenerationSession(QObject):
         self.models = found
         self.extras = [m for m in everything if m.usable and m.kind in EXTRA_KINDS]
         usable = [m for m in found if m.usable]
-        if not self.settings.model_path and usable:
-            self.settings.model_path = usable[0].path
+        if not self.settings.model_path and usable:  # the starter runs anywhere, offline
+            starter = next((m for m in usable if m.family == "starter"), None)
+            self.settings.model_path = (starter or usable[0]).path
         self.models_changed.emit()
         return found
 

@@ -23,7 +23,7 @@ def setup(qapp, tiny_sd_path):
     assert worker.shutdown(2.0)
 
 
-def test_no_model_gives_an_error_and_queues_nothing(qtbot, setup, tiny_sd_path):
+def test_no_model_gives_an_error_and_queues_nothing(qtbot, no_bundled_models, setup, tiny_sd_path):
     session, doc, engine = setup
     session.settings.model_path = ""
     with qtbot.waitSignal(session.error_raised) as error:

@@ -14,7 +14,7 @@ from tests.fakes import FakeEngine
 from tests.ui.conftest import press_generate
 
 
-def test_without_models_the_window_says_where_to_put_one(make_window, qtbot):
+def test_without_models_the_window_says_where_to_put_one(no_bundled_models, make_window, qtbot):
     window = make_window()
     assert "No model installed" in window.canvas._placeholder
     assert "models" in window.canvas._placeholder
