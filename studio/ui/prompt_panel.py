@@ -28,6 +28,7 @@ from PySide6.QtWidgets import (
 )
 
 from studio.engine.diffusion.samplers import sampler_names
+from studio.engine.starter.vocab import read_prompt
 from studio.engine.registry import ModelInfo
 from studio.session.settings import PromptSettings
 from studio.ui.mode_panels import InpaintOptions, PaintOptions, PromptOptions, row
@@ -149,6 +150,17 @@ class PromptPanel(QWidget):
         self.prompt_edit.setTabChangesFocus(True)
         self.prompt_edit.setFixedHeight(72)
         form.addRow("Prompt", self.prompt_edit)
+        self.ignored_label = QLabel()  # starter models: the prompt words they do not know
+        self.ignored_label.setWordWrap(True)
+        self.ignored_label.setVisible(False)
+        self.ignored_label.setToolTip(
+            "The starter model knows landscape words only: time of day, weather, season and "
+            "materials (sky, water, mountain, tree…). Other words have no effect."
+        )
+        form.addRow("", self.ignored_label)
+        self._starter_paths: set[str] = set()
+        self.prompt_edit.textChanged.connect(self._update_ignored)
+        self.model_combo.currentIndexChanged.connect(self._update_ignored)
         self.negative_edit = PromptEdit()
         self.negative_edit.setPlaceholderText("What to avoid…")
         self.negative_edit.setToolTip("Negative prompt")
@@ -324,6 +336,7 @@ class PromptPanel(QWidget):
     def set_models(self, models: list[ModelInfo], selected: str) -> None:
         self.model_combo.blockSignals(True)
         self.model_combo.clear()
+        self._starter_paths = {m.path for m in models if m.family == "starter"}
         for info in models:
             if info.usable:
                 self.model_combo.addItem(info.label, info.path)
@@ -335,6 +348,15 @@ class PromptPanel(QWidget):
             self.model_combo.addItem("No model installed", "")
         self.model_combo.blockSignals(False)
         self._select_model(selected)
+        self._update_ignored()
+
+    def _update_ignored(self, *args) -> None:
+        """Under the prompt: the words a chosen starter model will not understand."""
+        words = ()
+        if self.model_combo.currentData() in self._starter_paths:
+            words = read_prompt(self.prompt_edit.toPlainText()).ignored
+        self.ignored_label.setText("Not understood by the starter model: " + ", ".join(words))
+        self.ignored_label.setVisible(bool(words))
 
     def _select_model(self, path: str) -> None:
         index = self.model_combo.findData(path)
