@@ -28,8 +28,8 @@ from PySide6.QtWidgets import (
 )
 
 from studio.engine.diffusion.samplers import sampler_names
-from studio.engine.starter.vocab import read_prompt
 from studio.engine.registry import ModelInfo
+from studio.engine.starter.vocab import read_prompt
 from studio.session.settings import PromptSettings
 from studio.ui.mode_panels import InpaintOptions, PaintOptions, PromptOptions, row
 from studio.ui.more_options import MoreOptions
