@@ -36,6 +36,9 @@ from studio.ui.more_options import MoreOptions
 from studio.ui.translate_panel import TranslatePanel
 from studio.worker.jobs import Job, JobState
 
+SD_CFG = 7.0  # PromptSettings.guidance_scale default
+STARTER_CFG = 3.0  # StarterConfig.default_guidance_scale
+
 
 class PromptEdit(QPlainTextEdit):
     """A text box that lets Ctrl+Enter reach the Generate shortcut instead of adding a line."""
@@ -161,6 +164,7 @@ class PromptPanel(QWidget):
         self._starter_paths: set[str] = set()
         self.prompt_edit.textChanged.connect(self._update_ignored)
         self.model_combo.currentIndexChanged.connect(self._update_ignored)
+        self.model_combo.currentIndexChanged.connect(self._starter_guidance)
         self.negative_edit = PromptEdit()
         self.negative_edit.setPlaceholderText("What to avoid…")
         self.negative_edit.setToolTip("Negative prompt")
@@ -282,6 +286,7 @@ class PromptPanel(QWidget):
         self.height_spin.setValue(s.height)
         self.sampler_combo.setCurrentText(s.sampler)
         self._select_model(s.model_path)
+        self._starter_guidance()
         for part in (self.prompt_options, self.paint_options, self.inpaint_options):
             part.load(s)
         self.more_options.load(s)
@@ -349,6 +354,7 @@ class PromptPanel(QWidget):
         self.model_combo.blockSignals(False)
         self._select_model(selected)
         self._update_ignored()
+        self._starter_guidance()
 
     def _update_ignored(self, *args) -> None:
         """Under the prompt: the words a chosen starter model will not understand."""
@@ -357,6 +363,16 @@ class PromptPanel(QWidget):
             words = read_prompt(self.prompt_edit.toPlainText()).ignored
         self.ignored_label.setText("Not understood by the starter model: " + ", ".join(words))
         self.ignored_label.setVisible(bool(words))
+
+    def _starter_guidance(self, *args) -> None:
+        """The starter is trained for CFG ~3 (7, the SD default, burns its colours): switch
+        between the two defaults when the model changes, keeping any other value."""
+        starter = self.model_combo.currentData() in self._starter_paths
+        value = self.cfg_spin.value()
+        if starter and value == SD_CFG:
+            self.cfg_spin.setValue(STARTER_CFG)
+        elif not starter and value == STARTER_CFG:
+            self.cfg_spin.setValue(SD_CFG)
 
     def _select_model(self, path: str) -> None:
         index = self.model_combo.findData(path)

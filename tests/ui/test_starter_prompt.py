@@ -27,6 +27,7 @@ def test_ignored_words_show_under_the_prompt_for_a_starter(
     window = make_window(engine=EngineRouter(diffusion=object()), models=starter_path)
     panel = window.prompt_panel
     assert "Starter" in panel.model_combo.currentText()
+    assert panel.cfg_spin.value() == 3.0  # the starter's CFG, not SD's 7
     panel.prompt_edit.setFocus()
     QTest.keyClicks(panel.prompt_edit, "snowy mountains with a dragon")
     assert panel.ignored_label.isVisible()
@@ -42,10 +43,12 @@ def test_ignored_words_show_under_the_prompt_for_a_starter(
     layer = window.document.layers[-1]
     assert layer.metadata["ignored_words"] == ["dragon"]
     assert layer.metadata["model_family"] == "starter"
+    assert layer.metadata["guidance_scale"] == 3.0
 
     window.session.open_model_folder(str(tiny_sd_path))  # an SD model: no such line
     window.prompt_panel.load(window.session.settings)
     assert "Starter" not in panel.model_combo.currentText()
+    assert panel.cfg_spin.value() == 7.0
     assert not panel.ignored_label.isVisible()
     QTest.keyClick(panel.prompt_edit, Qt.Key.Key_Space)
     assert not panel.ignored_label.isVisible()
