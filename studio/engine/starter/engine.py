@@ -70,6 +70,8 @@ def starter_labels(request: GenerationRequest, reading: vocab.PromptReading, nat
             )
         small = resize(labels.astype(np.uint8), native, native, nearest=True)
         return small, "painted label layer"
+    if request.mask is not None:  # a composed whole-picture layout would fight the picture
+        return None, "none (inpainting follows the picture around the mask)"
     if reading.materials:
         from studio.engine.starter.layout import sample_layout
 

@@ -121,6 +121,7 @@ def test_inpaint_keeps_pixels_outside_the_mask(engine, starter_dir):
     result, previews = _run(
         engine, _req(starter_dir, init_image=picture, mask=mask, mask_blur=4, strength=1.0)
     )
+    assert result.recipe["label_map_source"].startswith("none (inpainting")
     outside = feather(mask, 4) == 0
     assert outside.sum() > 0.5 * mask.size
     assert np.array_equal(result.image[outside], picture[outside])
