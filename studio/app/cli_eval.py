@@ -20,6 +20,7 @@ def add_commands(commands) -> None:
     ev.add_argument("--holdout", type=int, default=200, help="size of the held-out split (200)")
     ev.add_argument("--steps", type=int, default=20, help="diffusion steps (20)")
     ev.add_argument("--threads", type=int, default=1, help="torch threads (1)")
+    ev.add_argument("--batch", type=int, default=8, help="scenes per diffusion batch (8)")
     ev.add_argument("--no-flat", action="store_true", help="leave out the flat baseline")
     ev.add_argument("--markdown", type=Path, help="also write the table as Markdown here")
     ev.add_argument("--json", type=Path, help="also write the table as JSON here")
@@ -95,7 +96,9 @@ def _table(args: argparse.Namespace) -> int:
         generators = _generators(args, loaded)
     except ValueError as exc:
         return _fail(str(exc))
-    rows = evaluate.evaluate(args.data, generators, loaded, args.count, args.holdout, _log(args))
+    rows = evaluate.evaluate(
+        args.data, generators, loaded, args.count, args.holdout, _log(args), args.batch
+    )
     print(evaluate.text_table(rows))
     held = loaded.info.get("held_out", {})
     note = (

@@ -24,7 +24,7 @@ import numpy as np
 from studio.engine.starter.vocab import LABEL_CHANNELS, MATERIALS
 from studio.training import segmenter as seg
 from studio.training.dataset import PairedDataset
-from studio.training.eval_generators import Generator
+from studio.training.eval_generators import Generator, make_pictures
 from studio.training.eval_metrics import confusion, feature_stats, frechet_distance, score
 
 REAL = "real renders (ceiling)"
@@ -66,6 +66,7 @@ def evaluate(
     count: int = 200,
     holdout: int = 200,
     log: Callable[[str], None] | None = None,
+    batch: int = 8,
 ) -> list[EvalRow]:
     """The table rows: the real-render ceiling first, then one row per generator."""
     log = log or (lambda text: None)
@@ -85,14 +86,17 @@ def evaluate(
     log(f"eval: {REAL}: pixel accuracy {ceiling.pixel_accuracy:.3f}")
     for gen in generators:
         pictures, started = [], time.perf_counter()
-        for i, (pair_id, pair) in enumerate(zip(held_ids, pairs, strict=True)):
-            pictures.append(np.asarray(gen(pair.labels, _scene_meta(ds, pair_id, i)), np.uint8))
-            if (i + 1) % 20 == 0 or i + 1 == len(pairs):
-                rate = (time.perf_counter() - started) / (i + 1)
-                log(
-                    f"eval: {gen.name}: {i + 1}/{len(pairs)} pictures, {rate:.2f} s each, "
-                    f"ETA {rate * (len(pairs) - i - 1):.0f}s"
-                )
+        metas = [_scene_meta(ds, pair_id, i) for i, pair_id in enumerate(held_ids)]
+        step = max(batch, 20)  # progress every >= 20 scenes
+        for start in range(0, len(pairs), step):
+            part = slice(start, start + step)
+            labels = [p.labels for p in pairs[part]]
+            pictures += make_pictures(gen, labels, metas[part], batch)
+            rate = (time.perf_counter() - started) / len(pictures)
+            log(
+                f"eval: {gen.name}: {len(pictures)}/{len(pairs)} pictures, {rate:.2f} s each, "
+                f"ETA {rate * (len(pairs) - len(pictures)):.0f}s"
+            )
         seconds = time.perf_counter() - started
         rows.append(_row(gen.name, loaded, pictures, truth, real_stats, seconds))
         log(f"eval: {gen.name}: pixel accuracy {rows[-1].pixel_accuracy:.3f}")

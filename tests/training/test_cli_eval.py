@@ -61,7 +61,7 @@ def test_train_then_table_with_all_generators(tmp_path, capsys):
     md, js = tmp_path / "table.md", tmp_path / "table.json"
     table = ["eval", "--data", str(data), "--segmenter", str(seg_file), "--holdout", "3"]
     extra = ["--spade", str(_tiny_spade(tmp_path)), "--diffusion", str(_tiny_starter(tmp_path))]
-    more = ["--steps", "2", "--markdown", str(md), "--json", str(js)]
+    more = ["--steps", "2", "--batch", "2", "--markdown", str(md), "--json", str(js)]
     assert main([*table, "--count", "3", *extra, *more]) == 0
     out = capsys.readouterr().out
     names = ["real renders (ceiling)", "flat baseline", "starter SPADE", "starter diffusion"]
@@ -94,3 +94,20 @@ def test_clear_errors(tmp_path, capsys):
     data = _dataset(tmp_path / "ds", count=3)
     assert main(["eval", "--data", str(data), "--segmenter", str(tmp_path / "no.safetensors")]) == 2
     assert "No evaluation segmenter" in capsys.readouterr().err
+
+
+def test_diffusion_batches_are_fixed_per_seed_and_follow_the_style(tmp_path):
+    from studio.training.eval_generators import DiffusionGenerator, _style, make_pictures
+
+    gen = DiffusionGenerator(_tiny_starter(tmp_path), num_inference_steps=2)
+    labels = [render_scene(i, 64)[1] for i in range(3)]
+    metas = [{"time": "night", "season": "winter", "eval_seed": i} for i in range(3)]
+    first = make_pictures(gen, labels, metas, batch=2)  # batches of 2 and 1
+    again = make_pictures(gen, labels, metas, batch=2)
+    assert len(first) == 3 and first[0].shape == (32, 32, 3) and first[0].dtype == np.uint8
+    assert all((a == b).all() for a, b in zip(first, again, strict=True))
+    assert (first[2] == gen(labels[2], metas[2])).all()  # a batch of one is the plain call
+    from studio.engine.starter.vocab import style_id
+
+    unknown_weather = {"time": "night", "season": "winter", "weather": "rainy"}
+    assert _style(unknown_weather) == style_id("night", None, "winter")
