@@ -56,7 +56,8 @@ def no_leftover_threads_or_windows(request):
             assert not visible, f"test left windows open: {visible}"
 
 
-@pytest.fixture
+@pytest.fixture(autouse=True)
 def no_bundled_models(monkeypatch):
-    """The bundled models/ folder (starter models) left out: the "nothing installed" state."""
+    """The bundled models/ folder (starter models) left out, for every test: tests build the
+    models they use in tmp, so the shipped starters never change what a test sees."""
     monkeypatch.setenv("STUDIO_BUNDLED_MODELS", "0")
