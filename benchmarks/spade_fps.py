@@ -1,14 +1,18 @@
-"""SPADE draft speed on CPU: frames per second, official architecture vs a narrow one.
+"""SPADE draft speed on CPU: frames per second, official architecture vs the starter's.
 
 One "frame" is what the live draft costs per brush stroke: label map (uint16 ids) -> label
 mapping + one-hot (+ instance edges) -> generator -> HxWx3 uint8, through the engine's own
 `spade_model.render`. Weights are random (speed does not depend on them). The official
 architecture is the NVlabs COCO-Stuff generator (ngf 64, 184 input channels, 97.5 M params);
-the narrow one is ngf 16 with a 32-wide SPADE MLP on the 25-class landscape palette.
+the starter is `spade.starter_arch()` (widths 128..8, 16-wide SPADE MLP, 25 Landscape
+channels, ~1.4 M params); both are put in channels_last as `load_spade` does. The goal: the
+starter draws >= 15 frames/s at 256² with 2 threads.
 Each case: one warm-up frame, then the median of --frames timed frames. Ratios are against
 the official architecture at the same size, measured in the same run.
 
-    python benchmarks/spade_fps.py [--frames 3] [--sizes 256 512] [--threads N]
+    python benchmarks/spade_fps.py [--frames 3] [--sizes 256 512] [--threads N] [--model FILE]
+
+--model times a trained starter file through load_spade as well (row "file").
 """
 
 from __future__ import annotations
@@ -25,19 +29,23 @@ import numpy as np  # noqa: E402
 
 from studio.engine.gan.labels import ModelLabels, builtin_label_set, official_model_labels  # noqa: E402
 from studio.engine.gan.requests import SpadeRequest  # noqa: E402
-from studio.engine.gan.spade import build_generator, official_arch  # noqa: E402
-from studio.engine.gan.spade_model import LoadedSpade, render  # noqa: E402
+from studio.engine.gan.spade import build_generator, official_arch, starter_arch  # noqa: E402
+from studio.engine.gan.spade_model import LoadedSpade, load_spade, render  # noqa: E402
 
 
 def _loaded(kind: str) -> LoadedSpade:
+    import torch
+
+    if kind not in ("official", "starter"):
+        return load_spade(kind)
     if kind == "official":
         labels = official_model_labels("cocostuff")
         arch = official_arch(labels.semantic_nc)
     else:
         names = ["unused"] + [c.name for c in builtin_label_set("landscape").classes]
         labels = ModelLabels("landscape", tuple(names), dontcare=False, instance=False)
-        arch = official_arch(labels.semantic_nc, ngf=16, hidden=32)
-    net = build_generator(arch)
+        arch = starter_arch(labels.semantic_nc)
+    net = build_generator(arch).to(memory_format=torch.channels_last)
     return LoadedSpade(kind, net, arch, labels, "cpu", {})
 
 
@@ -69,24 +77,29 @@ def main() -> None:
     parser.add_argument("--frames", type=int, default=3)
     parser.add_argument("--sizes", type=int, nargs="+", default=[256, 512])
     parser.add_argument("--threads", type=int, default=None)
+    parser.add_argument("--model", default=None, help="a trained SPADE file to time as well")
     args = parser.parse_args()
     import torch
 
     if args.threads:
         torch.set_num_threads(args.threads)
-    params = {
-        k: sum(p.numel() for p in _loaded(k).net.parameters()) for k in ("official", "narrow")
-    }
+    kinds = ["official", "starter"] + ([args.model] if args.model else [])
+    params = {k: sum(p.numel() for p in _loaded(k).net.parameters()) for k in kinds}
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, float32, CPU")
-    print(f"parameters: official {params['official']:,}, narrow {params['narrow']:,}")
+    print("parameters: " + ", ".join(f"{_name(k)} {n:,}" for k, n in params.items()))
     print(f"{'size':>6} {'model':>9} {'s/frame':>9} {'frames/s':>9} {'vs official':>12}")
     for size in args.sizes:
-        base = measure("official", size, args.frames)
-        narrow = measure("narrow", size, args.frames)
-        for kind, seconds in (("official", base), ("narrow", narrow)):
+        times = {k: measure(k, size, args.frames) for k in kinds}
+        base = times["official"]
+        for kind, seconds in times.items():
             print(
-                f"{size:>5}² {kind:>9} {seconds:>9.3f} {1 / seconds:>9.2f} {base / seconds:>11.1f}x"
+                f"{size:>5}² {_name(kind):>9} {seconds:>9.3f} {1 / seconds:>9.2f} "
+                f"{base / seconds:>11.1f}x"
             )
+
+
+def _name(kind: str) -> str:
+    return kind if kind in ("official", "starter") else "file"
 
 
 if __name__ == "__main__":

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from types import SimpleNamespace
 from typing import Any
@@ -48,6 +49,31 @@ def official_arch(semantic_nc: int, ngf: int = 64, up: str = "normal", hidden: i
     widths = [16 * ngf, 16 * ngf, 16 * ngf, 16 * ngf, 8 * ngf, 4 * ngf, 2 * ngf, ngf]
     if up == "most":
         widths.append(ngf // 2)
+    return custom_arch(semantic_nc, widths, hidden, up)
+
+
+# The starter SPADE: narrow from the 8x8 head (at 256²) down to the full-size last block, so the
+# live draft runs at >= 15 frames/s at 256² on 2 CPU cores (benchmarks/spade_fps.py).
+STARTER_WIDTHS = (128, 128, 128, 96, 64, 32, 8, 8)  # the last two blocks: no 256² shortcut
+STARTER_HIDDEN = 16
+
+
+def starter_arch(semantic_nc: int = 25) -> SpadeArch:
+    """The starter SPADE's architecture (same layout and keys as NVlabs, custom widths)."""
+    return custom_arch(semantic_nc, STARTER_WIDTHS, STARTER_HIDDEN, "normal")
+
+
+def custom_arch(
+    semantic_nc: int, widths: Sequence[int], hidden: int = 128, up: str = "normal"
+) -> SpadeArch:
+    """A generator with chosen widths: widths[0] is fc's output, widths[i + 1] block i's output
+    (blocks head_0, G_middle_0, G_middle_1, up_0…; 8 widths for normal/more, 9 for most)."""
+    if up not in UPSAMPLING:
+        raise ValueError(f"Unknown num_upsampling_layers {up!r}; use normal, more or most.")
+    need = 9 if up == "most" else 8
+    if len(widths) != need or min(widths) < 1 or hidden < 1:
+        raise ValueError(f"{up} upsampling needs {need} positive widths, got {list(widths)}.")
+    widths = [int(w) for w in widths]
     names = list(FIXED_BLOCKS) + [f"up_{i}" for i in range(len(widths) - 4)]
     blocks = tuple(
         (name, widths[i], min(widths[i], widths[i + 1]), widths[i + 1])
@@ -155,7 +181,8 @@ def _modules() -> SimpleNamespace:
 
         def forward(self, x, seg):
             normalized = self.param_free_norm(x)
-            seg = F.interpolate(seg, size=x.shape[2:], mode="nearest")
+            if seg.shape[2:] != x.shape[2:]:  # the generator passes it at x's size already
+                seg = F.interpolate(seg, size=x.shape[2:], mode="nearest")
             actv = self.mlp_shared(seg)
             return normalized * (1 + self.mlp_gamma(actv)) + self.mlp_beta(actv)
 
@@ -204,15 +231,24 @@ def _modules() -> SimpleNamespace:
                 x = self.fc(z).view(-1, a.fc_out, a.z_grid[0], a.z_grid[1])
             else:
                 x = self.fc(F.interpolate(seg, size=(sh, sw), mode="nearest"))
-            x = self.head_0(x, seg)
+            resized: dict = {}  # (h, w) -> seg resized once (nearest), shared by a block's norms
+
+            def seg_at(x):
+                size = tuple(x.shape[2:])
+                if size not in resized:
+                    same = size == tuple(seg.shape[2:])
+                    resized[size] = seg if same else F.interpolate(seg, size=size, mode="nearest")
+                return resized[size]
+
+            x = self.head_0(x, seg_at(x))
             x = F.interpolate(x, scale_factor=2, mode="nearest")
-            x = self.G_middle_0(x, seg)
+            x = self.G_middle_0(x, seg_at(x))
             if a.num_upsampling_layers in ("more", "most"):
                 x = F.interpolate(x, scale_factor=2, mode="nearest")
-            x = self.G_middle_1(x, seg)
+            x = self.G_middle_1(x, seg_at(x))
             for name, *_ in a.blocks[3:]:
                 x = F.interpolate(x, scale_factor=2, mode="nearest")
-                x = getattr(self, name)(x, seg)
+                x = getattr(self, name)(x, seg_at(x))
             x = self.conv_img(F.leaky_relu(x, 0.2))
             return torch.tanh(x)
 

@@ -89,7 +89,10 @@ def load_spade(path: str, device: str = "cpu") -> LoadedSpade:
         sidecar.get("num_upsampling_layers"),
         (int(grid[0]), int(grid[1])) if grid else None,
     )
+    import torch
+
     arch = net.arch
+    net = net.to(memory_format=torch.channels_last)  # ~1.5x faster convolutions on CPU
     encoder = load_style_encoder(path, device) if arch.z_dim else None
     labels = model_labels(arch, sidecar)
     return LoadedSpade(str(path), net.to(device), arch, labels, device, sidecar, encoder)
@@ -160,7 +163,8 @@ def render(loaded: LoadedSpade, request: SpadeRequest) -> tuple[np.ndarray, dict
         else:
             z = torch.randn(1, arch.z_dim, generator=gen).to(loaded.device)
     with torch.inference_mode():
-        image = to_uint8(loaded.net(seg.to(loaded.device), z))
+        seg = seg.to(loaded.device).contiguous(memory_format=torch.channels_last)
+        image = to_uint8(loaded.net(seg, z))
     if image.shape[:2] != out_size:
         from PIL import Image
 

@@ -138,3 +138,23 @@ def test_old_files_without_batchnorm_counters_still_load():
     seg = random_onehot(151, 32, 32)
     with torch.no_grad():
         assert torch.allclose(load_generator(sd)(seg), ref(seg), atol=1e-6)
+
+
+def test_starter_arch_is_small_and_round_trips_through_the_loader():
+    import pytest
+    import torch
+
+    from studio.engine.gan.spade import build_generator, custom_arch, load_generator, starter_arch
+
+    arch = starter_arch(25)
+    net = build_generator(arch)
+    params = sum(p.numel() for p in net.parameters())
+    assert 1_000_000 <= params <= 2_000_000
+    loaded = load_generator(net.state_dict())
+    assert loaded.arch == arch  # widths, hidden and "normal" upsampling read back from the keys
+    seg = torch.zeros(1, 25, 64, 64)
+    seg[:, 3] = 1
+    with torch.inference_mode():
+        assert torch.equal(net(seg), loaded(seg))
+    with pytest.raises(ValueError, match="8 positive widths"):
+        custom_arch(25, (8, 8, 8), 8)
