@@ -13,22 +13,24 @@ Run folder:
 
 from __future__ import annotations
 
-import math
 import time
-from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-from studio.engine.errors import StudioError
 from studio.engine.starter import vocab
 from studio.engine.starter.model import StarterConfig
 from studio.training.dataset import Pair, PairedDataset
-
-
-class TrainingError(StudioError):
-    """A training run cannot start or continue (bad settings, no checkpoint to resume)."""
+from studio.training.train_common import (
+    Log,
+    TrainingError,
+    eta_seconds,
+    format_duration,
+    load_state,
+    save_state,
+)
+from studio.training.train_common import write_grid as _write_grid
 
 
 @dataclass(frozen=True)
@@ -154,81 +156,20 @@ def ema_update(ema, unet, step: int, decay: float) -> None:
             e.lerp_(p.detach(), 1 - d)
 
 
-def format_duration(seconds: float) -> str:
-    seconds = int(max(0, seconds))
-    if seconds >= 3600:
-        return f"{seconds // 3600}h{seconds % 3600 // 60:02d}m"
-    return f"{seconds // 60}m{seconds % 60:02d}s"
-
-
-def eta_seconds(step, start_step, total_steps, spent, max_seconds) -> float:
-    """Seconds left until the first of the step budget and the time budget runs out."""
-    done = step - start_step
-    left = math.inf
-    if total_steps is not None and done > 0:
-        left = (total_steps - step) * spent / done
-    if max_seconds is not None:
-        left = min(left, max_seconds - spent)
-    return left
-
-
 def config_dict(cfg: DiffusionTrainConfig) -> dict:
     data = asdict(cfg)
     data["model"] = cfg.model.to_json()
     return data
 
 
-Log = Callable[[str], None]
-
-
-def _checkpoint_paths(run: Path) -> tuple[Path, Path]:
-    return run / "checkpoints" / "last.safetensors", run / "checkpoints" / "last.json"
-
-
 def save_checkpoint(run: Path, unet, ema, opt, step: int, state: dict) -> None:
     """Model, EMA and AdamW moments as one safetensors file, the rest as JSON (atomic)."""
-    import json
-    import os
-
-    from safetensors.torch import save_file
-
-    tensors = {f"model.{k}": v for k, v in unet.state_dict().items()}
-    tensors.update({f"ema.{k}": v for k, v in ema.state_dict().items()})
-    for index, moments in opt.state_dict()["state"].items():
-        for name, value in moments.items():
-            tensors[f"opt.{index}.{name}"] = value.reshape(-1) if value.ndim == 0 else value
-    weights, info = _checkpoint_paths(run)
-    weights.parent.mkdir(parents=True, exist_ok=True)
-    tensors = {k: v.detach().cpu().contiguous() for k, v in tensors.items()}
-    save_file(tensors, str(weights) + ".tmp")
-    os.replace(str(weights) + ".tmp", weights)
-    info.with_suffix(".tmp").write_text(json.dumps({"step": step, **state}, indent=1))
-    os.replace(info.with_suffix(".tmp"), info)
+    save_state(run, {"model": unet, "ema": ema}, {"opt": opt}, step, state)
 
 
 def load_checkpoint(run: Path, unet, ema, opt) -> dict:
     """Restore what save_checkpoint wrote; returns its JSON (step, elapsed, losses...)."""
-    import json
-
-    from safetensors.torch import load_file
-
-    weights, info = _checkpoint_paths(run)
-    if not weights.is_file() or not info.is_file():
-        raise TrainingError(f"{run} has no checkpoint to resume from (checkpoints/last.*).")
-    tensors = load_file(str(weights))
-    unet.load_state_dict({k[6:]: v for k, v in tensors.items() if k.startswith("model.")})
-    ema.load_state_dict({k[4:]: v for k, v in tensors.items() if k.startswith("ema.")})
-    opt_state = opt.state_dict()
-    moments: dict[int, dict] = {}
-    for key, value in tensors.items():
-        if key.startswith("opt."):
-            _, index, name = key.split(".", 2)
-            moments.setdefault(int(index), {})[name] = (
-                value.reshape(()) if name == "step" else value
-            )
-    opt_state["state"] = moments
-    opt.load_state_dict(opt_state)
-    return json.loads(info.read_text())
+    return load_state(run, {"model": unet, "ema": ema}, {"opt": opt})
 
 
 def sample_grid(ema, cfg: DiffusionTrainConfig, ds: PairedDataset, ids: list[str]) -> np.ndarray:
@@ -263,15 +204,6 @@ def sample_grid(ema, cfg: DiffusionTrainConfig, ds: PairedDataset, ids: list[str
         real = ((picture.permute(1, 2, 0).numpy() + 1) * 127.5).round().astype(np.uint8)
         rows.append(np.concatenate([colours[labels], real, out[k], out[k + len(pairs)]], axis=1))
     return np.concatenate(rows, axis=0)
-
-
-def _write_grid(run: Path, step: int, grid: np.ndarray) -> Path:
-    from PIL import Image
-
-    path = run / "samples" / f"step_{step:06d}.png"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    Image.fromarray(grid).save(path)
-    return path
 
 
 def train(cfg: DiffusionTrainConfig, resume: bool = False, log: Log = print) -> Path:
