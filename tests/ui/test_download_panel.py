@@ -49,16 +49,19 @@ def test_recommended_row_downloads_with_progress_and_shows_installed(qtbot, pane
 
 
 def test_any_repo_id_shows_speed_and_eta_then_pause_resume(qtbot, panel, fake):
-    fake.faults.bytes_per_second = 500_000
+    # Slow enough (about 8 s for the weights) that a loaded 2-core machine pauses mid-file.
+    fake.faults.bytes_per_second = 150_000
     panel.repo_edit.setText(REPO)
     panel.repo_button.click()
     qtbot.waitUntil(lambda: " of " in panel.progress_label.text(), timeout=10000)
     qtbot.waitUntil(lambda: "/s · about" in panel.progress_label.text(), timeout=10000)
+    qtbot.waitUntil(lambda: bool(fake.requests("GET", WEIGHTS)), timeout=10000)  # in the big file
     assert panel.bar.maximum() == hub.plan_download(REPO, endpoint=fake.endpoint).total_bytes
     assert WEIGHTS in panel.title_label.toolTip()  # the file manifest, on demand
     panel.pause_button.click()
     qtbot.waitUntil(lambda: panel.progress_label.text().startswith("Paused"), timeout=10000)
     assert panel.pause_button.text() == "Resume"
+    assert 0 < panel.bar.value() < panel.bar.maximum()  # paused part-way
     fake.faults.bytes_per_second = 0
     with qtbot.waitSignal(panel.installed, timeout=20000):
         panel.pause_button.click()
