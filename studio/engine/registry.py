@@ -35,6 +35,7 @@ class ModelInfo:
     problem: str | None = None
     variant: str = ""  # comma-separated tags: inpaint, refiner, v-prediction, turbo, lcm
     notes: tuple[str, ...] = ()  # assumptions and settings behind the tags, for the artist
+    starter: bool = False  # one of the project's own small starter models
 
     def has(self, tag: str) -> bool:
         return tag in self.variant.split(",")
@@ -174,7 +175,7 @@ def _starter_folder(folder: Path) -> ModelInfo:
     )
     return ModelInfo(
         folder.name, str(folder), "sd-pipeline", "starter", "starter", _folder_size(folder),
-        problem, notes=(note,),
+        problem, notes=(note,), starter=True,
     )  # fmt: skip
 
 
@@ -274,6 +275,7 @@ def with_settings(info: ModelInfo, settings=None) -> ModelInfo:
 def _gan_info(path: Path, size: int) -> ModelInfo | None:
     """SPADE, pix2pix and CycleGAN generators, recognised by the GAN engine's classifier."""
     from studio.engine.gan.inspect import classify
+    from studio.engine.gan.weights import read_sidecar
 
     info = classify(path)
     if info is None or info.kind == "unknown":
@@ -282,7 +284,14 @@ def _gan_info(path: Path, size: int) -> ModelInfo | None:
     if info.kind == "spade-encoder":
         problem = "a SPADE style encoder: it is used with the generator next to it"
     variant = info.label_space or ""
-    return ModelInfo(path.name, str(path), "gan", info.kind, "single-file", size, problem, variant)
+    try:
+        starter = read_sidecar(path).get("starter") is True  # written by `studio train spade`
+    except ModelLoadError:
+        starter = False
+    return ModelInfo(
+        path.name, str(path), "gan", info.kind, "single-file", size, problem, variant,
+        starter=starter,
+    )  # fmt: skip
 
 
 def _yaml_says_v(path: Path) -> bool:
@@ -298,6 +307,16 @@ def _is_model_folder(path: Path) -> bool:
     return any(
         (path / name).is_file() for name in ("model_index.json", "config.json", "starter.json")
     )
+
+
+def _named_weights(folder: Path) -> Path | None:
+    """`NAME/NAME.safetensors` (a single-file model in a folder of its own, beside its sidecar
+    and card, like models/starter-spade/): the weight file, else None."""
+    for suffix in sorted(WEIGHT_SUFFIXES):
+        candidate = folder / f"{folder.name}{suffix}"
+        if candidate.is_file():
+            return candidate
+    return None
 
 
 def scan(dirs: list[Path], kinds: tuple[str, ...] | None = ("sd-pipeline",)) -> list[ModelInfo]:
@@ -316,7 +335,9 @@ def scan(dirs: list[Path], kinds: tuple[str, ...] | None = ("sd-pipeline",)) -> 
             if entry.name.startswith(".") or entry.name.endswith(".partial"):
                 continue
             if entry.is_dir() and not _is_model_folder(entry):
-                continue
+                entry = _named_weights(entry)
+                if entry is None:
+                    continue
             if entry.is_file() and entry.suffix.lower() not in WEIGHT_SUFFIXES:
                 continue
             try:

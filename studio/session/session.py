@@ -104,6 +104,7 @@ class GenerationSession(QObject):
         self._sizes: dict[int, tuple[int, int]] = {}
         self._sources: dict[int, Sources] = {}
         self.extras: list[ModelInfo] = []  # ControlNets, LoRAs, preview decoders
+        self.gan_models: list[ModelInfo] = []  # SPADE, pix2pix, CycleGAN generators
         self.last_seed: int | None = None
         self.record_cap_bytes = 256 * 2**20  # step-record memory per run (Preferences)
         worker.step_previewed.connect(self._on_step)
@@ -126,6 +127,7 @@ class GenerationSession(QObject):
                     log.warning("opened model folder %s is no longer usable: %s", path, exc)
         self.models = found
         self.extras = [m for m in everything if m.usable and m.kind in EXTRA_KINDS]
+        self.gan_models = [m for m in everything if m.usable and m.kind == "gan"]
         usable = [m for m in found if m.usable]
         if not self.settings.model_path and usable:  # the starter runs anywhere, offline
             starter = next((m for m in usable if m.family == "starter"), None)

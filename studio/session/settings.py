@@ -99,3 +99,19 @@ def restore_values(settings: PromptSettings, get: Callable[[str], Any]) -> None:
             continue
     if settings.mode not in MODES:
         settings.mode = "prompt"
+
+
+# ---- window-wide choices, kept in the app's QSettings (not per document) ------------------
+FIRST_RUN_DISMISSED = "first_run/dismissed"  # "Don't show again" on the starter-models banner
+LIVE_DRAFT_MODEL = "live_draft/model_path"  # the SPADE the artist picked ("" = none picked)
+LIVE_DRAFT_ENABLED = "live_draft/enabled"  # "Draft while painting" as the artist last set it
+
+
+def stored_flag(store: Any, key: str) -> bool | None:
+    """A yes/no the artist set (QSettings' INI files give "true"/"false" text); None if unset."""
+    value = store.value(key)
+    if value is None or value == "":
+        return None
+    if isinstance(value, bool):
+        return value
+    return str(value).strip().lower() in ("true", "1", "yes")

@@ -34,6 +34,7 @@ from studio.ui.canvas import CanvasView
 from studio.ui.compare_panel import install_explore
 from studio.ui.document_actions import DocumentActions, settings_dict
 from studio.ui.error_banner import ErrorBanner
+from studio.ui.first_run_banner import FirstRunBanner
 from studio.ui.layers_panel import LayersPanel
 from studio.ui.model_actions import ModelActions
 from studio.ui.outpaint_dialog import OutpaintDialog
@@ -68,10 +69,13 @@ class MainWindow(DocumentActions, ModelActions, QMainWindow):
         self.tools = {cls.name: cls(self.document, self.tool_settings) for cls in TOOL_CLASSES}
         self.canvas = CanvasView(self.document)
         self.banner = ErrorBanner()
+        self.first_run_banner = FirstRunBanner(settings)  # shown once the models are scanned
+        self.first_run_banner.manager_requested.connect(lambda: self.open_model_manager())
         central = QWidget()
         column = QVBoxLayout(central)
         column.setContentsMargins(4, 4, 4, 0)
         column.addWidget(self.banner)
+        column.addWidget(self.first_run_banner)
         column.addWidget(self.canvas, 1)
         self.setCentralWidget(central)
 

@@ -138,6 +138,7 @@ class ModelActions:
         self.prompt_panel.set_extras(s.models, s.extras, s.settings)
         self._update_placeholder()
         self._update_model_label()
+        self.first_run_banner.update_for([*s.models, *s.gan_models])
 
     def _update_placeholder(self) -> None:
         """The canvas card says what to install, unless some model can make pictures."""

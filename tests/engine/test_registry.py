@@ -235,3 +235,23 @@ def test_sd2_v_prediction_from_an_a1111_yaml_next_to_the_file(tmp_path):
     assert inspect_file(tmp_path / "sd21.safetensors").variant == ""
     (tmp_path / "sd21.yaml").write_text('model:\n  params:\n    parameterization: "v"\n')
     assert inspect_file(tmp_path / "sd21.safetensors").variant == "v-prediction"
+
+
+def test_a_gan_file_in_a_folder_of_its_name_is_found_and_its_starter_flag_read(
+    tmp_path, tiny_sd_path
+):
+    from tests.starter_models import save_tiny_spade, save_tiny_starter_diffusion
+
+    spade = save_tiny_spade(tmp_path / "starter-spade")  # starter-spade/starter-spade.*
+    (spade.parent / "README.md").write_text("# card\n")
+    other = save_tiny_spade(tmp_path / "mine", starter=False)  # mine/starter-spade.*: not NAME
+    diffusion = save_tiny_starter_diffusion(tmp_path / "starter-diffusion")
+    found = {m.path: m for m in scan([tmp_path], kinds=None)}
+    assert set(found) == {str(spade), str(diffusion)}
+    assert found[str(spade)].kind == "gan" and found[str(spade)].family == "spade"
+    assert found[str(spade)].starter and found[str(diffusion)].starter
+    moved = other.rename(other.with_name("mine.safetensors"))
+    other.with_suffix(".json").rename(moved.with_suffix(".json"))
+    info = {m.path: m for m in scan([tmp_path], kinds=None)}[str(moved)]
+    assert info.usable and not info.starter  # no "starter": true in its sidecar
+    assert not inspect_folder(tiny_sd_path).starter
