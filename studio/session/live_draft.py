@@ -26,6 +26,16 @@ def spade_models(dirs=None) -> list[ModelInfo]:
     return [m for m in found if m.family == "spade" and m.usable]
 
 
+def preferred_spade(models: list[ModelInfo], chosen: str = "") -> str:
+    """The SPADE the live draft uses: the artist's pick while it is installed, else a starter
+    (its sidecar says "starter": true), else the first found; "" when there is none."""
+    paths = [m.path for m in models]
+    if chosen and chosen in paths:
+        return chosen
+    starter = next((m.path for m in models if m.starter), None)
+    return starter or (paths[0] if paths else "")
+
+
 class LiveDraft(QObject):
     """Watches the active label layer; renders it with the chosen SPADE model, newest wins."""
 

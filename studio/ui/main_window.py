@@ -100,6 +100,8 @@ class MainWindow(DocumentActions, ModelActions, QMainWindow):
         self.live_panel = self.prompt_panel.live_panel  # in the Generate dock's Paint tab
         self.live_panel.model_chosen.connect(self.live_draft.set_model)
         self.live_panel.toggled.connect(self.live_draft.set_enabled)
+        self.live_panel.model_picked.connect(self._live_model_picked)
+        self.live_panel.switched.connect(self._live_draft_switched)
         self.live_panel.refresh_requested.connect(self.refresh_live_models)
         self.live_draft.draft_shown.connect(self.live_panel.show_latency)
         self.live_draft.error_raised.connect(self._live_draft_failed)

@@ -9,7 +9,8 @@ from PySide6.QtWidgets import QFileDialog
 from studio.engine.errors import StudioError
 from studio.engine.model_settings import ModelSettings, model_settings, set_model_settings
 from studio.io.paths import bundled_models_dir, user_models_dir
-from studio.session.live_draft import spade_models
+from studio.session.live_draft import preferred_spade, spade_models
+from studio.session.settings import LIVE_DRAFT_ENABLED, LIVE_DRAFT_MODEL, stored_flag
 from studio.session.translate import translate_models
 from studio.ui.model_settings_dialog import ModelSettingsDialog
 
@@ -119,7 +120,21 @@ class ModelActions:
         self.translate_panel.set_models(translate_models())
 
     def refresh_live_models(self) -> None:
-        self.live_panel.set_models(spade_models())
+        """List the SPADE models: the artist's pick, else a starter; the draft is on while a
+        model exists unless the artist switched it off."""
+        models = spade_models()
+        store = self.settings_store
+        chosen = str(store.value(LIVE_DRAFT_MODEL, "") or "")
+        enabled = stored_flag(store, LIVE_DRAFT_ENABLED)
+        self.live_panel.set_models(
+            models, preferred_spade(models, chosen), True if enabled is None else enabled
+        )
+
+    def _live_model_picked(self, path: str) -> None:
+        self.settings_store.setValue(LIVE_DRAFT_MODEL, path)
+
+    def _live_draft_switched(self, on: bool) -> None:
+        self.settings_store.setValue(LIVE_DRAFT_ENABLED, on)
 
     def _on_model_picked(self, _index: int) -> None:
         self.session.settings.model_path = self.prompt_panel.model_combo.currentData() or ""

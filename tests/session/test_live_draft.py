@@ -107,3 +107,18 @@ def test_waiting_drafts_are_dropped_for_the_newest(qapp, qtbot):
         assert [r.seed for r in engine.runs] == [1, 4, 9] and first == 1
     finally:
         assert worker.shutdown(2.0)
+
+
+def test_the_artists_pick_then_a_starter_then_the_first(tmp_path):
+    from studio.session.live_draft import preferred_spade
+    from tests.starter_models import save_tiny_spade
+
+    starter = save_tiny_spade(tmp_path / "zz" / "starter-spade")
+    plain = save_tiny_spade(tmp_path / "aa" / "starter-spade", starter=False)
+    models = spade_models([tmp_path / "aa" / "starter-spade", tmp_path / "zz" / "starter-spade"])
+    assert [m.path for m in models] == [str(plain), str(starter)]
+    assert preferred_spade(models) == str(starter)
+    assert preferred_spade(models, str(plain)) == str(plain)
+    assert preferred_spade(models, str(tmp_path / "gone.safetensors")) == str(starter)
+    assert preferred_spade(models[:1]) == str(plain)
+    assert preferred_spade([]) == ""

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import os
 
+import numpy as np
 import pytest
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QSettings, Qt
 from PySide6.QtTest import QTest
 
+from studio.engine.gan.router import EngineRouter
+from studio.session.settings import LIVE_DRAFT_ENABLED, LIVE_DRAFT_MODEL, stored_flag
 from tests.starter_models import save_tiny_spade, save_tiny_starter_diffusion
 
 
@@ -95,9 +98,56 @@ def test_no_banner_and_no_starter_words_without_starter_models(make_window, qtbo
     assert "No model installed" in window.canvas._placeholder
 
 
+def test_the_starter_spade_drafts_by_default_and_the_artists_choices_are_kept(
+    make_window, qtbot, monkeypatch, starter_dir, spade_dir
+):
+    base, starter, mine = spade_dir
+    search(monkeypatch, starter_dir, base)
+    window = make_window(engine=EngineRouter(diffusion=object()))
+    live, panel = window.live_draft, window.live_panel
+    assert panel.model_combo.currentData() == str(starter)  # not the first in the list
+    assert "starter" in panel.model_combo.currentText()
+    assert panel.enable_check.isChecked() and live.enabled and live.model_path == str(starter)
+    assert not window.first_run_banner.isVisible()  # aaa-mine is the artist's own model
+
+    window.prompt_panel.set_mode("paint")
+    labels = window.document.add_label_layer()
+    pixels = labels.pixels.copy()
+    pixels[: pixels.shape[0] // 2] = 1  # sky over
+    pixels[pixels.shape[0] // 2 :] = 11  # grass
+    with qtbot.waitSignal(live.draft_shown, timeout=30000):
+        window.document.replace_pixels(labels, pixels, "Paint")
+    draft = next(la for la in window.document.layers if la.metadata.get("live_draft"))
+    assert draft.pixels.shape[:2] == pixels.shape and np.ptp(draft.pixels[..., :3]) > 0
+
+    panel.model_combo.setFocus()
+    QTest.keyClick(panel.model_combo, Qt.Key.Key_Up)  # the artist picks the other one
+    assert live.model_path == str(mine)
+    click(panel.enable_check)  # and switches the draft off
+    assert not live.enabled
+    window.close()
+    store = QSettings(window.settings_store.fileName(), QSettings.Format.IniFormat)
+    assert store.value(LIVE_DRAFT_MODEL) == str(mine)
+    again = make_window(engine=EngineRouter(diffusion=object()))
+    assert again.live_panel.model_combo.currentData() == str(mine)
+    assert not again.live_panel.enable_check.isChecked() and not again.live_draft.enabled
+    click(again.live_panel.enable_check)
+    assert again.live_draft.enabled and stored_flag(again.settings_store, LIVE_DRAFT_ENABLED)
+
+
 def test_with_the_starter_spade_the_banner_mentions_the_live_draft(
     make_window, qtbot, monkeypatch, starter_dir, spade_dir
 ):
     search(monkeypatch, starter_dir, spade_dir[1].parent)  # the starter SPADE alone
     window = make_window()
     assert "draft live while you paint labels" in window.first_run_banner.message
+    assert window.live_panel.enable_check.isChecked()
+
+
+def test_without_a_spade_the_draft_is_off_and_cannot_be_switched_on(
+    make_window, qtbot, monkeypatch, starter_dir
+):
+    search(monkeypatch, starter_dir)
+    window = make_window()
+    check = window.live_panel.enable_check
+    assert not check.isEnabled() and not check.isChecked() and not window.live_draft.enabled
