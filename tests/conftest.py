@@ -61,3 +61,13 @@ def no_bundled_models(monkeypatch):
     """The bundled models/ folder (starter models) left out, for every test: tests build the
     models they use in tmp, so the shipped starters never change what a test sees."""
     monkeypatch.setenv("STUDIO_BUNDLED_MODELS", "0")
+
+
+@pytest.fixture(autouse=True)
+def fast_memory_preset(monkeypatch):
+    """The 'Automatic' memory preset resolves to Fast in tests (as on a roomy machine), so the
+    test machine's RAM never changes a picture (tiled or sliced VAE); tests of the automatic
+    choice call memory_presets.preset_by_memory or pass a preset."""
+    from studio.engine import memory_presets
+
+    monkeypatch.setattr(memory_presets, "auto_preset", lambda device, total: "fast")

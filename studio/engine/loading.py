@@ -65,6 +65,7 @@ class LoadedPipeline:
     txt2img: Any
     img2img: Any
     base_scheduler_config: Any
+    memory_plan: Any = None  # the MemoryPlan last switched on (None: the pipeline as loaded)
 
     @property
     def key(self) -> tuple[str, str, str]:

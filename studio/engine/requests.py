@@ -52,6 +52,9 @@ class MemorySettings:
     attention_slicing: bool | None = None  # only used where fused attention (SDPA) is missing
     offload: str | None = None  # "none" | "model" | "sequential" (GPU only)
     oom_retry: bool = True  # on out of memory, retry once with safer settings
+    # which safer settings that retry may use: "vae_tiling" (tiled VAE, one image at a time),
+    # "batch" (a batch of 1, same images), "offload" (model CPU offload, GPU only)
+    retry_with: tuple[str, ...] = ("vae_tiling", "batch", "offload")
 
 
 @dataclass(frozen=True)

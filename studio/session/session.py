@@ -92,6 +92,7 @@ class GenerationSession(QObject):
     models_changed = Signal()
     result_added = Signal(int)  # layer id
     notice = Signal(str)  # a short status-bar message about a job that ended
+    memory_noted = Signal(str)  # a job ran with safer memory settings than asked (plain words)
 
     def __init__(self, document: Document, worker: GenerationWorker, parent=None) -> None:
         super().__init__(parent)
@@ -355,9 +356,12 @@ class GenerationSession(QObject):
         if job_id not in self._labels:
             return  # not ours (e.g. a live draft)
         self._land(job_id, result, draft=False)
-        self.notice.emit(
-            f"Finished in {result.seconds:.1f} s (seed {getattr(result.request, 'seed', '-')})"
-        )
+        text = f"Finished in {result.seconds:.1f} s (seed {getattr(result.request, 'seed', '-')})"
+        retried = result.recipe.get("memory_retry")
+        if retried:  # the job changed to fit: say so where the artist looks
+            text = f"{retried} {text}"
+            self.memory_noted.emit(retried)
+        self.notice.emit(text)
         self._idle()
 
     def _on_cancelled(self, job_id: int, result: GenerationResult | None) -> None:

@@ -415,9 +415,12 @@ class MainWindow(DocumentActions, ModelActions, QMainWindow):
             self.progress_bar.setRange(0, 1)
             self.progress_bar.setValue(0)
             return
-        if progress.phase in ("loading", "starting"):
+        if progress.phase in ("loading", "starting", "retrying"):
             self.step_label.setText(
-                "Loading model…" if progress.phase == "loading" else "Starting…"
+                {
+                    "loading": "Loading model…",
+                    "retrying": "Out of memory: retrying with safer settings…",
+                }.get(progress.phase, "Starting…")
             )
             self.progress_bar.setRange(0, 0)  # busy indicator
             return

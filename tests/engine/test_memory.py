@@ -14,7 +14,7 @@ import pytest
 from studio.engine.diffusion.scaffold import TinySpec
 from studio.engine.memory import estimate
 from studio.engine.memory_fit import check
-from studio.engine.memory_presets import MemoryPlan, auto_preset, resolve
+from studio.engine.memory_presets import MemoryPlan, preset_by_memory, resolve
 from studio.engine.model_shape import architecture, model_tensors
 from studio.engine.requests import GenerationRequest, MemorySettings
 
@@ -133,10 +133,10 @@ def test_already_loaded_weights_are_not_counted_twice(mid_model):
 
 def test_presets_resolve_by_device_memory():
     gib = 2**30
-    assert auto_preset("cuda", 24 * gib) == "fast"
-    assert auto_preset("cuda", 8 * gib) == "balanced"
-    assert auto_preset("cuda", 6 * gib) == "low"
-    assert auto_preset("cuda", 2 * gib) == "minimal"
+    assert preset_by_memory("cuda", 24 * gib) == "fast"
+    assert preset_by_memory("cuda", 8 * gib) == "balanced"
+    assert preset_by_memory("cuda", 6 * gib) == "low"
+    assert preset_by_memory("cuda", 2 * gib) == "minimal"
     low = resolve(MemorySettings(preset="low"), "cuda", 24 * gib)
     assert low.vae_tiling and low.offload == "model"
     assert resolve(MemorySettings(preset="low"), "cpu", 24 * gib).offload == "none"

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gc
 import logging
 import threading
 import time
@@ -15,6 +14,7 @@ from studio.engine.device import choose_device, choose_dtype
 from studio.engine.diffusion import fewstep
 from studio.engine.diffusion.controlnet import load_controlnet
 from studio.engine.diffusion.decode_step import decode_step
+from studio.engine.diffusion.memory_switches import applied, apply_plan
 from studio.engine.diffusion.previews import upscale
 from studio.engine.diffusion.recipe import exact_fields, versions
 from studio.engine.diffusion.record import StepRecorder
@@ -33,6 +33,10 @@ from studio.engine.diffusion.taesd import GovernedDecoder, load_taesd
 from studio.engine.diffusion.walk import mixed_prompt_embeds
 from studio.engine.errors import InvalidRequestError, OutOfMemoryError
 from studio.engine.loading import LoadedPipeline, PipelineCache
+from studio.engine.memory import device_memory, plan_for
+from studio.engine.memory_presets import MemoryPlan
+from studio.engine.memory_retry import join_words, retry_for
+from studio.engine.oom import describe, free_device_memory, is_out_of_memory
 from studio.engine.requests import (
     DecodeRequest,
     GenerationRequest,
@@ -108,16 +112,6 @@ def _to_uint8(images: np.ndarray) -> list[np.ndarray]:
     return [(image * 255).round().astype(np.uint8) for image in images]
 
 
-def _is_oom(exc: BaseException) -> bool:
-    import torch
-
-    if isinstance(exc, torch.OutOfMemoryError):
-        return True
-    text = str(exc).lower()
-    memory = "out of memory" in text or "not enough memory" in text
-    return isinstance(exc, RuntimeError) and memory
-
-
 class DiffusionEngine:
     """Runs Stable Diffusion requests on one device; keeps recently used models loaded."""
 
@@ -147,23 +141,50 @@ class DiffusionEngine:
         extras = self._load_extras(request, loaded, device, dtype)
         if cancel.is_set():
             return None
-        oom = None
-        try:
-            return self._denoise(request, loaded, extras, on_step, cancel, total)
-        except Exception as exc:  # only to classify out-of-memory; everything else re-raised
-            if not _is_oom(exc):
-                raise
-            oom = f"{type(exc).__name__}: {exc}"
-        # Recover outside the except block so the traceback does not pin the job's tensors.
-        gc.collect()
-        if device == "cuda":
-            import torch
+        plan = plan_for(request, device, device_memory(device)[1])
+        result, oom = self._attempt(request, plan, loaded, extras, on_step, cancel)
+        if oom is None:
+            return result
+        # Out of memory: we are outside the except block, so the failed attempt's frames and
+        # tensors are gone; hand their memory back before the one retry.
+        free_device_memory(device)
+        return self._retry(request, plan, loaded, extras, on_step, cancel, device, oom)
 
-            torch.cuda.empty_cache()
+    def _attempt(self, request, plan, loaded, extras, on_step, cancel):
+        """(result, None), or (None, the out-of-memory text); other errors propagate."""
+        try:
+            total = planned_steps(request)
+            return self._denoise(request, loaded, extras, on_step, cancel, total, plan), None
+        except Exception as exc:  # only to classify out-of-memory; everything else re-raised
+            if not is_out_of_memory(exc):
+                raise
+            text = describe(exc)  # text only: the exception's traceback pins the job's tensors
+            log.warning("out of memory: %s", text)
+            return None, text
+
+    def _retry(self, request, plan, loaded, extras, on_step, cancel, device, oom):
+        """Once, with the safer settings request.memory allows; the next job is unaffected."""
+        size = f"{request.width}x{request.height}"
+        retry = retry_for(request, plan, device)
+        if retry is None:
+            raise OutOfMemoryError(
+                f"The {device} ran out of memory at {size}. Try a smaller size or batch, or "
+                "allow safer settings for a retry in Preferences → Memory; the model stays "
+                "loaded.",
+                oom,
+            )
+        log.warning("retrying after out of memory with %s", ", ".join(retry.changes))
+        on_step(StepPreview(0, planned_steps(retry.request), None, 0.0, phase="retrying"))
+        result, again = self._attempt(retry.request, retry.plan, loaded, extras, on_step, cancel)
+        if again is None:
+            if result is not None:
+                result.recipe["memory_retry"] = retry.message
+            return result
+        free_device_memory(device)
         raise OutOfMemoryError(
-            f"The {device} ran out of memory at {request.width}x{request.height}. "
-            "Try a smaller size; the model stays loaded.",
-            oom,
+            f"The {device} ran out of memory at {size}, and again after retrying with "
+            f"{join_words(retry.changes)}. Try a smaller size; the model stays loaded.",
+            f"First attempt: {oom}\nRetry: {again}",
         )
 
     def _load_extras(self, request, loaded, device, dtype) -> dict[str, Any]:
@@ -197,7 +218,7 @@ class DiffusionEngine:
             apply_loras(loaded, request.loras, request.fuse_loras)
         return extras
 
-    def _denoise(self, request, loaded, extras, on_step, cancel, total):
+    def _denoise(self, request, loaded, extras, on_step, cancel, total, memory: MemoryPlan):
         import torch
 
         few = fewstep.resolve(request, loaded.info.variant)
@@ -206,12 +227,17 @@ class DiffusionEngine:
         )
         plan = make_plan(request, loaded, extras.get("controlnet"))
         plan.pipe.scheduler = scheduler
+        apply_plan(loaded, [plan.pipe], memory)
+        refiner = extras.get("refiner")
+        if refiner is not None:
+            apply_plan(refiner, [refiner.txt2img], memory)
+        if applied(memory, plan.pipe.vae):
+            plan.notes["memory_plan"] = applied(memory, plan.pipe.vae)
         recorder = StepRecorder(loaded.info.family, request.record_cap_bytes)
         recorder.expect(total, request.width, request.height, request.sampler)
         stream = StepStream(
             scheduler, loaded.info.family, total, on_step, cancel, extras.get("decoder"), recorder
         )
-        refiner = extras.get("refiner")
         images: list[np.ndarray] = []
         seeds: list[int] = []
         started = time.perf_counter()

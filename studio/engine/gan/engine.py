@@ -15,6 +15,7 @@ from studio.engine.diffusion.stream import Cancelled
 from studio.engine.errors import InvalidRequestError, OutOfMemoryError
 from studio.engine.gan import spade_model, translate
 from studio.engine.gan.requests import SpadeRequest, TranslateRequest
+from studio.engine.oom import describe, free_device_memory, is_out_of_memory
 from studio.engine.requests import GenerationResult, StepPreview
 
 log = logging.getLogger(__name__)
@@ -68,6 +69,7 @@ class GanEngine:
             return None
         started = time.perf_counter()
         extra: dict[str, Any] = {}
+        oom = ""
         try:
             if isinstance(request, SpadeRequest):
                 image, unknown = spade_model.render(loaded, request)
@@ -78,14 +80,16 @@ class GanEngine:
                 image = translate.translate(loaded, request, cancel)
         except Cancelled:
             return None
-        except RuntimeError as exc:  # only to classify out-of-memory; everything else re-raised
-            text = str(exc).lower()
-            if "out of memory" not in text and "not enough memory" not in text:
+        except Exception as exc:  # only to classify out-of-memory; everything else re-raised
+            if not is_out_of_memory(exc):
                 raise
+            oom = describe(exc)  # text only: the traceback would pin the job's tensors
+        if oom:
+            free_device_memory(device)  # outside the except block: the frames are gone
             raise OutOfMemoryError(
                 f"The {device} ran out of memory for this image; try a smaller one or tiles.",
-                f"{type(exc).__name__}: {exc}",
-            ) from None
+                oom,
+            )
         seconds = time.perf_counter() - started
         on_step(StepPreview(1, 1, image, seconds))
         return GenerationResult(
