@@ -20,6 +20,7 @@ class FakeEngine:
     fail_with: Exception | None = None
     runs: list = field(default_factory=list)
     gate: threading.Event | None = None  # when set, each run waits for it before stepping
+    recipe_extra: dict = field(default_factory=dict)  # merged into each finished recipe
 
     def run(self, request: GenerationRequest, on_step, cancel: threading.Event):
         self.runs.append(request)
@@ -58,5 +59,6 @@ class FakeEngine:
             "dtype": "float32",
             "draft": False,
             "versions": {"studio": "test"},
+            **self.recipe_extra,
         }
         return GenerationResult(image, request, recipe, False, self.steps)

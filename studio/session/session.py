@@ -23,6 +23,7 @@ from studio.worker.worker import GenerationWorker
 
 log = logging.getLogger(__name__)
 EXTRA_KINDS = ("controlnet", "lora", "taesd")
+NOTE_KEYS = ("memory_retry", "vae_fp32")  # recipe entries that say how a job was changed
 
 
 @dataclass(frozen=True)
@@ -92,7 +93,7 @@ class GenerationSession(QObject):
     models_changed = Signal()
     result_added = Signal(int)  # layer id
     notice = Signal(str)  # a short status-bar message about a job that ended
-    memory_noted = Signal(str)  # a job ran with safer memory settings than asked (plain words)
+    job_noted = Signal(str)  # a job ran differently than asked (memory retry, fp32 decode)
 
     def __init__(self, document: Document, worker: GenerationWorker, parent=None) -> None:
         super().__init__(parent)
@@ -357,10 +358,10 @@ class GenerationSession(QObject):
             return  # not ours (e.g. a live draft)
         self._land(job_id, result, draft=False)
         text = f"Finished in {result.seconds:.1f} s (seed {getattr(result.request, 'seed', '-')})"
-        retried = result.recipe.get("memory_retry")
-        if retried:  # the job changed to fit: say so where the artist looks
-            text = f"{retried} {text}"
-            self.memory_noted.emit(retried)
+        notes = [result.recipe[k] for k in NOTE_KEYS if result.recipe.get(k)]
+        if notes:  # the job ran differently from what was asked: say so where the artist looks
+            self.job_noted.emit(" ".join(notes))
+            text = " ".join([*notes, text])
         self.notice.emit(text)
         self._idle()
 

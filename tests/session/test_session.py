@@ -143,3 +143,19 @@ def test_composite_is_alpha_over():
     assert tuple(out[0, 0]) == (128, 0, 127, 255)
     top.visible = False
     assert tuple(composite([bottom, top], 2, 2)[0, 0]) == (0, 0, 255, 255)
+
+
+def test_a_job_that_ran_differently_says_so(qtbot, setup):
+    """An out-of-memory retry or a float32 re-decode reaches the artist, not only the recipe."""
+    session, doc, engine = setup
+    retry = "Ran out of memory; retried with tiled VAE and a batch of 1."
+    engine.recipe_extra = {"memory_retry": retry}
+    notices = []
+    session.notice.connect(notices.append)
+    with qtbot.waitSignal(session.job_noted, timeout=5000) as noted:
+        session.generate()
+    qtbot.waitUntil(lambda: any(n.startswith(retry) for n in notices))
+    assert noted.args == [retry] and doc.layers[-1].metadata["memory_retry"] == retry
+    engine.recipe_extra = {}
+    with qtbot.assertNotEmitted(session.job_noted), qtbot.waitSignal(session.result_added):
+        session.generate()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 import time
@@ -30,8 +31,9 @@ from studio.engine.diffusion.runs import (
 from studio.engine.diffusion.samplers import SAMPLERS, make_scheduler
 from studio.engine.diffusion.stream import Cancelled, StepStream
 from studio.engine.diffusion.taesd import GovernedDecoder, load_taesd
+from studio.engine.diffusion.vae_guard import BAD_LATENTS, REDECODE_NOTE, Fp32Redecode
 from studio.engine.diffusion.walk import mixed_prompt_embeds
-from studio.engine.errors import InvalidRequestError, OutOfMemoryError
+from studio.engine.errors import InvalidRequestError, OutOfMemoryError, StudioError
 from studio.engine.loading import LoadedPipeline, PipelineCache
 from studio.engine.memory import device_memory, plan_for
 from studio.engine.memory_presets import MemoryPlan
@@ -241,8 +243,13 @@ class DiffusionEngine:
         images: list[np.ndarray] = []
         seeds: list[int] = []
         started = time.perf_counter()
+        guards = [Fp32Redecode(plan.pipe.vae)]
+        if refiner is not None:
+            guards.append(Fp32Redecode(refiner.txt2img.vae))
         try:
-            with torch.inference_mode():
+            with torch.inference_mode(), contextlib.ExitStack() as stack:
+                for guard in guards:
+                    stack.enter_context(guard)
                 for run in range(request.batch_count):
                     run_seeds = seeds_for(request, run)
                     recorder.begin_run()
@@ -270,8 +277,12 @@ class DiffusionEngine:
             seconds = time.perf_counter() - started
             return self._draft(request, loaded, stream, scheduler, seconds, plan, few, extras)
         seconds = time.perf_counter() - started
+        if any(g.bad_latents for g in guards):
+            raise StudioError(BAD_LATENTS.format(dtype=loaded.dtype), "NaN in the final latents")
         recipe = self._recipe(request, loaded, scheduler, stream, seconds, False, plan, few, extras)
         recipe["seeds"] = seeds
+        if any(g.redecoded for g in guards):
+            recipe["vae_fp32"] = REDECODE_NOTE
         record = recorder.record(total, request.width, request.height, request.sampler)
         return GenerationResult(
             images[0], request, recipe, False, stream.steps_done, seconds, tuple(images), record
