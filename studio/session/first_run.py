@@ -24,10 +24,10 @@ def starter_message(models: Iterable[ModelInfo]) -> str:
     can = []
     if diffusion:
         can += [
-            "paint a picture from labels (Paint tab)",
+            "make a picture from painted labels (Paint)",
             "repaint a masked area (Inpaint)",
-            "follow prompts made of landscape words such as sunset, night, winter, foggy, "
-            "lake or mountains (Prompt)",
+            "follow prompts of landscape words such as sunset, night, winter, foggy, lake, "
+            "mountains (Prompt)",
         ]
     if spade:
         can.insert(0, "draft live while you paint labels")
@@ -59,4 +59,4 @@ def _native_size(starters: list[ModelInfo]) -> str:
 def _join(parts: list[str]) -> str:
     if len(parts) <= 1:
         return "".join(parts)
-    return "; ".join(parts[:-1]) + " and " + parts[-1]
+    return ", ".join(parts[:-1]) + " and " + parts[-1]
