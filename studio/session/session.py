@@ -105,6 +105,7 @@ class GenerationSession(QObject):
         self._labels: dict[int, str] = {}
         self._sizes: dict[int, tuple[int, int]] = {}
         self._sources: dict[int, Sources] = {}
+        self._shown: dict[int, int] = {}  # job id -> step previews put on the canvas
         self.extras: list[ModelInfo] = []  # ControlNets, LoRAs, preview decoders
         self.gan_models: list[ModelInfo] = []  # SPADE, pix2pix, CycleGAN generators
         self.last_seed: int | None = None
@@ -313,6 +314,7 @@ class GenerationSession(QObject):
         if preview.image is not None:
             size = self._sizes.get(job_id, (self.document.width, self.document.height))
             self.preview_changed.emit((preview.image, size))
+            self._shown[job_id] = self._shown.get(job_id, 0) + 1
 
     def _is_background(self, job_id: int) -> bool:
         """Jobs of a channel (the live draft) run quietly: they must not flicker the status."""
@@ -351,6 +353,10 @@ class GenerationSession(QObject):
         if sources.mask_layer is not None and not draft:
             self.document.set_visible(sources.mask_layer, False)  # see the result, not the tint
         stack.endMacro()
+        log.info(
+            "job %d landed as %r after %d steps (%d previews shown)",
+            job_id, layers[0].name, result.steps_done, self._shown.pop(job_id, 0),
+        )  # fmt: skip
         self.result_added.emit(layers[0].id)
 
     def _on_finished(self, job_id: int, result: GenerationResult) -> None:
@@ -390,6 +396,7 @@ class GenerationSession(QObject):
 
     def _idle(self) -> None:
         self._sizes = {k: v for k, v in self._sizes.items() if k in self._labels}
+        self._shown = {k: v for k, v in self._shown.items() if k in self._labels}
         self.preview_changed.emit(None)
         if not self._labels:  # nothing of ours is queued or running any more
             self.progress_changed.emit(None)

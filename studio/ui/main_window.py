@@ -26,7 +26,7 @@ from studio.io.recovery import lock_path, release
 from studio.session.convert import Converter
 from studio.session.live_draft import LiveDraft
 from studio.session.session import GenerationSession, Progress
-from studio.session.settings import restore_values, stored_values
+from studio.session.settings import MODES, restore_values, stored_values
 from studio.session.translate import Translator
 from studio.ui.actions import ACTIONS, MENU_ORDER, SPECS, shortcuts_for
 from studio.ui.autosave import Autosaver
@@ -202,6 +202,10 @@ class MainWindow(DocumentActions, ModelActions, QMainWindow):
             "about": self.about,
             "outpaint": lambda: self.extend_for_outpainting(),
         }
+        for mode in MODES:
+            slots[f"mode_{mode}"] = lambda _checked=False, m=mode: self.prompt_panel.set_mode(m)
+        slots["focus_prompt"] = self.focus_prompt
+        slots["find_class"] = self.find_class
         for op in ("invert", "grow", "shrink", "feather"):
             slots[f"mask_{op}"] = lambda _checked=False, op=op: self.mask_operation(op)
         for name in self.tools:
@@ -291,6 +295,22 @@ class MainWindow(DocumentActions, ModelActions, QMainWindow):
             return
         if self.session.generate() is not None and self.session.last_seed is not None:
             self.prompt_panel.remember_seed(self.session.last_seed)
+
+    def focus_prompt(self) -> None:
+        """Alt+P: the cursor in the prompt box (its text selected, so typing replaces it)."""
+        if self.prompt_panel.mode() == "translate":
+            self.prompt_panel.set_mode("prompt")
+        self.generate_dock.show()
+        self.generate_dock.raise_()
+        self.prompt_panel.prompt_edit.setFocus()
+        self.prompt_panel.prompt_edit.selectAll()
+
+    def find_class(self) -> None:
+        """Ctrl+F: type a class name in the Palette dock; Enter paints with the first match."""
+        self.palette_dock.show()
+        self.palette_dock.raise_()
+        self.palette_panel.search.setFocus()
+        self.palette_panel.search.selectAll()
 
     def load_settings_from_image(self, path: str | None = None) -> None:
         if not path:

@@ -256,3 +256,25 @@ def test_rerun_exactly_reproduces_the_active_layer(make_window, qtbot, tiny_sd_p
     window.document.set_active_layer(window.document.layers[0].id)  # the painted background
     window.session.rerun_exactly(window.document.active_layer)
     assert "no generation recipe" in window.banner.message
+
+
+def test_keys_switch_modes_reach_the_prompt_and_find_a_class(make_window, qtbot):
+    window = make_window()
+    window.canvas.setFocus()
+    for key, mode in ((Qt.Key.Key_2, "paint"), (Qt.Key.Key_3, "inpaint"), (Qt.Key.Key_1, "prompt")):
+        QTest.keyClick(window, key, Qt.KeyboardModifier.AltModifier)
+        assert window.prompt_panel.mode() == mode == window.session.settings.mode
+    window.prompt_panel.prompt_edit.setPlainText("old words")
+    window.canvas.setFocus()
+    QTest.keyClick(window, Qt.Key.Key_P, Qt.KeyboardModifier.AltModifier)
+    edit = window.prompt_panel.prompt_edit
+    assert edit.hasFocus() and edit.textCursor().selectedText() == "old words"
+    QTest.keyClicks(edit, "a lake")
+    assert edit.toPlainText() == "a lake"
+    window.document.add_label_layer()
+    QTest.keyClick(window, Qt.Key.Key_F, Qt.KeyboardModifier.ControlModifier)
+    search = window.palette_panel.search
+    assert search.hasFocus()
+    QTest.keyClicks(search, "water")
+    QTest.keyClick(search, Qt.Key.Key_Return)
+    assert window.palette_panel.current_label.text().startswith("Painting: water")
