@@ -31,6 +31,9 @@ def add_commands(commands) -> None:
     diff.add_argument("--checkpoint-every", type=int, default=100, help="steps")
     diff.add_argument("--tiny", action="store_true", help="a tiny 32² model (for trying it out)")
     diff.add_argument("--resume", action="store_true", help="continue from RUN's last checkpoint")
+    diff.add_argument(
+        "--init", default=None, help="start from this starter folder's weights (fine-tuning)"
+    )
     _add_spade(kinds)
 
 
@@ -100,6 +103,12 @@ def _spade(args: argparse.Namespace):
     return train, cfg
 
 
+def _init_config(folder: str):
+    from studio.engine.starter.model import read_starter_config
+
+    return read_starter_config(folder)
+
+
 def _diffusion(args: argparse.Namespace):
     from studio.engine.starter.model import StarterConfig, tiny_config
     from studio.training.diffusion_train import DiffusionTrainConfig, train
@@ -118,6 +127,11 @@ def _diffusion(args: argparse.Namespace):
         holdout=args.holdout,
         sample_every_minutes=args.sample_every,
         checkpoint_every=args.checkpoint_every,
-        model=tiny_config() if args.tiny else StarterConfig(),
+        model=_init_config(args.init)
+        if args.init
+        else tiny_config()
+        if args.tiny
+        else StarterConfig(),
+        init=args.init,
     )
     return train, cfg

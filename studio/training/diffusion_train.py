@@ -60,6 +60,7 @@ class DiffusionTrainConfig:
     sample_steps: int = 20
     sample_count: int = 4
     model: StarterConfig = field(default_factory=StarterConfig)
+    init: str | None = None  # a starter folder to start from (its weights; fresh optimizer)
 
 
 def style_of(meta: dict, rng: np.random.Generator, cfg: DiffusionTrainConfig) -> int:
@@ -206,6 +207,19 @@ def sample_grid(ema, cfg: DiffusionTrainConfig, ds: PairedDataset, ids: list[str
     return np.concatenate(rows, axis=0)
 
 
+def init_weights(unet, cfg: DiffusionTrainConfig) -> None:
+    """Copy a starter folder's weights (float32) into `unet`; its config must be cfg.model."""
+    from studio.engine.starter.model import load_starter
+
+    loaded = load_starter(cfg.init)  # ModelLoadError in plain words if it is not a starter
+    if loaded.cfg != cfg.model:
+        raise TrainingError(
+            f"{cfg.init} has a different architecture from the one being trained "
+            "(train with the same settings, or leave out --init)."
+        )
+    unet.load_state_dict(loaded.unet.state_dict())
+
+
 def train(cfg: DiffusionTrainConfig, resume: bool = False, log: Log = print) -> Path:
     """Run (or resume) training; returns the run folder with the EMA starter in RUN/model/."""
     import contextlib
@@ -228,6 +242,9 @@ def train(cfg: DiffusionTrainConfig, resume: bool = False, log: Log = print) -> 
     grid_ids = (held_ids or train_ids)[: cfg.sample_count]
     torch.manual_seed(cfg.seed)
     unet = build_unet(cfg.model).to(cfg.device).train()
+    if cfg.init and not resume:
+        init_weights(unet, cfg)
+        log(f"starting from the weights of {cfg.init}")
     ema = copy.deepcopy(unet).requires_grad_(False)
     opt = torch.optim.AdamW(unet.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     state = {"elapsed": 0.0, "losses": [], "config": config_dict(cfg)}

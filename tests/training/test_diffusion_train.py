@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import numpy as np
@@ -141,3 +142,29 @@ def test_cli_trains_a_tiny_model(tiny_data, tmp_path, capsys):
         == 2
     )
     assert "does not exist" in capsys.readouterr().err
+
+
+def test_init_starts_from_a_starter_folder_and_refuses_another_architecture(tiny_data, tmp_path):
+    first = train(_cfg(tiny_data, tmp_path / "a"), log=lambda _: None) / "model"
+    lines = []
+    same = train(_cfg(tiny_data, tmp_path / "b", steps=0, init=str(first)), log=lines.append)
+    assert any("starting from the weights of" in line for line in lines)
+    a, b = load_starter(first).unet.state_dict(), load_starter(same / "model").unet.state_dict()
+    assert all(torch.equal(a[k], b[k]) for k in a)  # nothing trained: the EMA is the init
+    moved = train(_cfg(tiny_data, tmp_path / "c", steps=2, init=str(first)), log=lambda _: None)
+    c = load_starter(moved / "model").unet.state_dict()
+    assert not all(torch.equal(a[k], c[k]) for k in a)
+    small = tiny_config()
+    wider = dataclasses.replace(small, unet={**small.unet, "layers_per_block": 3})
+    with pytest.raises(TrainingError, match="different architecture"):
+        train(_cfg(tiny_data, tmp_path / "d", init=str(first), model=wider), log=lambda _: None)
+
+
+def test_cli_init_reads_the_architecture_from_the_folder(tiny_data, tmp_path, capsys):
+    first = train(_cfg(tiny_data, tmp_path / "a", steps=2), log=lambda _: None) / "model"
+    out = tmp_path / "tuned"
+    args = ["train", "diffusion", "--data", str(tiny_data), "--out", str(out), "--init", str(first)]
+    assert main(args + ["--steps", "1", "--batch", "2", "--holdout", "2"]) == 0
+    assert load_starter(out / "model").cfg == tiny_config()
+    assert main(args[:-1] + [str(tmp_path / "nothing"), "--steps", "1"]) == 2
+    assert "not a starter diffusion folder" in capsys.readouterr().err
