@@ -42,6 +42,14 @@ class ModelCache:
     def loaded_keys(self) -> list[Hashable]:
         return list(self._entries)
 
+    def sizes(self) -> dict[Hashable, int]:
+        """Key -> bytes, copied in one step (safe to read from another thread under the GIL)."""
+        try:
+            entries = self._entries.copy()
+        except RuntimeError:  # changed during the copy: report nothing rather than wrong
+            return {}
+        return {key: size for key, (_, size) in entries.items()}
+
     def fetch(
         self,
         key: Hashable,

@@ -209,6 +209,11 @@ class PipelineCache(ModelCache):
 
         return self.fetch(key, estimate, load, device)
 
+    def resident_bytes(self, path: str, device: str, dtype: str) -> int:
+        """Bytes of `path`'s pipeline already loaded for (device, dtype); 0 if not loaded."""
+        want = (str(Path(path)), device, dtype)
+        return sum(size for key, size in self.sizes().items() if tuple(key[:3]) == want)
+
     def component(self, key: tuple, load: Callable[[], Any]) -> Any:
         """A ControlNet, refiner or preview decoder, cached under the same budget."""
         device = key[2] if len(key) > 2 else "cpu"

@@ -43,3 +43,9 @@ def wait_until_loaded() -> None:
     thread = _thread
     if thread is not None and thread is not threading.current_thread():
         thread.join()
+
+
+def is_loading() -> bool:
+    """True while the background imports run (the GUI thread must not import torch then)."""
+    thread = _thread
+    return thread is not None and thread.is_alive()

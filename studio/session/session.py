@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -14,8 +14,16 @@ from studio.document.document import Document
 from studio.document.layers import Layer, rgba_from_rgb
 from studio.engine.diffusion.samplers import sampler_names
 from studio.engine.errors import StudioError
+from studio.engine.memory import device_memory
+from studio.engine.memory_fit import MemoryVerdict
+from studio.engine.preflight import MemoryProbe, device_state, preflight
 from studio.engine.registry import ModelInfo, inspect_folder, scan
-from studio.engine.requests import GenerationRequest, GenerationResult, StepPreview
+from studio.engine.requests import (
+    GenerationRequest,
+    GenerationResult,
+    MemorySettings,
+    StepPreview,
+)
 from studio.io.paths import model_search_dirs, user_models_dir
 from studio.session.modes import Sources, mode_inputs
 from studio.session.settings import PromptSettings
@@ -94,6 +102,7 @@ class GenerationSession(QObject):
     result_added = Signal(int)  # layer id
     notice = Signal(str)  # a short status-bar message about a job that ended
     job_noted = Signal(str)  # a job ran differently than asked (memory retry, fp32 decode)
+    memory_refused = Signal(object)  # MemoryVerdict: the job was not started, it would not fit
 
     def __init__(self, document: Document, worker: GenerationWorker, parent=None) -> None:
         super().__init__(parent)
@@ -110,6 +119,9 @@ class GenerationSession(QObject):
         self.gan_models: list[ModelInfo] = []  # SPADE, pix2pix, CycleGAN generators
         self.last_seed: int | None = None
         self.record_cap_bytes = 256 * 2**20  # step-record memory per run (Preferences)
+        self.memory_settings = MemorySettings()  # Preferences → Memory: preset, retry choices
+        self.memory_probe: MemoryProbe = device_memory  # device -> (free, total) bytes
+        self._refused: tuple[GenerationRequest, str, Sources, MemoryVerdict] | None = None
         worker.step_previewed.connect(self._on_step)
         worker.job_finished.connect(self._on_finished)
         worker.job_cancelled.connect(self._on_cancelled)
@@ -239,6 +251,7 @@ class GenerationSession(QObject):
             preview_decoder=s.preview_decoder or None,
             few_step=s.few_step or None,
             record_cap_bytes=self.record_cap_bytes,
+            memory=self.memory_settings,
         )
         base.update(fields)
         return GenerationRequest(**base), sources
@@ -257,7 +270,45 @@ class GenerationSession(QObject):
         self.last_seed = request.seed
         if sources.notes:
             self.notice.emit("; ".join(sources.notes))
+        verdict = self.memory_verdict(request)
+        if verdict is not None and not verdict.fits:  # it would run out of memory: ask first
+            self._refused = (request, label, sources, verdict)
+            log.info("not started, would not fit: %s", verdict.message)
+            self.memory_refused.emit(verdict)
+            return None
+        self._refused = None
         return self._submit(request, label, sources)
+
+    def memory_verdict(self, request: GenerationRequest) -> MemoryVerdict | None:
+        """The estimate against the device's free memory; None where it cannot be told."""
+        try:
+            state = device_state(request.device, request.dtype, self.memory_probe)
+            if state is None:
+                return None
+            loaded = self.worker.resident_bytes(request.model_path, state.device, state.dtype)
+            info = next((m for m in self.models if m.path == request.model_path), None)
+            return preflight(request, state, loaded, info.variant if info else "")
+        except (OSError, ValueError) as exc:  # no estimate must never block a job
+            log.warning("memory estimate failed: %s", exc)
+            return None
+
+    def run_memory_option(self, index: int | None) -> int | None:
+        """Start the job that did not fit, changed to option `index` (None: as it was)."""
+        if self._refused is None:
+            return None
+        request, label, sources, verdict = self._refused
+        self._refused = None
+        if index is None:
+            self.notice.emit("Starting anyway; if memory runs out, safer settings are retried")
+            return self._submit(request, label, sources)
+        option = verdict.options[index]
+        if (option.request.width, option.request.height) != (request.width, request.height):
+            sources = replace(sources, fit_to_canvas=True)  # the result still fills the canvas
+        self.notice.emit(f"Started with: {option.label}")
+        return self._submit(option.request, label, sources)
+
+    def drop_refused_job(self) -> None:
+        self._refused = None
 
     def _submit(self, request: GenerationRequest, label: str, sources: Sources) -> int:
         job_id = self.worker.submit(request, label)

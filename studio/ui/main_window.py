@@ -36,6 +36,7 @@ from studio.ui.document_actions import DocumentActions, settings_dict
 from studio.ui.error_banner import ErrorBanner
 from studio.ui.first_run_banner import FirstRunBanner
 from studio.ui.layers_panel import LayersPanel
+from studio.ui.memory_banner import MemoryBanner
 from studio.ui.model_actions import ModelActions
 from studio.ui.outpaint_dialog import OutpaintDialog
 from studio.ui.palette_panel import PalettePanel
@@ -69,12 +70,14 @@ class MainWindow(DocumentActions, ModelActions, QMainWindow):
         self.tools = {cls.name: cls(self.document, self.tool_settings) for cls in TOOL_CLASSES}
         self.canvas = CanvasView(self.document)
         self.banner = ErrorBanner()
+        self.memory_banner = MemoryBanner()  # a job that would not fit; how a job ran
         self.first_run_banner = FirstRunBanner(settings)  # shown once the models are scanned
         self.first_run_banner.manager_requested.connect(lambda: self.open_model_manager())
         central = QWidget()
         column = QVBoxLayout(central)
         column.setContentsMargins(4, 4, 4, 0)
         column.addWidget(self.banner)
+        column.addWidget(self.memory_banner)
         column.addWidget(self.first_run_banner)
         column.addWidget(self.canvas, 1)
         self.setCentralWidget(central)
@@ -279,6 +282,10 @@ class MainWindow(DocumentActions, ModelActions, QMainWindow):
         s.error_raised.connect(self.banner.show_error)
         s.result_added.connect(lambda _id: self._update_model_label())
         s.notice.connect(lambda text: self.statusBar().showMessage(text, 8000))
+        s.memory_refused.connect(self.memory_banner.show_verdict)
+        s.job_noted.connect(self.memory_banner.show_note)
+        self.memory_banner.option_chosen.connect(self._run_memory_option)
+        self.memory_banner.dismissed.connect(s.drop_refused_job)
         p.model_combo.currentIndexChanged.connect(self._on_model_picked)
         s.worker.queue_changed.connect(lambda: p.show_jobs(s.worker.jobs()))
         self.canvas.zoom_changed.connect(lambda z: self.zoom_label.setText(f"{z * 100:.0f}%"))
@@ -293,6 +300,7 @@ class MainWindow(DocumentActions, ModelActions, QMainWindow):
         if self.session.settings.mode == "translate":
             self.translate_panel.request_translate()
             return
+        self.memory_banner.hide()  # a new Generate replaces a job that did not fit
         if self.session.generate() is not None and self.session.last_seed is not None:
             self.prompt_panel.remember_seed(self.session.last_seed)
 
@@ -311,6 +319,10 @@ class MainWindow(DocumentActions, ModelActions, QMainWindow):
         self.palette_dock.raise_()
         self.palette_panel.search.setFocus()
         self.palette_panel.search.selectAll()
+
+    def _run_memory_option(self, index: int | None) -> None:
+        if self.session.run_memory_option(index) is not None and self.session.last_seed is not None:
+            self.prompt_panel.remember_seed(self.session.last_seed)
 
     def load_settings_from_image(self, path: str | None = None) -> None:
         if not path:

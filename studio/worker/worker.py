@@ -102,6 +102,11 @@ class GenerationWorker(QObject):
                 return True
         return job_id is not None and self.remove(job_id)
 
+    def resident_bytes(self, path: str, device: str, dtype: str) -> int:
+        """Bytes of a model the engine already holds (0 for engines that cannot tell)."""
+        probe = getattr(self._engine, "resident_bytes", None)
+        return int(probe(path, device, dtype)) if probe is not None else 0
+
     def is_busy(self) -> bool:
         with self._lock:
             return self._current is not None or bool(self._queue)

@@ -120,6 +120,10 @@ class DiffusionEngine:
     def __init__(self, cache_budget_bytes: int | None = None) -> None:
         self.cache = PipelineCache(cache_budget_bytes)
 
+    def resident_bytes(self, path: str, device: str, dtype: str) -> int:
+        """Weights of `path` already in memory (any thread may ask: the memory preflight)."""
+        return self.cache.resident_bytes(path, device, dtype)
+
     def run(
         self,
         request: GenerationRequest,

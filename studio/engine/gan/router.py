@@ -30,6 +30,11 @@ class EngineRouter:
         self.gan = gan or GanEngine()
         self.starter = starter or StarterEngine()
 
+    def resident_bytes(self, path: str, device: str, dtype: str) -> int:
+        """Diffusion weights already loaded (what the memory preflight need not find again)."""
+        probe = getattr(self.diffusion, "resident_bytes", None)
+        return int(probe(path, device, dtype)) if probe is not None else 0
+
     def run(
         self,
         request: Any,
