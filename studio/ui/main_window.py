@@ -37,6 +37,7 @@ from studio.ui.error_banner import ErrorBanner
 from studio.ui.first_run_banner import FirstRunBanner
 from studio.ui.layers_panel import LayersPanel
 from studio.ui.memory_banner import MemoryBanner
+from studio.ui.memory_preferences import memory_settings
 from studio.ui.model_actions import ModelActions
 from studio.ui.outpaint_dialog import OutpaintDialog
 from studio.ui.palette_panel import PalettePanel
@@ -371,9 +372,10 @@ class MainWindow(DocumentActions, ModelActions, QMainWindow):
             self.preferences_changed()
 
     def preferences_changed(self) -> None:
-        """Things that follow Preferences (autosave interval)."""
+        """Things that follow Preferences (autosave interval, memory preset)."""
         self.autosaver.set_interval(autosave_seconds(self.settings_store))
         apply_timeline_preferences(self)
+        self.session.memory_settings = memory_settings(self.settings_store)
 
     def _apply_engine_choice(self) -> None:
         s = self.session.settings
@@ -479,6 +481,7 @@ class MainWindow(DocumentActions, ModelActions, QMainWindow):
         s = self.session.settings
         restore_values(s, lambda key: store.value(f"prompt/{key}"))
         s.device, s.dtype = engine_choice(store)
+        self.session.memory_settings = memory_settings(store)
         model = str(store.value("prompt/model_path", ""))
         opened = store.value("models/opened", []) or []
         self.session.extra_model_paths = [

@@ -1,4 +1,4 @@
-"""Preferences: device and precision, autosave interval, step-record memory, shortcuts."""
+"""Preferences: device and precision, memory preset, autosave, step-record memory, shortcuts."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ from PySide6.QtWidgets import (
 )
 
 from studio.ui.actions import ACTIONS, conflicts, shortcuts_for, store_shortcuts
+from studio.ui.memory_preferences import MemoryPreferences
 from studio.ui.timeline_panel import RECORD_MB_KEY, record_cap_bytes
 
 AUTOSAVE_KEY = "autosave/seconds"
@@ -49,7 +50,7 @@ def engine_choice(settings: QSettings) -> tuple[str | None, str | None]:
 
 
 class PreferencesDialog(QDialog):
-    """Edits engine/device, engine/dtype, autosave/seconds and shortcuts/<action id>."""
+    """Edits engine/device, engine/dtype, memory/…, autosave/seconds and shortcuts/<action id>."""
 
     def __init__(self, settings: QSettings, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -84,6 +85,7 @@ class PreferencesDialog(QDialog):
             "Memory per run for the full-size steps of the Timeline; past it the oldest "
             "steps keep only thumbnails (0: thumbnails only)"
         )
+        self.memory_box = MemoryPreferences(settings, engine_choice(settings)[0])
         self.shortcut_table = self._shortcut_table()
         self.problem = QLabel("")
         self.problem.setStyleSheet("color: #b00020")
@@ -93,6 +95,7 @@ class PreferencesDialog(QDialog):
         form.addRow(QLabel("Changing these reloads the model on the next generation."))
         form.addRow("Autosave every", self.autosave_spin)
         form.addRow("Step recording memory", self.record_spin)
+        form.addRow(self.memory_box)
         form.addRow(QLabel("Shortcuts (several: separate with ;)"))
         form.addRow(self.shortcut_table)
         form.addRow(self.problem)
@@ -137,6 +140,7 @@ class PreferencesDialog(QDialog):
         self.settings.setValue("engine/dtype", self.dtype_combo.currentData())
         self.settings.setValue(AUTOSAVE_KEY, self.autosave_spin.value())
         self.settings.setValue(RECORD_MB_KEY, self.record_spin.value())
+        self.memory_box.store(self.settings)
         for action_id, keys in choices.items():
             store_shortcuts(self.settings, action_id, keys)
         super().accept()
