@@ -110,6 +110,17 @@ class PromptOptions(QWidget):
         s.strength = self.strength.value()
 
 
+REFINE_TITLES = {False: "Refine with diffusion (ControlNet seg)", True: "Picture from the labels"}
+REFINE_HINTS = {
+    False: "Uses the active label layer (else the top one) in ADE20K\n"
+    "colours, with the prompt above. Made at the work size in\n"
+    "the canvas's aspect, then fitted to the canvas.",
+    True: "The starter model reads the active label layer (else the\n"
+    "top one) itself, no ControlNet needed; the prompt's style\n"
+    "words set time, weather and season. Fitted to the canvas.",
+}
+
+
 class PaintOptions(QWidget):
     """Paint mode: the SPADE live draft while painting, and a diffusion pass from the labels."""
 
@@ -118,7 +129,7 @@ class PaintOptions(QWidget):
         self.live_panel = LiveDraftPanel()
         live = QGroupBox("Live draft (SPADE)")
         QVBoxLayout(live).addWidget(self.live_panel)
-        refine = QGroupBox("Refine with diffusion (ControlNet seg)")
+        refine = self.refine_box = QGroupBox(REFINE_TITLES[False])
         self.controlnet_combo = QComboBox()
         self.controlnet_combo.setToolTip(
             "Segmentation ControlNet that makes the diffusion model follow the label layer"
@@ -133,22 +144,24 @@ class PaintOptions(QWidget):
         )
         self.strength = StrengthRow("How much of the canvas is repainted (1 = all)")
         self.from_canvas_check.toggled.connect(self.strength.setEnabled)
-        form = QFormLayout(refine)
+        form = self.refine_form = QFormLayout(refine)
         form.addRow("ControlNet", self.controlnet_combo)
         form.addRow("Label strength", self.scale_spin)
         form.addRow(self.from_canvas_check)
         form.addRow("Strength", self.strength)
-        form.addRow(
-            hint(
-                "Uses the active label layer (else the top one) in ADE20K\n"
-                "colours, with the prompt above. Made at the work size in\n"
-                "the canvas's aspect, then fitted to the canvas."
-            )
-        )
+        self.refine_hint = hint(REFINE_HINTS[False])
+        form.addRow(self.refine_hint)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(live)
         layout.addWidget(refine)
+
+    def set_starter(self, starter: bool) -> None:
+        """The starter diffusion reads the labels itself: no ControlNet rows, its own note."""
+        self.refine_box.setTitle(REFINE_TITLES[starter])
+        for widget in (self.controlnet_combo, self.scale_spin):
+            self.refine_form.setRowVisible(widget, not starter)
+        self.refine_hint.setText(REFINE_HINTS[starter])
 
     def set_controlnets(self, controlnets: list[ModelInfo], selected: str) -> None:
         items = [(model_text(m), m.path) for m in controlnets]

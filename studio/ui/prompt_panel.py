@@ -368,6 +368,7 @@ class PromptPanel(QWidget):
         """The starter is trained for CFG ~3 (7, the SD default, burns its colours): switch
         between the two defaults when the model changes, keeping any other value."""
         starter = self.model_combo.currentData() in self._starter_paths
+        self.paint_options.set_starter(starter)
         value = self.cfg_spin.value()
         if starter and value == SD_CFG:
             self.cfg_spin.setValue(STARTER_CFG)

@@ -28,6 +28,10 @@ def test_ignored_words_show_under_the_prompt_for_a_starter(
     panel = window.prompt_panel
     assert "Starter" in panel.model_combo.currentText()
     assert panel.cfg_spin.value() == 3.0  # the starter's CFG, not SD's 7
+    paint = panel.paint_options  # it reads the labels itself: no ControlNet rows
+    assert paint.refine_box.title() == "Picture from the labels"
+    assert paint.controlnet_combo.isHidden() and paint.scale_spin.isHidden()
+    assert "no ControlNet needed" in paint.refine_hint.text()
     panel.prompt_edit.setFocus()
     QTest.keyClicks(panel.prompt_edit, "snowy mountains with a dragon")
     assert panel.ignored_label.isVisible()
@@ -49,6 +53,7 @@ def test_ignored_words_show_under_the_prompt_for_a_starter(
     window.prompt_panel.load(window.session.settings)
     assert "Starter" not in panel.model_combo.currentText()
     assert panel.cfg_spin.value() == 7.0
+    assert not paint.controlnet_combo.isHidden() and "ADE20K" in paint.refine_hint.text()
     assert not panel.ignored_label.isVisible()
     QTest.keyClick(panel.prompt_edit, Qt.Key.Key_Space)
     assert not panel.ignored_label.isVisible()
