@@ -57,6 +57,13 @@ def _add_spade(kinds) -> None:
     spade.add_argument("--sample-every", type=float, default=5.0, help="minutes between grids")
     spade.add_argument("--checkpoint-every", type=int, default=200, help="steps")
     spade.add_argument("--resume", action="store_true", help="continue from RUN's last checkpoint")
+    spade.add_argument(
+        "--only",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE[,VALUE]",
+        help="train on pairs whose meta matches (repeatable), e.g. --only time=day",
+    )
 
 
 def handles(args: argparse.Namespace) -> bool:
@@ -98,6 +105,7 @@ def _spade(args: argparse.Namespace):
         device=args.device,
         holdout=args.holdout,
         sample_every_minutes=args.sample_every,
+        only=tuple(args.only),
         checkpoint_every=args.checkpoint_every,
     )
     return train, cfg

@@ -66,6 +66,7 @@ class SpadeTrainConfig:
     checkpoint_every: int = 200  # steps
     sample_every_minutes: float = 5.0
     sample_count: int = 4
+    only: tuple[str, ...] = ()  # "key=v1,v2" filters on the pairs' meta (e.g. "time=day")
 
 
 def generator_arch(cfg: SpadeTrainConfig):
@@ -122,6 +123,25 @@ def make_batch(ds: PairedDataset, ids: list[str], step: int, cfg: SpadeTrainConf
     chosen = rng.choice(len(ids), size=cfg.batch, replace=len(ids) < cfg.batch)
     pairs = [prepare_pair(ds.load(ids[int(i)]), rng, cfg) for i in chosen]
     return torch.stack([p[0] for p in pairs]), torch.stack([p[1] for p in pairs])
+
+
+def parse_only(rules: tuple[str, ...]) -> dict[str, set[str]]:
+    """{"time": {"day"}, ...} from ("time=day", "weather=clear,cloudy"); TrainingError if bad."""
+    wanted: dict[str, set[str]] = {}
+    for rule in rules:
+        key, sep, values = rule.partition("=")
+        if not sep or not key.strip() or not values.strip():
+            raise TrainingError(f"--only wants KEY=VALUE[,VALUE…] (e.g. time=day), not {rule!r}.")
+        wanted.setdefault(key.strip(), set()).update(v.strip() for v in values.split(","))
+    return wanted
+
+
+def select_ids(ds: PairedDataset, ids: list[str], rules: tuple[str, ...]) -> list[str]:
+    """The ids whose meta matches every --only rule (all of them when there are none)."""
+    wanted = parse_only(rules)
+    if not wanted:
+        return ids
+    return [i for i in ids if all(str(ds.meta(i).get(k)) in vals for k, vals in wanted.items())]
 
 
 def _check(cfg: SpadeTrainConfig) -> None:
@@ -233,6 +253,9 @@ def train(cfg: SpadeTrainConfig, resume: bool = False, log: Log = print) -> Path
     run = Path(cfg.out)
     ds = PairedDataset(cfg.data)
     train_ids, held_ids = ds.split(cfg.holdout)
+    train_ids, held_ids = select_ids(ds, train_ids, cfg.only), select_ids(ds, held_ids, cfg.only)
+    if not train_ids:
+        raise TrainingError(f"No training pairs match {' '.join(cfg.only)}.")
     grid_ids = (held_ids or train_ids)[: cfg.sample_count]
     torch.manual_seed(cfg.seed)
     g = build_generator(generator_arch(cfg)).to(cfg.device).train()
@@ -251,7 +274,7 @@ def train(cfg: SpadeTrainConfig, resume: bool = False, log: Log = print) -> Path
         f"training starter SPADE on {len(train_ids)} pairs (holding out {len(held_ids)}), "
         f"G {sum(p.numel() for p in g.parameters()) / 1e6:.2f} M params, "
         f"D {sum(p.numel() for p in d.parameters()) / 1e6:.2f} M, batch {cfg.batch}, "
-        f"{cfg.crop}² crops of {cfg.size}²"
+        f"{cfg.crop}² crops of {cfg.size}²" + (f", only {' '.join(cfg.only)}" if cfg.only else "")
     )
     started, start_step, last_grid, recent = time.monotonic(), step, time.monotonic(), []
     budget = None if cfg.max_minutes is None else cfg.max_minutes * 60
@@ -284,6 +307,8 @@ def train(cfg: SpadeTrainConfig, resume: bool = False, log: Log = print) -> Path
     save_state(run, nets, opts, step, state)
     log(f"sample grid: {write_grid(run, step, sample_grid(g, cfg, ds, grid_ids))}")
     info = {"trained_steps": step, "trained_seconds": round(state["elapsed"]), "seed": cfg.seed}
+    if cfg.only:
+        info["trained_on"] = list(cfg.only)
     path = export_generator(g.eval(), run / "model", info)
     log(f"done: {step} steps in {format_duration(state['elapsed'])}; generator in {path}")
     return run

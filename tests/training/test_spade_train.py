@@ -19,6 +19,7 @@ from studio.training.spade_train import (
     TrainingError,
     l1_weight,
     prepare_pair,
+    select_ids,
     train,
 )
 
@@ -34,7 +35,8 @@ def tiny_data(tmp_path_factory):
         labels[int(rng.integers(12, 30)) :] = vocab.material_value("grass")
         labels[:4, :4] = 0
         image = np.where(labels[..., None] == 1, [90, 140, 220], [60, 150, 50]).astype(np.uint8)
-        writer.write(f"{i:03d}", image, labels, {"time": "day"})
+        meta = {"time": "day" if i % 2 else "night", "weather": ("clear", "foggy", "cloudy")[i % 3]}
+        writer.write(f"{i:03d}", image, labels, meta)
     writer.finish()
     return root
 
@@ -113,3 +115,20 @@ def test_cli_trains_the_starter_width_model(tiny_data, tmp_path, capsys):
     assert (out / "model" / "starter-spade.safetensors").is_file()
     assert main(args[:-6] + ["--steps", "2", "--crop", "48"]) == 2
     assert "multiple of 32" in capsys.readouterr().err
+
+
+def test_only_trains_on_the_pairs_whose_meta_matches(tiny_data, tmp_path):
+    ds = PairedDataset(tiny_data)
+    ids = [f"{i:03d}" for i in range(6)]
+    assert select_ids(ds, ids, ()) == ids
+    assert select_ids(ds, ids, ("time=day",)) == ["001", "003", "005"]
+    assert select_ids(ds, ids, ("time=day", "weather=clear,cloudy")) == ["003", "005"]
+    lines: list[str] = []
+    run = train(_cfg(tiny_data, tmp_path / "day", only=("time=day",)), log=lines.append)
+    assert "on 2 pairs" in lines[0] and "only time=day" in lines[0]  # 001, 003 (005 held out)
+    sidecar = json.loads((run / "model" / "starter-spade.json").read_text())
+    assert sidecar["trained_on"] == ["time=day"]
+    with pytest.raises(TrainingError, match="KEY=VALUE"):
+        train(_cfg(tiny_data, tmp_path / "bad", only=("time",)), log=lambda _: None)
+    with pytest.raises(TrainingError, match="No training pairs match"):
+        train(_cfg(tiny_data, tmp_path / "none", only=("time=dawn",)), log=lambda _: None)
