@@ -1,7 +1,7 @@
 """Peak memory of a job before it runs (weights + activations) against the device's free memory.
 
 Activation terms are element counts of the largest feature maps times coefficients measured on
-real diffusers models on CPU (benchmarks/memory_calibrate.py; tolerance in tests/engine/
+real diffusers models on CPU (peak RSS of tests/engine/memory_probe.py; tolerance in tests/engine/
 test_memory.py). No torch is needed except to ask a GPU for its free memory.
 """
 
