@@ -206,13 +206,13 @@ class StepFrame:
     sigma: float  # noise level sqrt((1 - a) / a) the step started from
     sigma_next: float  # noise level of x_t after the step
     seconds: float  # wall time of this step (model, scheduler and preview)
-    change: float  # mean |x0 - previous x0| in latent units (0 for the first step)
+    change: float  # mean |x0 - previous x0| in model units: latent, or pixels in -1..1
     thumb_xt: np.ndarray  # hxwx3 uint8 thumbnails, always kept
     thumb_x0: np.ndarray
-    xt: np.ndarray | None = None  # hxwx3 uint8 at latent resolution: noisy state after the step
+    xt: np.ndarray | None = None  # hxwx3 uint8 at model resolution: noisy state after the step
     x0: np.ndarray | None = None  # predicted clean image
     noise: np.ndarray | None = None  # what this step removed (x_t before - after), stretched
-    x0_latent: np.ndarray | None = None  # CxHxW float16, for a full decode on request
+    x0_latent: np.ndarray | None = None  # CxHxW float16, for a full decode (latent models)
 
     def __post_init__(self) -> None:
         for name in ("thumb_xt", "thumb_x0", "xt", "x0", "noise"):
@@ -242,6 +242,12 @@ class RunRecord:
     family: str = "sd1"
     cap_bytes: int = 0
     dropped: int = 0  # frames whose full-size data was dropped for the cap
+    space: str = "latent"  # "pixels": a pixel-space model, x0 is the exact picture (no decode)
+
+    @property
+    def decodable(self) -> bool:
+        """True when a step's x0 can be decoded further (a VAE latent model)."""
+        return self.space == "latent"
 
     def __len__(self) -> int:
         return len(self.frames)

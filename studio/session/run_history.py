@@ -185,6 +185,9 @@ class RunHistory(QObject):
     def decode(self, job_id: int, index: int, decoder: str | None = None) -> int | None:
         """Queue a full decode of step `index` on the generation thread; None if impossible."""
         run = self.run(job_id)
+        if run is not None and not run.record.decodable:
+            log.info("run %s works on pixels: its steps need no decode", job_id)
+            return None
         frame = run.record.frames[index] if run is not None else None
         if frame is None or frame.x0_latent is None:
             self.error_raised.emit(

@@ -28,6 +28,12 @@ RECORD_MB_KEY = "timeline/record_mb"
 RECORD_MB_DEFAULT = 256
 VIEW_CHOICES = (("x_t", "xt"), ("x0", "x0"), ("Δ", "delta"), ("Noise removed", "noise"))
 EXPORT_FILTERS = "Animated GIF (*.gif);;Animated WebP (*.webp);;MP4 video (*.mp4)"
+DECODE_TIP = "Decode this step's predicted image (on the worker)"
+DECODER_TIP = "Full VAE: the exact picture; tiny decoder: the TAESD this run previewed with"
+PIXELS_TIP = (
+    "Nothing to decode: this model works on pixels, not VAE latents, so every step's x0 "
+    "already is its exact picture (shown at the output size)"
+)
 
 
 def record_cap_bytes(settings: QSettings) -> int:
@@ -84,11 +90,9 @@ class TimelinePanel(QWidget):
         self.speed_spin.setSuffix(" steps/s")
         self.speed_spin.setToolTip("Playback and export speed")
         self.decode_button = QPushButton("Decode")
-        self.decode_button.setToolTip("Decode this step's predicted image (on the worker)")
+        self.decode_button.setToolTip(DECODE_TIP)
         self.decoder_combo = QComboBox()
-        self.decoder_combo.setToolTip(
-            "Full VAE: the exact picture; tiny decoder: the TAESD this run previewed with"
-        )
+        self.decoder_combo.setToolTip(DECODER_TIP)
         self.continue_button = QPushButton("Continue")
         self.continue_button.setToolTip(
             "Run the rest of this stopped run from its last step (same seed): the result is "
@@ -205,8 +209,9 @@ class TimelinePanel(QWidget):
         """Bring buttons, plots, filmstrip and slider up to the shown run's record."""
         run = self.current_run()
         frames = run.record.frames if run is not None else ()
-        for widget in (self.decode_button, self.promote_button, self.export_button):
+        for widget in (self.promote_button, self.export_button):
             widget.setEnabled(bool(frames))
+        self._enable_decode(run, bool(frames))
         self.play_button.setEnabled(bool(frames))
         self.continue_button.setVisible(run is not None and self.history.can_continue(run.job_id))
         planned = run.record.total - frames[0].step + 1 if run is not None and run.live else 0
@@ -217,6 +222,14 @@ class TimelinePanel(QWidget):
         self.slider.setRange(0, max(0, len(frames) - 1))
         self.slider.blockSignals(False)
         self.set_step(len(frames) - 1 if follow and frames else self.index)
+
+    def _enable_decode(self, run: RecordedRun | None, any_frames: bool) -> None:
+        """Decoding needs a latent model; a pixel-space run says why it has nothing to decode."""
+        pixels = run is not None and not run.record.decodable
+        self.decode_button.setEnabled(any_frames and not pixels)
+        self.decoder_combo.setEnabled(not pixels)
+        self.decode_button.setToolTip(PIXELS_TIP if pixels else DECODE_TIP)
+        self.decoder_combo.setToolTip(PIXELS_TIP if pixels else DECODER_TIP)
 
     def _fill_decoders(self, run: RecordedRun | None) -> None:
         """The decoders this run can use; the chosen one stays chosen when still offered."""

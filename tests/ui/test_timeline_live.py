@@ -10,11 +10,12 @@ from studio.engine.diffusion.engine import DiffusionEngine
 from tests.ui.test_timeline import timeline_window
 
 
-class PausingEngine(DiffusionEngine):
-    """The real engine, holding still after the steps in `pauses` until the test resumes it."""
+class PausingEngine:
+    """A real engine (diffusion unless `engine` is given), holding still after the steps in
+    `pauses` until the test resumes it."""
 
-    def __init__(self, *pauses: int) -> None:
-        super().__init__()
+    def __init__(self, *pauses: int, engine=None) -> None:
+        self.engine = DiffusionEngine() if engine is None else engine
         self.pauses = set(pauses)
         self.paused = threading.Event()  # set while the generation thread holds still
         self.go = threading.Event()
@@ -31,7 +32,11 @@ class PausingEngine(DiffusionEngine):
                 if self.fail:
                     raise RuntimeError("the device went away")
 
-        return super().run(request, slow, cancel)
+        return self.engine.run(request, slow, cancel)
+
+    def resident_bytes(self, path: str, device: str, dtype: str) -> int:
+        probe = getattr(self.engine, "resident_bytes", None)
+        return 0 if probe is None else probe(path, device, dtype)
 
     def resume(self) -> None:
         self.go.set()

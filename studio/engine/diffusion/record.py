@@ -62,11 +62,22 @@ def _noise_image(before: np.ndarray, after: np.ndarray) -> np.ndarray:
     return np.repeat(value[:, :, None], 3, axis=2)
 
 
-class StepRecorder:
-    """Collects one StepFrame per visible step; keeps full-size data within `cap_bytes`."""
+def pixels_to_rgb(pixels: np.ndarray) -> np.ndarray:
+    """3xHxW float pixels in -1..1 (a pixel-space model's state) -> HxWx3 uint8, rounded."""
+    rgb = (np.clip(pixels.astype(np.float32, copy=False), -1.0, 1.0) + 1.0) * 127.5
+    return np.round(rgb).astype(np.uint8).transpose(1, 2, 0)
 
-    def __init__(self, family: str, cap_bytes: int = DEFAULT_CAP_BYTES) -> None:
+
+class StepRecorder:
+    """Collects one StepFrame per visible step; keeps full-size data within `cap_bytes`.
+
+    `pixels`: the model denoises RGB pixels in -1..1 (the starter), not VAE latents: x_t and x0
+    are shown as they are, and no latent is kept (x0 already is the exact picture).
+    """
+
+    def __init__(self, family: str, cap_bytes: int = DEFAULT_CAP_BYTES, pixels: bool = False):
         self.family = family
+        self.pixels = pixels
         self.cap_bytes = max(0, int(cap_bytes))
         self.frames: list[StepFrame] = []
         self.full_bytes = 0
@@ -117,8 +128,7 @@ class StepRecorder:
         scale = 1.0
         if float(getattr(scheduler, "init_noise_sigma", 1.0)) > 1.0:  # VE latents: x0 + sigma*eps
             scale = 1.0 / math.sqrt(sigma_next**2 + 1.0)
-        xt_rgb = latent_to_rgb(xt * scale, self.family)
-        x0_rgb = latent_to_rgb(x0_np, self.family)
+        xt_rgb, x0_rgb = self._to_rgb(xt * scale), self._to_rgb(x0_np)
         before = self._last_xt if self._last_xt is not None else xt
         change = 0.0
         if self._last_x0 is not None:
@@ -135,13 +145,17 @@ class StepRecorder:
             xt=xt_rgb,
             x0=x0_rgb,
             noise=_noise_image(before * scale, xt * scale),
-            x0_latent=x0_np.astype(np.float16),
+            x0_latent=None if self.pixels else x0_np.astype(np.float16),
         )
         self._last_xt, self._last_x0, self._last_time = xt, x0_np, now
         self.frames.append(frame)
         self.full_bytes += frame.full_bytes
         self._enforce_cap()
         return frame
+
+    def _to_rgb(self, state: np.ndarray) -> np.ndarray:
+        """CxHxW model-space state -> HxWx3 uint8 at the state's resolution."""
+        return pixels_to_rgb(state) if self.pixels else latent_to_rgb(state, self.family)
 
     def _enforce_cap(self) -> None:
         """Drop full-size data of the oldest frames first until the cap holds."""
@@ -165,4 +179,5 @@ class StepRecorder:
             family=self.family,
             cap_bytes=self.cap_bytes,
             dropped=self.dropped,
+            space="pixels" if self.pixels else "latent",
         )

@@ -10,6 +10,7 @@ from typing import Any
 
 import numpy as np
 
+from studio.engine.diffusion.record import StepRecorder
 from studio.engine.errors import InvalidRequestError
 from studio.engine.requests import GenerationRequest, GenerationResult, StepPreview
 from studio.engine.starter import vocab
@@ -122,13 +123,19 @@ class StarterEngine:
         init, mask = self._init_and_mask(request, cfg.native_size)
         total = len(_plan_steps(steps, request.strength if init is not None else 1.0)) * runs
         state: dict[str, Any] = {"done": 0, "last": None}
+        recorder = StepRecorder("starter", request.record_cap_bytes, pixels=True)
+        recorder.expect(total, request.width, request.height, cfg.scheduler)
         started = time.perf_counter()
+
+        def record(scheduler: Any, t: Any, xt: Any, x0: Any) -> None:
+            recorder.step_called(scheduler, t)
+            recorder.step_done(scheduler, xt, x0, state["done"] + 1)
 
         def step(i: int, _n: int, x0: np.ndarray) -> None:
             state["done"] += 1
             state["last"] = x0
             elapsed = time.perf_counter() - started
-            on_step(StepPreview(state["done"], total, x0, elapsed))
+            on_step(StepPreview(state["done"], total, x0, elapsed, record=recorder.live()))
             if cancel.is_set():
                 raise _Cancelled
 
@@ -140,10 +147,11 @@ class StarterEngine:
                 gen = torch.Generator().manual_seed(seed)
                 batch = request.batch_size
                 hot = None if onehot is None else onehot[None].expand(batch, -1, -1, -1)
+                recorder.begin_run()
                 out = sample(
                     loaded, hot, [reading.style_id] * batch, steps, request.guidance_scale,
                     generator=gen, on_step=step, init_image=init, known_mask=mask,
-                    strength=request.strength if init is not None else 1.0,
+                    strength=request.strength if init is not None else 1.0, on_state=record,
                 )  # fmt: skip
                 images += [self._finish(img, request) for img in out]
                 seeds += list(range(seed, seed + batch))
@@ -153,13 +161,16 @@ class StarterEngine:
                 return None
             image = self._finish(state["last"], request)
             recipe = self._recipe(request, loaded, reading, label_source, seconds, state, True)
-            return GenerationResult(image, request, recipe, True, state["done"], seconds)
+            return GenerationResult(
+                image, request, recipe, True, state["done"], seconds, record=recorder.live()
+            )
         seconds = time.perf_counter() - started
         recipe = self._recipe(request, loaded, reading, label_source, seconds, state, False)
         recipe["seeds"] = seeds
         return GenerationResult(
-            images[0], request, recipe, False, state["done"], seconds, tuple(images)
-        )
+            images[0], request, recipe, False, state["done"], seconds, tuple(images),
+            recorder.live(),
+        )  # fmt: skip
 
     def _init_and_mask(self, request: GenerationRequest, native: int):
         """img2img/inpaint inputs at native size: ([1,3,n,n] in -1..1, [1,1,n,n] keep-mask)."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -11,6 +12,9 @@ from studio.engine.starter.model import LoadedStarter, StarterConfig
 
 # on_step(step index 0.., total steps, predicted clean picture HxWx3 uint8 of the first sample)
 StepCallback = Callable[[int, int, np.ndarray], None]
+# on_state(scheduler, timestep, x_t after the step, x0 the step predicted): the first sample's
+# [1,3,H,W] float pixels in -1..1, for recording; called after each step, before on_step
+StateCallback = Callable[[Any, Any, Any, Any], None]
 
 
 def make_scheduler(cfg: StarterConfig):
@@ -96,6 +100,7 @@ def sample(
     init_image=None,
     known_mask=None,
     strength: float = 1.0,
+    on_state: StateCallback | None = None,
 ) -> np.ndarray:
     """Denoise from noise to BxHxWx3 uint8 pictures at the native size.
 
@@ -106,6 +111,7 @@ def sample(
     init_image: [1|B,3,H,W] in -1..1 at the native size: img2img from it with `strength` (the
     last strength share of the schedule runs). known_mask: [1|B,1,H,W], 1 = keep: RePaint-style
     inpainting, the kept region replaced by the noised original after every step.
+    on_state gets the scheduler and the first sample's state after every step (StateCallback).
     """
     import torch
 
@@ -149,11 +155,11 @@ def sample(
             if guided:
                 v_uncond, v_cond = v.chunk(2)
                 v = v_uncond + scale * (v_cond - v_uncond)
-            if on_step is not None:
+            watched = on_step is not None or on_state is not None
+            if watched:
                 x0 = predicted_x0(cfg, x, v, alphas[int(t)])
                 if keep is not None:
                     x0 = keep * known + (1 - keep) * x0
-                on_step(i, total, to_uint8(unfold(x0[:1], cfg.pixel_shuffle))[0])
             x = scheduler.step(v, t, x).prev_sample
             if keep is not None:  # RePaint: the known region follows the original, re-noised
                 noise = torch.randn(shape, generator=generator, dtype=torch.float32).to(device)
@@ -161,6 +167,12 @@ def sample(
                     x = keep * _noised(known, noise, alphas, int(timesteps[i + 1])) + (1 - keep) * x
                 else:
                     x = keep * known + (1 - keep) * x
+            if watched:
+                pixels = unfold(x0[:1], cfg.pixel_shuffle)
+                if on_state is not None:
+                    on_state(scheduler, t, unfold(x[:1], cfg.pixel_shuffle), pixels)
+                if on_step is not None:
+                    on_step(i, total, to_uint8(pixels)[0])
     return to_uint8(unfold(x, cfg.pixel_shuffle))
 
 
