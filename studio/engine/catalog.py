@@ -208,6 +208,13 @@ def sidecars(path: str | Path) -> list[Path]:
     return sorted(p for p in path.parent.iterdir() if p.name in names and p.is_file())
 
 
+def own_folder(path: str | Path) -> Path | None:
+    """The folder a single-file model lives in alone (`NAME/NAME.safetensors`, beside its
+    sidecar and card, like models/starter-spade/), else None: removing it removes that folder."""
+    path = Path(path)
+    return path.parent if path.is_file() and path.parent.name == path.stem else None
+
+
 def _sd_label(info: ModelInfo) -> tuple[str, list[str]]:
     family = FAMILY.get(info.family, "Stable Diffusion")
     groups = [info.family] if info.family in FAMILY else []

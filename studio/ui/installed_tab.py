@@ -23,7 +23,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from studio.engine.catalog import GROUPS, CatalogEntry, human_size, read_card
+from studio.engine.catalog import GROUPS, CatalogEntry, human_size, own_folder, read_card
 from studio.engine.checkpoints import PICKLE_SUFFIXES
 
 COLUMNS = ("Name", "Kind", "Size", "Precision", "Location")
@@ -248,18 +248,21 @@ class InstalledTab(QWidget):
             return False
         if entry.location == OPENED:
             return self._forget(entry)
+        home = own_folder(entry.path)
         also = [Path(p).name for p in entry.sidecars]
         text = f"Move {entry.name} ({human_size(entry.size_bytes)}) to the trash?"
-        if also:
+        if home is not None:
+            text += f"\n\nIt has a folder of its own, which goes with it: {home.name}/."
+        elif also:
             text += f"\n\nIts side files go with it: {', '.join(also)}."
         text += f"\n\n{entry.path}"
         answer = QMessageBox.question(self, "Remove model", text)
         if answer != QMessageBox.StandardButton.Yes:
             return False
-        for path in [entry.path, *entry.sidecars]:
+        for path in [str(home)] if home is not None else [entry.path, *entry.sidecars]:
             if Path(path).exists() and not move_to_trash(path):
                 self.status_label.setText(f"Could not move {Path(path).name} to the trash.")
-                if path != entry.path:  # the model itself went: the lists must follow
+                if path != entry.path and home is None:  # the model went: the lists follow
                     self.removed.emit(entry.path)
                 return False
         self.status_label.setText(f"Moved {entry.name} to the trash.")

@@ -120,6 +120,24 @@ def test_remove_moves_the_model_and_its_side_files_to_the_trash(qtbot, models, t
     assert changes == [1] and "ade.safetensors" not in window.installed.visible_names()
 
 
+def test_a_model_in_a_folder_of_its_own_goes_to_the_trash_with_its_folder(qtbot, models, tmp_path):
+    home = models / "my-spade"
+    home.mkdir()
+    spade(home / "my-spade.safetensors")
+    (home / "my-spade.json").write_text('{"label_set": "landscape"}')
+    (home / "README.md").write_text("# my SPADE")
+    window = manager(qtbot, models)
+    window.installed.select(str(home / "my-spade.safetensors"))
+    seen: list[str] = []
+    answer_next_box(qtbot, QMessageBox.StandardButton.Yes, seen)
+    assert window.installed.remove_current()
+    assert "folder of its own" in seen[0] and "my-spade/" in seen[0]
+    assert not home.exists()
+    trash = tmp_path / "xdg-data" / "Trash" / "files"
+    assert (trash / "my-spade" / "README.md").is_file()
+    assert "my-spade.safetensors" not in window.installed.visible_names()
+
+
 class _UrlCatcher(QObject):
     def __init__(self):
         super().__init__()
