@@ -132,20 +132,18 @@ class Tour:
         self.x("click", "2")
         time.sleep(0.3)
 
-    def landed(self, job: int) -> str | None:
-        for m in LANDED.finditer(self.log.read_text()):
-            if int(m.group(1)) == job:
-                return m.group(0)
-        return None
+    def landed(self) -> list[str]:
+        """Every 'job N landed as …' line so far (live-draft jobs take ids but never land)."""
+        return [m.group(0) for m in LANDED.finditer(self.log.read_text())]
 
-    def generate(self, job: int, running_shot: str | None = None) -> None:
+    def generate(self, running_shot: str | None = None) -> None:
+        before = len(self.landed())
         self.keys("ctrl+Return")
         if running_shot:
-            self.wait(lambda: f"job {job} started" in self.log.read_text(), 60, f"job {job}")
-            time.sleep(2.5)
+            time.sleep(4.0)  # a few steps in
             self.shot(running_shot)
-        self.wait(lambda: self.landed(job), 300, f"job {job}")
-        print(self.landed(job), flush=True)
+        self.wait(lambda: len(self.landed()) > before, 300, "the generated layer")
+        print(self.landed()[-1], flush=True)
         time.sleep(1.5)
 
     def quit(self) -> None:
@@ -178,7 +176,7 @@ def run(out: Path, prompt: str, screen: str) -> None:
 
             tour.keys("alt+1", "alt+p")
             tour.type(prompt)
-            tour.generate(1)
+            tour.generate()
             tour.shot("2-prompt")
 
             tour.keys("alt+2", "ctrl+shift+l")
@@ -197,14 +195,14 @@ def run(out: Path, prompt: str, screen: str) -> None:
             tour.choose_class("grass")
             tour.band(0.82, 0.98)
             tour.shot("3-labels")
-            tour.generate(2, running_shot="4-paint-running")
+            tour.generate(running_shot="4-paint-running")
             tour.shot("5-paint")
 
             tour.keys("ctrl+shift+m")
             tour.band(0.4, 0.6, 0.35, 0.65, rows=3)
             tour.keys("alt+3")
             tour.shot("6-mask")
-            tour.generate(3)
+            tour.generate()
             tour.shot("7-inpaint")
         finally:
             tour.quit()

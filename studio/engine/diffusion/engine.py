@@ -275,14 +275,16 @@ class DiffusionEngine:
                         out = self._with_refiner(request, plan, refiner, kwargs, stream, few)
                     else:
                         out = self._call(request, plan.pipe, scheduler, kwargs, stream)
+                    if any(g.bad_latents for g in guards):  # before NaN meets uint8
+                        raise StudioError(
+                            BAD_LATENTS.format(dtype=loaded.dtype), "NaN in the final latents"
+                        )
                     images += [plan.finish(img, request) for img in _to_uint8(out)]
                     seeds += run_seeds
         except Cancelled:
             seconds = time.perf_counter() - started
             return self._draft(request, loaded, stream, scheduler, seconds, plan, few, extras)
         seconds = time.perf_counter() - started
-        if any(g.bad_latents for g in guards):
-            raise StudioError(BAD_LATENTS.format(dtype=loaded.dtype), "NaN in the final latents")
         recipe = self._recipe(request, loaded, scheduler, stream, seconds, False, plan, few, extras)
         recipe["seeds"] = seeds
         if any(g.redecoded for g in guards):

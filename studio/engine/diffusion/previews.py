@@ -99,6 +99,7 @@ def latent_to_rgb(latent: np.ndarray, family: str) -> np.ndarray:
     if latent.shape[0] != factors.shape[0]:
         raise ValueError(f"expected {factors.shape[0]} latent channels, got {latent.shape[0]}")
     rgb = np.tensordot(latent.astype(np.float32, copy=False), factors, axes=([0], [0])) + bias
+    rgb = np.nan_to_num(rgb, nan=-1.0, posinf=1.0, neginf=-1.0)  # a broken step shows black
     return np.clip((rgb + 1.0) * 127.5, 0, 255).astype(np.uint8)
 
 

@@ -58,13 +58,15 @@ def _noise_image(before: np.ndarray, after: np.ndarray) -> np.ndarray:
     removed = (before - after).astype(np.float32)  # CxHxW
     grey = removed.mean(axis=0)
     spread = float(np.abs(grey).max()) or 1.0
-    value = np.clip(grey / spread * 127.5 + 127.5, 0, 255).astype(np.uint8)
+    value = np.nan_to_num(grey / spread * 127.5 + 127.5, nan=127.5, posinf=255.0, neginf=0.0)
+    value = np.clip(value, 0, 255).astype(np.uint8)
     return np.repeat(value[:, :, None], 3, axis=2)
 
 
 def pixels_to_rgb(pixels: np.ndarray) -> np.ndarray:
     """3xHxW float pixels in -1..1 (a pixel-space model's state) -> HxWx3 uint8, rounded."""
-    rgb = (np.clip(pixels.astype(np.float32, copy=False), -1.0, 1.0) + 1.0) * 127.5
+    state = np.nan_to_num(pixels.astype(np.float32, copy=False), nan=-1.0, posinf=1.0, neginf=-1.0)
+    rgb = (np.clip(state, -1.0, 1.0) + 1.0) * 127.5
     return np.round(rgb).astype(np.uint8).transpose(1, 2, 0)
 
 
