@@ -13,7 +13,7 @@ from PIL import Image
 
 from studio.document.layers import LABEL, MASK
 from studio.document.palette import load_palette
-from tests.e2e.test_label_painting import _near
+from tests.e2e.test_label_painting import IMAGE_RGB, _near
 from tests.e2e.test_real_window import (
     artifacts_dir,
     drag,
@@ -27,7 +27,6 @@ from tests.starter_models import save_tiny_starter_diffusion
 from tests.xvfb import Xvfb, grab_screen_png
 
 pytestmark = pytest.mark.e2e
-IMAGE_RGB = (200, 120, 40)
 BANNER_RGB = (227, 238, 252)  # the first-run banner's background
 PROMPT = "a lake at sunset, mountains"
 STEPS = 8
