@@ -180,11 +180,15 @@ class GenerationWorker(QObject):
         job_id, preview = item
         if job_id != self._gui_running:
             return  # the job ended meanwhile; its result supersedes the preview
-        self._last_delivery = time.monotonic()
+        if (
+            getattr(preview, "image", None) is not None
+        ):  # a phase-only update ("loading") takes no slot, so
+            self._last_delivery = time.monotonic()  # the first picture is never held back
         self.step_previewed.emit(job_id, preview)
 
     def _track_started(self, job_id: int) -> None:
         self._gui_running = job_id
+        self._last_delivery = 0.0  # a new job's first picture never waits on the last job's
 
     def _track_done(self, job_id: int, *args: Any) -> None:
         if self._gui_running == job_id:

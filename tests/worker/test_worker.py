@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 
 import pytest
 
@@ -148,3 +149,30 @@ def test_shutdown_cancels_and_joins_quickly(qapp):
     assert time.monotonic() - started < 2.0
     with pytest.raises(RuntimeError, match="shut down"):
         worker.submit(req())
+
+
+class _LoadThenRush(FakeEngine):
+    """A 'loading' update, a pause (the GUI delivers it), then every step at once."""
+
+    def run(self, request, on_step, cancel):
+        def later(preview):
+            if preview.image is None:
+                on_step(preview)
+                time.sleep(0.02)
+            else:
+                on_step(preview)
+
+        return super().run(request, later, cancel)
+
+
+def test_a_fast_job_still_shows_a_picture_after_the_loading_update(qtbot, make_worker):
+    worker = make_worker(_LoadThenRush(steps=8))
+    pictures = []
+    worker.step_previewed.connect(
+        lambda i, p: pictures.append(p.step) if p.image is not None else None
+    )
+    for _ in range(3):
+        before = len(pictures)
+        with qtbot.waitSignal(worker.job_finished, timeout=5000):
+            worker.submit(req())
+        assert len(pictures) > before  # the loading update did not use up the preview slot
