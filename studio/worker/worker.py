@@ -189,7 +189,12 @@ class GenerationWorker(QObject):
     def _track_started(self, job_id: int) -> None:
         self._gui_running = job_id
         self._last_delivery = 0.0  # a new job's first picture never waits on the last job's
+        # The mailbox may hold this job's first preview, posted without a notification while
+        # the last job's throttled item was still waiting: hand it over once every slot of
+        # job_started has run (stale ones drop).
+        self._throttle.start(0)
 
     def _track_done(self, job_id: int, *args: Any) -> None:
         if self._gui_running == job_id:
             self._gui_running = None
+            self._throttle.stop()  # its result supersedes a preview still waiting
