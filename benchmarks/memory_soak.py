@@ -39,7 +39,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from studio.engine.diffusion.scaffold import TinySpec, save_sd_folder  # noqa: E402
+from studio.engine.testing.scaffold import TinySpec, save_sd_folder  # noqa: E402
 
 MIB = 2**20
 GROWTH_BOUND_MIB = 32.0
@@ -152,7 +152,7 @@ def main() -> int:
     from PySide6.QtCore import QCoreApplication, QEventLoop
 
     from studio.engine.diffusion.engine import DiffusionEngine
-    from studio.engine.rss import rss_bytes, trim
+    from studio.engine.memory.rss import rss_bytes, trim
     from studio.worker.worker import GenerationWorker
 
     torch.set_num_threads(args.threads)

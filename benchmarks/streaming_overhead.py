@@ -23,7 +23,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from studio.engine.diffusion.scaffold import TinySpec, save_sd_folder  # noqa: E402
+from studio.engine.testing.scaffold import TinySpec, save_sd_folder  # noqa: E402
 
 # ~60 M parameter UNet: big enough that one CFG step takes well over 50 ms on 2 CPU cores.
 BENCH_SPEC = TinySpec(

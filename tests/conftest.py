@@ -23,7 +23,7 @@ ENGINE_THREAD = "studio-generation"
 @pytest.fixture(scope="session")
 def tiny_sd_path(tmp_path_factory) -> Path:
     """A random-weight SD 1.x diffusers folder (~1.5 M parameter UNet), saved once per run."""
-    from studio.engine.diffusion.scaffold import save_sd_folder
+    from studio.engine.testing.scaffold import save_sd_folder
 
     return save_sd_folder(tmp_path_factory.mktemp("models") / "tiny-sd")
 
@@ -68,6 +68,6 @@ def fast_memory_preset(monkeypatch):
     """The 'Automatic' memory preset resolves to Fast in tests (as on a roomy machine), so the
     test machine's RAM never changes a picture (tiled or sliced VAE); tests of the automatic
     choice call memory_presets.preset_by_memory or pass a preset."""
-    from studio.engine import memory_presets
+    from studio.engine.memory import presets as memory_presets
 
     monkeypatch.setattr(memory_presets, "auto_preset", lambda device, total: "fast")

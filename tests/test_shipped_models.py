@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from studio.engine.registry import scan
+from studio.engine.models.registry import scan
 from studio.engine.starter import vocab
 
 MODELS = Path(__file__).resolve().parents[1] / "models"

@@ -2,7 +2,7 @@
 
 Run from the repository root: `python resources/sd-configs/build_configs.py`. The values are the
 published architectures of each family; tokenizer vocab/merges are NOT written here: Studio derives
-them from the openai-clip wheel on first use (studio/engine/clip_vocab.py).
+them from the openai-clip wheel on first use (studio/engine/models/clip_vocab.py).
 """
 
 from __future__ import annotations

@@ -231,10 +231,10 @@ def _outputs(out: Path, count: int) -> list[Path]:
 
 
 def models_command(args: argparse.Namespace) -> int:
-    from studio.engine.errors import StudioError
+    from studio.errors import StudioError
 
     if args.models_command == "convert":
-        from studio.engine.checkpoints import convert_to_safetensors
+        from studio.engine.models.checkpoints import convert_to_safetensors
 
         try:
             out = convert_to_safetensors(args.file, args.out)
@@ -248,7 +248,7 @@ def models_command(args: argparse.Namespace) -> int:
         from studio.app import cli_download
 
         return cli_download.run(args)
-    from studio.engine.registry import scan
+    from studio.engine.models.registry import scan
     from studio.io.paths import model_search_dirs
 
     dirs = args.dirs or model_search_dirs()
@@ -267,8 +267,8 @@ def models_command(args: argparse.Namespace) -> int:
 
 def _models_add(args: argparse.Namespace) -> int:
     """Same checks and steps as the model manager's Add (nothing half-copied on failure)."""
-    from studio.engine.errors import StudioError
-    from studio.engine.importing import install, plan_import
+    from studio.engine.models.importing import install, plan_import
+    from studio.errors import StudioError
     from studio.io.paths import user_models_dir
 
     dest = args.to or user_models_dir()
@@ -292,8 +292,8 @@ def generate(args: argparse.Namespace) -> int:
     import secrets
 
     from studio.app.logs import setup_logging
-    from studio.engine.errors import StudioError
     from studio.engine.requests import GenerationRequest
+    from studio.errors import StudioError
     from studio.io.png import save_png
 
     setup_logging(console=True)
@@ -387,7 +387,7 @@ def _export_run(args: argparse.Namespace, result) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from studio.engine.hub_transfer import offline_by_default
+    from studio.engine.hub.transfer import offline_by_default
 
     offline_by_default()  # only the model manager's downloads reach the network
     args = _parser().parse_args(argv)

@@ -38,9 +38,9 @@ def add_command(actions) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from studio.engine import hub
-    from studio.engine.errors import StudioError
-    from studio.engine.hub_transfer import describe, human_bytes
+    from studio.engine.hub import download as hub
+    from studio.engine.hub.transfer import describe, human_bytes
+    from studio.errors import StudioError
     from studio.io.paths import user_models_dir
 
     recommended = {r.id: r for r in hub.load_recommended()}

@@ -119,7 +119,7 @@ def _table(args: argparse.Namespace) -> int:
 
 
 def run(args: argparse.Namespace) -> int:
-    from studio.engine.errors import StudioError
+    from studio.errors import StudioError
 
     try:
         if args.eval_command == "train-segmenter":

@@ -137,7 +137,7 @@ def _request(args: argparse.Namespace):
 def run(args: argparse.Namespace) -> int:
     """Run SPADE `generate --labels` or `translate`; 0 on success, 2 on a user error."""
     from studio.app.logs import setup_logging
-    from studio.engine.errors import StudioError
+    from studio.errors import StudioError
     from studio.io.png import save_png
 
     setup_logging(console=True)

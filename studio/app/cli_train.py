@@ -71,7 +71,7 @@ def handles(args: argparse.Namespace) -> bool:
 
 
 def run(args: argparse.Namespace) -> int:
-    from studio.engine.errors import StudioError
+    from studio.errors import StudioError
 
     def log(line: str) -> None:
         print(line, file=sys.stderr, flush=True)

@@ -15,7 +15,7 @@ from PySide6.QtWidgets import QApplication
 import studio
 from studio.app.logs import setup_logging
 from studio.document.document import Document
-from studio.engine.errors import StudioError
+from studio.errors import StudioError
 from studio.io.paths import user_data_dir, user_models_dir
 from studio.io.recovery import claim, find_recoverable, set_aside
 from studio.session.session import GenerationSession
@@ -27,7 +27,7 @@ log = logging.getLogger(__name__)
 
 def make_engine():
     """The real engine (imported here so the window can be built with a fake one in tests)."""
-    from studio.engine.gan.router import EngineRouter
+    from studio.engine.router import EngineRouter
 
     return EngineRouter()  # diffusion requests to DiffusionEngine, GAN requests to GanEngine
 

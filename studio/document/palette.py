@@ -10,7 +10,8 @@ from typing import Any
 
 import numpy as np
 
-from studio.engine.errors import StudioError
+from studio.errors import StudioError
+from studio.resources import RESOURCES
 
 PALETTE_FORMAT = "studio-palette"
 PALETTE_FILES = {  # shipped palettes, in menu order
@@ -103,7 +104,7 @@ class Palette:
 
 
 def palettes_dir() -> Path:
-    return Path(__file__).resolve().parents[2] / "resources" / "palettes"
+    return RESOURCES / "palettes"
 
 
 @lru_cache(maxsize=8)

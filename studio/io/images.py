@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from studio.engine.errors import StudioError
+from studio.errors import StudioError
 
 FORMATS = ("PNG", "JPEG", "WEBP", "TIFF", "BMP")
 MAX_SIDE = 16384  # pixels per side

@@ -6,6 +6,8 @@ import os
 import sys
 from pathlib import Path
 
+from studio.resources import BUNDLED_MODELS
+
 APP_NAME = "studio"
 
 
@@ -53,7 +55,7 @@ def bundled_models_dir() -> Path | None:
     STUDIO_BUNDLED_MODELS=0 leaves it out (tests of the "no model installed" state)."""
     if os.environ.get("STUDIO_BUNDLED_MODELS", "") == "0":
         return None
-    candidate = Path(__file__).resolve().parents[2] / "models"
+    candidate = BUNDLED_MODELS
     return candidate if candidate.is_dir() else None
 
 

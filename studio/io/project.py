@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
-from studio.engine.errors import StudioError
+from studio.errors import StudioError
 from studio.io.atomic import write_atomic
 from studio.io.images import MAX_PIXELS, check_size
 

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import numpy as np
 
-from studio.engine.errors import StudioError
 from studio.engine.requests import RunRecord
+from studio.errors import StudioError
 from studio.io.atomic import write_atomic
 from studio.io.run_views import export_size, run_frames
 

@@ -9,7 +9,7 @@ from typing import Any
 
 from PIL import Image, UnidentifiedImageError
 
-from studio.engine.errors import StudioError
+from studio.errors import StudioError
 from studio.io.png import A1111_KEY, RECIPE_KEY
 
 # key: value pairs of A1111's settings line; values may be "quoted, with commas".

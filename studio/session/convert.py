@@ -6,7 +6,7 @@ from pathlib import Path
 
 from PySide6.QtCore import QObject, Signal
 
-from studio.engine.checkpoints import ConvertRequest
+from studio.engine.models.checkpoints import ConvertRequest
 from studio.worker.worker import GenerationWorker
 
 PICKLE_SUFFIXES = (".ckpt", ".pt", ".pth", ".bin")

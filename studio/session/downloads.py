@@ -10,13 +10,13 @@ from pathlib import Path
 
 from PySide6.QtCore import QObject, Signal
 
-from studio.engine.errors import StudioError
-from studio.engine.hub import (
+from studio.engine.hub.download import (
     DownloadCancelled,
     DownloadControl,
     download,
     plan_download,
 )
+from studio.errors import StudioError
 
 THREAD_NAME = "studio-download"
 log = logging.getLogger(__name__)
@@ -114,7 +114,7 @@ class DownloadManager(QObject):
         if self.busy:
             self._control.cancel()
         elif self.last_failed is not None:
-            from studio.engine.hub import staging_dir
+            from studio.engine.hub.download import staging_dir
 
             request, self.last_failed = self.last_failed, None
             if self.last_plan is not None:

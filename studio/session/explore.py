@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from studio.engine.errors import StudioError
 from studio.engine.requests import GenerationRequest
+from studio.errors import StudioError
 
 MAX_CELLS = 64
 

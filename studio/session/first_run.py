@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from studio.engine.errors import ModelLoadError
-from studio.engine.registry import ModelInfo
+from studio.engine.models.registry import ModelInfo
+from studio.errors import ModelLoadError
 
 PICTURE_KINDS = ("sd-pipeline", "gan")  # models that make pictures on their own
 

@@ -10,7 +10,7 @@ from PySide6.QtCore import QObject, QTimer, Signal
 from studio.document.document import Document
 from studio.document.layers import LABEL, rgba_from_rgb
 from studio.engine.gan.requests import SpadeRequest
-from studio.engine.registry import ModelInfo, scan
+from studio.engine.models.registry import ModelInfo, scan
 from studio.io.paths import model_search_dirs
 from studio.worker.worker import GenerationWorker
 

@@ -9,14 +9,14 @@ from pathlib import Path
 
 from PySide6.QtCore import QObject, Signal
 
-from studio.engine.errors import StudioError
-from studio.engine.importing import (
+from studio.engine.models.importing import (
     ImportCancelled,
     ImportPlan,
     install,
     plan_conversion,
     plan_import,
 )
+from studio.errors import StudioError
 
 THREAD_NAME = "studio-model-import"
 log = logging.getLogger(__name__)

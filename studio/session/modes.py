@@ -9,8 +9,8 @@ import numpy as np
 
 from studio.document.document import Document
 from studio.document.layers import LABEL, MASK, Layer
-from studio.engine.errors import StudioError
 from studio.engine.gan.labels import map_labels, official_model_labels, palette_label_set
+from studio.errors import StudioError
 
 ADE_CLASSES = 150
 SIZE_STEP = 64  # working sizes are multiples of 64: every SD family's UNet accepts them

@@ -7,8 +7,8 @@ from pathlib import Path
 
 from PySide6.QtCore import QObject, Signal
 
-from studio.engine.errors import StudioError
 from studio.engine.requests import RunRecord
+from studio.errors import StudioError
 from studio.io.run_export import ExportCancelled, export_run
 
 EXPORT_THREAD = "studio-export"

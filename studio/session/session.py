@@ -13,17 +13,17 @@ from PySide6.QtCore import QObject, Signal
 from studio.document.document import Document
 from studio.document.layers import Layer, rgba_from_rgb
 from studio.engine.diffusion.samplers import sampler_names
-from studio.engine.errors import StudioError
-from studio.engine.memory import device_memory
-from studio.engine.memory_fit import MemoryVerdict
-from studio.engine.preflight import MemoryProbe, device_state, preflight
-from studio.engine.registry import ModelInfo, inspect_folder, scan
+from studio.engine.memory.estimate import device_memory
+from studio.engine.memory.fit import MemoryVerdict
+from studio.engine.memory.preflight import MemoryProbe, device_state, preflight
+from studio.engine.models.registry import ModelInfo, inspect_folder, scan
 from studio.engine.requests import (
     GenerationRequest,
     GenerationResult,
     MemorySettings,
     StepPreview,
 )
+from studio.errors import StudioError
 from studio.io.paths import model_search_dirs, user_models_dir
 from studio.session.modes import Sources, mode_inputs
 from studio.session.settings import PromptSettings

@@ -28,7 +28,7 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
-from studio.engine.errors import StudioError
+from studio.errors import StudioError
 
 FORMAT = "studio-paired-dataset"
 VERSION = 1

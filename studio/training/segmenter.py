@@ -16,8 +16,8 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
-from studio.engine.errors import StudioError
 from studio.engine.starter.vocab import LABEL_CHANNELS
+from studio.errors import StudioError
 
 FORMAT = "studio-eval-segmenter"
 SIZE = 128  # the segmenter's input side in px

@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from studio.engine.errors import StudioError
+from studio.errors import StudioError
 
 Log = Callable[[str], None]
 

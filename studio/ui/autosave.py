@@ -10,7 +10,7 @@ from PySide6.QtCore import QObject, QTimer, Signal
 
 from studio.document.document import Document
 from studio.document.files import project_from_document
-from studio.engine.errors import StudioError
+from studio.errors import StudioError
 from studio.io.project import save_project
 from studio.io.recovery import autosave_path
 

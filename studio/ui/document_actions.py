@@ -18,7 +18,7 @@ from studio.document.files import (
 )
 from studio.document.layers import LABEL, MASK, Layer, solid
 from studio.document.paint import feather_mask, grow_mask, invert_mask, shrink_mask
-from studio.engine.errors import StudioError
+from studio.errors import StudioError
 from studio.ui.new_document import NewDocumentDialog
 
 log = logging.getLogger(__name__)

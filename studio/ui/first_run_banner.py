@@ -5,7 +5,7 @@ from __future__ import annotations
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
-from studio.engine.registry import ModelInfo
+from studio.engine.models.registry import ModelInfo
 from studio.session.first_run import runs_on_starters, starter_message
 from studio.session.settings import FIRST_RUN_DISMISSED, stored_flag
 

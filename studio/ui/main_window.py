@@ -30,23 +30,23 @@ from studio.session.settings import MODES, restore_values, stored_values
 from studio.session.translate import Translator
 from studio.ui.actions import ACTIONS, MENU_ORDER, SPECS, shortcuts_for
 from studio.ui.autosave import Autosaver
-from studio.ui.canvas import CanvasView
-from studio.ui.compare_panel import install_explore
+from studio.ui.canvas.layers_panel import LayersPanel
+from studio.ui.canvas.palette_panel import PalettePanel
+from studio.ui.canvas.tool_bar import ToolBar
+from studio.ui.canvas.tool_settings import ToolSettings
+from studio.ui.canvas.tools import TOOL_CLASSES
+from studio.ui.canvas.view import CanvasView
 from studio.ui.document_actions import DocumentActions, settings_dict
 from studio.ui.error_banner import ErrorBanner
 from studio.ui.first_run_banner import FirstRunBanner
-from studio.ui.layers_panel import LayersPanel
+from studio.ui.generate.prompt_panel import PanelScrollArea, PromptPanel
 from studio.ui.memory_banner import MemoryBanner
 from studio.ui.memory_preferences import memory_settings
-from studio.ui.model_actions import ModelActions
+from studio.ui.models.actions import ModelActions
 from studio.ui.outpaint_dialog import OutpaintDialog
-from studio.ui.palette_panel import PalettePanel
 from studio.ui.preferences import PreferencesDialog, autosave_seconds, engine_choice
-from studio.ui.prompt_panel import PanelScrollArea, PromptPanel
-from studio.ui.timeline_panel import apply_timeline_preferences, install_timeline
-from studio.ui.tool_bar import ToolBar
-from studio.ui.tool_settings import ToolSettings
-from studio.ui.tools import TOOL_CLASSES
+from studio.ui.timeline.explore_panel import install_explore
+from studio.ui.timeline.panel import apply_timeline_preferences, install_timeline
 
 log = logging.getLogger(__name__)
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QHBoxLayout, QPushButton, QWidget
 
-from studio.engine.memory_fit import MemoryVerdict
+from studio.engine.memory.fit import MemoryVerdict
 from studio.ui.error_banner import MessageBanner
 
 

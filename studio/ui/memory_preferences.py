@@ -6,10 +6,10 @@ from __future__ import annotations
 from PySide6.QtCore import QSettings, Qt
 from PySide6.QtWidgets import QCheckBox, QComboBox, QFormLayout, QGroupBox, QLabel, QWidget
 
-from studio.engine.memory_fit import mib
-from studio.engine.memory_presets import PRESET_LABELS, PRESETS, auto_preset
-from studio.engine.memory_retry import RETRY_CHOICES
-from studio.engine.preflight import device_state
+from studio.engine.memory.fit import mib
+from studio.engine.memory.preflight import device_state
+from studio.engine.memory.presets import PRESET_LABELS, PRESETS, auto_preset
+from studio.engine.memory.retry import RETRY_CHOICES
 from studio.engine.requests import MemorySettings
 
 PRESET_KEY = "memory/preset"

@@ -18,7 +18,7 @@ from PySide6.QtWidgets import (
 
 from studio.ui.actions import ACTIONS, conflicts, shortcuts_for, store_shortcuts
 from studio.ui.memory_preferences import MemoryPreferences
-from studio.ui.timeline_panel import RECORD_MB_KEY, record_cap_bytes
+from studio.ui.timeline.panel import RECORD_MB_KEY, record_cap_bytes
 
 AUTOSAVE_KEY = "autosave/seconds"
 AUTOSAVE_DEFAULT = 60

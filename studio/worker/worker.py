@@ -12,7 +12,7 @@ from typing import Any, Protocol
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
-from studio.engine.errors import StudioError
+from studio.errors import StudioError
 from studio.worker.jobs import Job, JobState
 from studio.worker.mailbox import Mailbox
 

@@ -280,8 +280,8 @@ def test_gan_commands_are_wired_into_studio():
 
 
 def test_generate_from_a_single_checkpoint_file(tmp_path):
-    from studio.engine.diffusion.scaffold import TinySpec, save_sd_folder
-    from studio.engine.diffusion.scaffold_ldm import save_single_file
+    from studio.engine.testing.scaffold import TinySpec, save_sd_folder
+    from studio.engine.testing.scaffold_ldm import save_single_file
     from studio.io.png import read_recipe
 
     folder = save_sd_folder(tmp_path / "tiny", TinySpec(layers_per_block=2))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from tests.app.test_cli import studio
-from tests.engine.test_hub import LOCAL, REPO, WEIGHTS, _files
+from tests.engine.hub.test_hub import LOCAL, REPO, WEIGHTS, _files
 from tests.fakehub import FakeHub
 
 

@@ -6,7 +6,7 @@ import torch
 
 from tests.app.test_cli import studio
 from tests.engine.gan.reference_spade import RefGenerator
-from tests.engine.test_catalog import lora
+from tests.engine.models.test_catalog import lora
 
 
 def test_models_add_copies_converts_and_refuses_plainly(tmp_path):

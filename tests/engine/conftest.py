@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from studio.engine.diffusion.scaffold import TinySpec
+from studio.engine.testing.scaffold import TinySpec
 
 # layers_per_block=2 and SD-like block order: the layouts original single files use (models.md §4.4)
 SINGLE_FILE_SPEC = TinySpec(layers_per_block=2)
@@ -20,7 +20,7 @@ class TinyModels:
         self._built: dict[str, Path] = {}
 
     def folder(self, family: str, inpaint: bool = False) -> Path:
-        from studio.engine.diffusion.scaffold import save_sd_folder
+        from studio.engine.testing.scaffold import save_sd_folder
 
         name = f"{family}{'-inpaint' if inpaint else ''}"
         if name not in self._built:
@@ -29,7 +29,7 @@ class TinyModels:
         return self._built[name]
 
     def single_file(self, family: str, inpaint: bool = False, suffix: str = ".safetensors") -> Path:
-        from studio.engine.diffusion.scaffold_ldm import save_single_file
+        from studio.engine.testing.scaffold_ldm import save_single_file
 
         folder = self.folder(family, inpaint)
         key = f"{folder.name}{suffix}"

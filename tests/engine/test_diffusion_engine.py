@@ -9,8 +9,8 @@ import pytest
 
 from studio.engine.diffusion.engine import DiffusionEngine
 from studio.engine.diffusion.samplers import SAMPLERS, make_scheduler
-from studio.engine.errors import InvalidRequestError, ModelLoadError
 from studio.engine.requests import GenerationRequest
+from studio.errors import InvalidRequestError, ModelLoadError
 
 
 @pytest.fixture(scope="module")
@@ -190,7 +190,7 @@ def test_pickled_only_weights_are_refused(engine, tiny_sd_path, tmp_path):
 
 
 def test_out_of_memory_is_reported_plainly_and_the_next_job_runs(engine, tiny_sd_path, monkeypatch):
-    from studio.engine.errors import OutOfMemoryError
+    from studio.errors import OutOfMemoryError
 
     run(engine, request_for(tiny_sd_path))
     unet = engine.cache.get(str(tiny_sd_path), "cpu", "float32").txt2img.unet

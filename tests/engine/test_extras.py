@@ -10,7 +10,7 @@ import pytest
 import torch
 
 from studio.engine.diffusion.engine import DiffusionEngine
-from studio.engine.errors import InvalidRequestError
+from studio.errors import InvalidRequestError
 from tests.engine.test_modes import picture_and_mask, plain, req, run
 
 
@@ -21,7 +21,7 @@ def engine() -> DiffusionEngine:
 
 @pytest.fixture(scope="module")
 def controlnet_path(tiny_models, tmp_path_factory):
-    from studio.engine.diffusion.scaffold import save_controlnet_folder
+    from studio.engine.testing.scaffold import save_controlnet_folder
 
     folder = tmp_path_factory.mktemp("cn") / "tiny-seg"
     return save_controlnet_folder(folder, tiny_models.folder("sd1"))
@@ -203,7 +203,7 @@ def lora_file(tiny_models, tmp_path_factory):
 
 
 def test_loras_apply_with_weights_and_come_off_again(engine, tiny_models, lora_file):
-    from studio.engine.registry import inspect_file
+    from studio.engine.models.registry import inspect_file
 
     assert inspect_file(lora_file).kind == "lora"
     folder = tiny_models.folder("sd1")
@@ -293,7 +293,7 @@ def test_original_layout_taesd_decoder_loads_and_decodes_the_same(taesd_folder, 
     from diffusers import AutoencoderTiny
 
     from studio.engine.diffusion.taesd import load_taesd
-    from studio.engine.registry import inspect_file
+    from studio.engine.models.registry import inspect_file
 
     reference = AutoencoderTiny.from_pretrained(str(taesd_folder))
     original = {}
@@ -362,7 +362,7 @@ def test_controlnet_single_file_with_sidecar_config(engine, tiny_models, control
     """A ControlNet .safetensors (diffusers keys) next to `<stem>.config/` loads offline."""
     from safetensors.torch import load_file, save_file
 
-    from studio.engine.registry import inspect_file
+    from studio.engine.models.registry import inspect_file
 
     state = load_file(str(controlnet_path / "diffusion_pytorch_model.safetensors"))
     save_file(state, str(tmp_path / "seg.safetensors"))

@@ -7,8 +7,8 @@ import pytest
 import torch
 
 from studio.engine.diffusion.engine import DiffusionEngine
-from studio.engine.errors import InvalidRequestError
 from studio.engine.requests import GenerationRequest
+from studio.errors import InvalidRequestError
 from tests.engine.test_diffusion_engine import request_for
 from tests.engine.test_diffusion_engine import run as run_with_previews
 
@@ -218,7 +218,7 @@ def test_single_file_without_a_fitting_config_says_what_to_do(engine, tiny_model
     """A tiny checkpoint with no sidecar gets the shipped SD 1.5 config: shapes do not fit."""
     import shutil
 
-    from studio.engine.errors import ModelLoadError
+    from studio.errors import ModelLoadError
 
     lonely = tmp_path / "lonely.safetensors"
     shutil.copy(tiny_models.single_file("sd1"), lonely)

@@ -8,7 +8,7 @@ import pytest
 from studio.engine.diffusion.engine import DiffusionEngine
 from studio.engine.diffusion.record import StepRecorder
 from studio.engine.diffusion.samplers import make_scheduler
-from studio.engine.errors import InvalidRequestError
+from studio.errors import InvalidRequestError
 from tests.engine.test_diffusion_engine import request_for, run
 
 SAMPLERS = ["Euler", "Euler a", "Heun", "LMS", "DPM++ 2M", "DPM++ 2M Karras", "DDIM", "PLMS"]

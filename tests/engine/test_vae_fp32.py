@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 from studio.engine.diffusion.engine import DiffusionEngine
-from studio.engine.errors import StudioError
 from studio.engine.requests import GenerationRequest
+from studio.errors import StudioError
 
 
 def half_job(path, **kw) -> GenerationRequest:

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from studio.engine.diffusion.engine import DiffusionEngine
-from studio.engine.errors import InvalidRequestError
+from studio.errors import InvalidRequestError
 from studio.session.explore import walk_requests
 from tests.engine.test_diffusion_engine import request_for, run
 

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from PIL import Image, PngImagePlugin
 
-from studio.engine.errors import StudioError
+from studio.errors import StudioError
 from studio.io.png import save_png
 from studio.io.settings_from_png import parse_a1111, read_settings
 

@@ -6,9 +6,9 @@ import threading
 
 from PySide6.QtCore import Qt
 
-from studio.engine import hub
+from studio.engine.hub import download as hub
 from studio.session.downloads import THREAD_NAME, DownloadManager, DownloadRequest
-from tests.engine.test_hub import LOCAL, REPO, WEIGHTS, _files
+from tests.engine.hub.test_hub import LOCAL, REPO, WEIGHTS, _files
 from tests.fakehub import FakeHub
 
 

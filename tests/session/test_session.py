@@ -117,7 +117,7 @@ def test_progress_reports_rate_and_eta(qtbot, setup):
 
 
 def test_failed_job_reaches_the_banner(qtbot, setup):
-    from studio.engine.errors import OutOfMemoryError
+    from studio.errors import OutOfMemoryError
 
     session, doc, engine = setup
     engine.fail_with = OutOfMemoryError("The cpu ran out of memory.", "details")

@@ -9,7 +9,7 @@ import torch
 
 from studio.document.document import Document
 from studio.document.palette import load_palette
-from studio.engine.gan.router import EngineRouter
+from studio.engine.router import EngineRouter
 from studio.engine.starter import vocab
 from studio.engine.starter.composite import feather
 from studio.engine.starter.model import build_unet, save_starter, tiny_config

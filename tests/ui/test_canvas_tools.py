@@ -10,9 +10,9 @@ from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication
 
 from studio.document.document import Document
-from studio.ui.canvas import CanvasView
-from studio.ui.tool_settings import ToolSettings
-from studio.ui.tools import TOOL_CLASSES
+from studio.ui.canvas.tool_settings import ToolSettings
+from studio.ui.canvas.tools import TOOL_CLASSES
+from studio.ui.canvas.view import CanvasView
 
 ZOOM, OFFSET = 2.0, QPointF(10, 10)
 
@@ -173,7 +173,7 @@ def test_brush_outline_follows_the_cursor(rig):
 
 
 def test_live_painting_updates_only_a_region_and_matches_the_full_composite(rig):
-    from studio.ui.qimage import array_from_qimage
+    from studio.ui.canvas.qimage import array_from_qimage
 
     doc, settings, canvas, tools = rig
     labels = doc.add_label_layer()

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from studio.engine import hub
+from studio.engine.hub import download as hub
 from studio.session.downloads import DownloadManager
-from studio.ui.download_panel import DownloadPanel
-from tests.engine.test_hub import BIG, LOCAL, REPO, WEIGHTS, _files
+from studio.ui.models.download_panel import DownloadPanel
+from tests.engine.hub.test_hub import BIG, LOCAL, REPO, WEIGHTS, _files
 from tests.fakehub import FakeHub
 
 TAESD = {
@@ -120,7 +120,7 @@ def test_a_bad_repo_id_is_explained(qtbot, panel):
 
 
 def test_the_manager_has_a_download_tab_and_lists_what_it_installs(qtbot, fake, tmp_path):
-    from studio.ui.model_manager import ModelManager
+    from studio.ui.models.manager import ModelManager
 
     models = tmp_path / "models"
     models.mkdir()

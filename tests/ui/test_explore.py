@@ -10,7 +10,7 @@ from PIL import Image
 from PySide6.QtCore import Qt
 
 from studio.engine.diffusion.engine import DiffusionEngine
-from studio.ui.compare_panel import parse_steps
+from studio.ui.timeline.explore_panel import parse_steps
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ import pytest
 from PySide6.QtCore import QSettings, Qt
 from PySide6.QtTest import QTest
 
-from studio.engine.gan.router import EngineRouter
+from studio.engine.router import EngineRouter
 from studio.session.settings import LIVE_DRAFT_ENABLED, LIVE_DRAFT_MODEL, stored_flag
 from tests.starter_models import save_tiny_spade, save_tiny_starter_diffusion
 

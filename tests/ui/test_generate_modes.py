@@ -17,7 +17,7 @@ SIZE = 64
 @pytest.fixture(scope="module")
 def controlnet_dir(tiny_sd_path, tmp_path_factory):
     """A models folder holding a tiny segmentation ControlNet for the tiny SD model."""
-    from studio.engine.diffusion.scaffold import save_controlnet_folder
+    from studio.engine.testing.scaffold import save_controlnet_folder
 
     folder = tmp_path_factory.mktemp("extras")
     save_controlnet_folder(folder / "tiny-seg", tiny_sd_path)
@@ -328,7 +328,7 @@ def test_extending_the_canvas_is_one_undo_step_and_restores_every_layer(qapp):
 
 
 def test_model_settings_override_what_the_weights_cannot_tell(make_window, tiny_sd_path):
-    from studio.engine.model_settings import ModelSettings, model_settings
+    from studio.engine.models.settings import ModelSettings, model_settings
 
     window = make_window(models=tiny_sd_path)
     path = window.session.settings.model_path
@@ -348,9 +348,9 @@ def test_one_click_conversion_of_a_pickled_checkpoint(make_window, qtbot, tmp_pa
     from safetensors.torch import load_file
 
     from studio.app.main import make_engine
-    from studio.engine.model_settings import ModelSettings
-    from studio.engine.registry import ModelInfo
-    from studio.ui.model_settings_dialog import ModelSettingsDialog
+    from studio.engine.models.registry import ModelInfo
+    from studio.engine.models.settings import ModelSettings
+    from studio.ui.models.settings_dialog import ModelSettingsDialog
 
     ckpt = tmp_path / "old.ckpt"
     torch.save({"state_dict": {"w": torch.arange(6.0).reshape(2, 3)}}, ckpt)

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from studio.engine.memory import with_plan
-from studio.engine.memory_fit import mib
-from studio.engine.memory_presets import MemoryPlan
+from studio.engine.memory.estimate import with_plan
+from studio.engine.memory.fit import mib
+from studio.engine.memory.presets import MemoryPlan
 from tests.fakes import FakeEngine
 from tests.ui.conftest import press_generate
 

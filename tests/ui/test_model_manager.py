@@ -10,8 +10,8 @@ from PySide6.QtGui import QDesktopServices
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication, QMessageBox
 
-from studio.ui.model_manager import ModelManager
-from tests.engine.test_catalog import CARD, lora, spade, taesd
+from studio.ui.models.manager import ModelManager
+from tests.engine.models.test_catalog import CARD, lora, spade, taesd
 
 
 @pytest.fixture
@@ -274,7 +274,7 @@ def test_a_broken_file_gets_a_clear_message_and_nothing_is_added(qtbot, models, 
 
 
 def test_cancel_removes_the_partial_copy(qtbot, models, tmp_path, monkeypatch):
-    import studio.engine.importing as importing
+    import studio.engine.models.importing as importing
 
     monkeypatch.setattr(importing, "CHUNK", 1024)  # many small steps, so cancel lands mid-copy
     window = manager(qtbot, models)

@@ -7,7 +7,7 @@ import torch
 from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
 
-from studio.engine.gan.router import EngineRouter
+from studio.engine.router import EngineRouter
 from studio.engine.starter.model import build_unet, save_starter, tiny_config
 from tests.ui.conftest import press_generate
 

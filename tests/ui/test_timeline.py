@@ -76,7 +76,7 @@ def test_a_run_arrives_in_the_timeline_and_can_be_scrubbed(qtbot, window):
 
 
 def test_views_show_different_pictures(qtbot, window):
-    from studio.ui.qimage import array_from_qimage
+    from studio.ui.canvas.qimage import array_from_qimage
 
     generate(qtbot, window)
     panel = window.timeline_panel

@@ -8,10 +8,10 @@ from PIL import Image
 
 from studio.document.layers import rgba_from_rgb
 from studio.engine.diffusion.engine import DiffusionEngine
-from studio.engine.gan.router import EngineRouter
+from studio.engine.router import EngineRouter
 from studio.engine.starter.engine import StarterEngine
 from studio.io.run_views import resized
-from studio.ui.timeline_panel import DECODE_TIP, PIXELS_TIP
+from studio.ui.timeline.panel import DECODE_TIP, PIXELS_TIP
 from tests.starter_models import save_tiny_starter_diffusion
 from tests.ui.test_timeline import timeline_window
 from tests.ui.test_timeline_live import PausingEngine, wait_for_steps

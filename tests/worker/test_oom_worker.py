@@ -6,7 +6,7 @@ import numpy as np
 
 from studio.engine.diffusion.engine import DiffusionEngine
 from studio.worker.worker import GenerationWorker
-from tests.engine.test_oom_retry import FailingUNet, job
+from tests.engine.memory.test_oom_retry import FailingUNet, job
 
 
 def test_injected_oom_is_recovered_and_the_next_job_runs_normally(qtbot, tiny_sd_path):

@@ -7,8 +7,8 @@ import time
 
 import pytest
 
-from studio.engine.errors import InvalidRequestError
 from studio.engine.requests import GenerationRequest
+from studio.errors import InvalidRequestError
 from studio.worker.jobs import JobState
 from studio.worker.worker import GenerationWorker
 from tests.fakes import FakeEngine

@@ -10,10 +10,11 @@ from typing import Any
 
 import numpy as np
 
-from studio.engine.errors import InvalidRequestError, ModelLoadError
-from studio.engine.registry import ModelInfo, inspect_folder
+from studio.engine.models.registry import ModelInfo, inspect_folder
+from studio.errors import InvalidRequestError, ModelLoadError
+from studio.resources import RESOURCES
 
-PALETTE_FILE = Path(__file__).resolve().parents[3] / "resources" / "palettes" / "ade20k-150.json"
+PALETTE_FILE = RESOURCES / "palettes" / "ade20k-150.json"
 
 
 @lru_cache(maxsize=1)
@@ -67,8 +68,8 @@ def load_controlnet(path: str, family: str, device: str, dtype: str) -> Any:
     """A ControlNetModel from a diffusers folder or a single file (with an offline config)."""
     from diffusers import ControlNetModel
 
-    from studio.engine.configs import config_folder
-    from studio.engine.loading import pickle_allowlist, torch_dtype
+    from studio.engine.diffusion.loading import pickle_allowlist, torch_dtype
+    from studio.engine.models.configs import config_folder
 
     info = inspect_folder(Path(path))
     if not info.usable:

@@ -7,11 +7,11 @@ from typing import Any
 
 import numpy as np
 
-from studio.engine.device import choose_device, choose_dtype
 from studio.engine.diffusion.previews import upscale
 from studio.engine.diffusion.taesd import GovernedDecoder, load_taesd
-from studio.engine.errors import InvalidRequestError
+from studio.engine.memory.device import choose_device, choose_dtype
 from studio.engine.requests import DecodeRequest, DecodeResult
+from studio.errors import InvalidRequestError
 
 
 def decode_step(cache: Any, request: DecodeRequest) -> DecodeResult:

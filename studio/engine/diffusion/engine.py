@@ -11,10 +11,10 @@ from typing import Any
 
 import numpy as np
 
-from studio.engine.device import choose_device, choose_dtype
 from studio.engine.diffusion import fewstep
 from studio.engine.diffusion.controlnet import load_controlnet
 from studio.engine.diffusion.decode_step import decode_step
+from studio.engine.diffusion.loading import LoadedPipeline, PipelineCache
 from studio.engine.diffusion.memory_switches import applied, apply_plan
 from studio.engine.diffusion.previews import upscale
 from studio.engine.diffusion.recipe import exact_fields, versions
@@ -33,18 +33,18 @@ from studio.engine.diffusion.stream import Cancelled, StepStream
 from studio.engine.diffusion.taesd import GovernedDecoder, load_taesd
 from studio.engine.diffusion.vae_guard import BAD_LATENTS, REDECODE_NOTE, Fp32Redecode
 from studio.engine.diffusion.walk import mixed_prompt_embeds
-from studio.engine.errors import InvalidRequestError, OutOfMemoryError, StudioError
-from studio.engine.loading import LoadedPipeline, PipelineCache
-from studio.engine.memory import device_memory, plan_for
-from studio.engine.memory_presets import MemoryPlan
-from studio.engine.memory_retry import join_words, retry_for
-from studio.engine.oom import describe, free_device_memory, is_out_of_memory
+from studio.engine.memory.device import choose_device, choose_dtype
+from studio.engine.memory.estimate import device_memory, plan_for
+from studio.engine.memory.oom import describe, free_device_memory, is_out_of_memory
+from studio.engine.memory.presets import MemoryPlan
+from studio.engine.memory.retry import join_words, retry_for
 from studio.engine.requests import (
     DecodeRequest,
     GenerationRequest,
     GenerationResult,
     StepPreview,
 )
+from studio.errors import InvalidRequestError, OutOfMemoryError, StudioError
 
 log = logging.getLogger(__name__)
 MAX_STEPS = 500

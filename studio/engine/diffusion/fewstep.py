@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from studio.engine.errors import InvalidRequestError
+from studio.errors import InvalidRequestError
 
 KINDS = ("off", "turbo", "lcm")
 

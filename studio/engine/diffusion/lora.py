@@ -6,8 +6,8 @@ import hashlib
 from pathlib import Path
 from typing import Any
 
-from studio.engine.errors import InvalidRequestError, ModelLoadError
-from studio.engine.registry import inspect_folder
+from studio.engine.models.registry import inspect_folder
+from studio.errors import InvalidRequestError, ModelLoadError
 
 
 def adapter_name(path: str) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from studio.engine.memory_presets import MemoryPlan
+from studio.engine.memory.presets import MemoryPlan
 
 log = logging.getLogger(__name__)
 MIN_TILE_LATENT = 4  # a VAE whose tile is smaller than this (tiny test models) cannot tile

@@ -9,9 +9,9 @@ from typing import Any
 import numpy as np
 
 import studio
-from studio.engine.checkpoints import file_sha256
-from studio.engine.errors import InvalidRequestError
+from studio.engine.models.checkpoints import file_sha256
 from studio.engine.requests import GenerationRequest
+from studio.errors import InvalidRequestError
 
 # Request fields a recipe carries verbatim (images are referenced by hash).
 PLAIN_FIELDS = (

@@ -7,8 +7,8 @@ from typing import Any
 
 import numpy as np
 
-from studio.engine.errors import InvalidRequestError
 from studio.engine.requests import GenerationRequest, ResumeState
+from studio.errors import InvalidRequestError
 
 SKIPPED = {"_internal_dict", "step", "set_timesteps"}  # config and our own instance patches
 

@@ -9,8 +9,8 @@ import numpy as np
 
 from studio.engine.diffusion import inpaint
 from studio.engine.diffusion.controlnet import control_image
-from studio.engine.errors import InvalidRequestError
 from studio.engine.requests import GenerationRequest
+from studio.errors import InvalidRequestError
 
 
 @dataclass

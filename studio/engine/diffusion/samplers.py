@@ -37,7 +37,7 @@ def make_scheduler(base_config: Any, name: str, extra: dict[str, Any] | None = N
     """A fresh scheduler for one run, keeping the model's betas and prediction type."""
     import diffusers
 
-    from studio.engine.errors import InvalidRequestError
+    from studio.errors import InvalidRequestError
 
     if name not in SAMPLERS:
         raise InvalidRequestError(

@@ -8,8 +8,8 @@ from typing import Any
 
 import numpy as np
 
-from studio.engine.errors import InvalidRequestError, ModelLoadError
-from studio.engine.registry import inspect_folder
+from studio.engine.models.registry import inspect_folder
+from studio.errors import InvalidRequestError, ModelLoadError
 
 PREVIEW_BUDGET = 0.05  # previews may cost at most 5 % of the denoising time
 
@@ -27,8 +27,8 @@ def load_taesd(path: str, device: str, dtype: str) -> Any:
     """An AutoencoderTiny (decoder usable) from a diffusers folder or a TAESD weight file."""
     from diffusers import AutoencoderTiny
 
-    from studio.engine.checkpoints import load_state_dict
-    from studio.engine.loading import torch_dtype
+    from studio.engine.diffusion.loading import torch_dtype
+    from studio.engine.models.checkpoints import load_state_dict
 
     info = inspect_folder(Path(path))
     if info.kind != "taesd" or not info.usable:

@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from studio.engine.errors import ModelLoadError
 from studio.engine.gan.weights import read_sidecar
+from studio.errors import ModelLoadError
 
 SPADE_KEYS = ("fc.weight", "conv_img.weight", "head_0.norm_0.mlp_shared.0.weight")
 OFFICIAL_SPACES = {184: "cocostuff", 151: "ade20k", 36: "cityscapes"}

@@ -11,9 +11,10 @@ from pathlib import Path
 
 import numpy as np
 
-from studio.engine.errors import InvalidRequestError, ModelLoadError
+from studio.errors import InvalidRequestError, ModelLoadError
+from studio.resources import RESOURCES
 
-REFERENCE_DIRS = (Path(__file__).resolve().parents[3] / "resources" / "palettes",)
+REFERENCE_DIRS = (RESOURCES / "palettes",)
 # labelIds 0..33 (cityscapesScripts labels.py); SPADE uses label_nc = 35 (34: license plate)
 CITYSCAPES = (
     "unlabeled",

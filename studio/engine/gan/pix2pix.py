@@ -8,8 +8,8 @@ from dataclasses import dataclass
 from types import SimpleNamespace
 from typing import Any
 
-from studio.engine.errors import ModelLoadError
 from studio.engine.gan.weights import load_strict
+from studio.errors import ModelLoadError
 
 STALE = re.compile(r"\.(running_mean|running_var|num_batches_tracked)$")
 

@@ -9,8 +9,8 @@ from dataclasses import dataclass
 from types import SimpleNamespace
 from typing import Any
 
-from studio.engine.errors import ModelLoadError
 from studio.engine.gan.weights import load_strict
+from studio.errors import ModelLoadError
 
 UPSAMPLING = {"normal": 5, "more": 6, "most": 7}  # total x2 upsamplings (downscale exponent)
 FIXED_BLOCKS = ("head_0", "G_middle_0", "G_middle_1")

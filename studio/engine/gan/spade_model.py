@@ -8,7 +8,6 @@ from typing import Any
 
 import numpy as np
 
-from studio.engine.errors import InvalidRequestError, ModelLoadError
 from studio.engine.gan.labels import (
     ModelLabels,
     instance_edges,
@@ -20,6 +19,7 @@ from studio.engine.gan.requests import SpadeRequest
 from studio.engine.gan.spade import OFFICIAL, SpadeArch, load_generator
 from studio.engine.gan.spade_style import encode_style, load_style_encoder
 from studio.engine.gan.weights import read_sidecar, read_state_dict
+from studio.errors import InvalidRequestError, ModelLoadError
 
 
 @dataclass

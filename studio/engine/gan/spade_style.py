@@ -9,9 +9,9 @@ from typing import Any
 
 import numpy as np
 
-from studio.engine.errors import ModelLoadError
 from studio.engine.gan.spade import fold_spectral_norm
 from studio.engine.gan.weights import load_strict, read_state_dict
+from studio.errors import ModelLoadError
 
 STYLE_SIZE = 256  # the encoder always sees the style image resized to 256x256 (bilinear)
 

@@ -9,11 +9,11 @@ from typing import Any
 
 import numpy as np
 
-from studio.engine.errors import InvalidRequestError, ModelLoadError
 from studio.engine.gan.pix2pix import UnetArch, load_generator, set_noise
 from studio.engine.gan.requests import TranslateRequest
 from studio.engine.gan.tiles import run_tiled
 from studio.engine.gan.weights import read_state_dict
+from studio.errors import InvalidRequestError, ModelLoadError
 
 SUFFIXES = (".safetensors", ".pth", ".pt")
 OVERLAP = 64

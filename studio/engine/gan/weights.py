@@ -8,9 +8,9 @@ from pathlib import Path
 from typing import Any
 
 # One loader for every weight file: the same allowlist, refusals and errors as SD checkpoints.
-from studio.engine.checkpoints import UnsafeCheckpointError as UnsafeCheckpointError
-from studio.engine.checkpoints import load_safetensors, read_pickle
-from studio.engine.errors import ModelLoadError
+from studio.engine.models.checkpoints import UnsafeCheckpointError as UnsafeCheckpointError
+from studio.engine.models.checkpoints import load_safetensors, read_pickle
+from studio.errors import ModelLoadError
 
 PICKLE_SUFFIXES = (".pth", ".pt", ".ckpt", ".bin")
 SAFE_SUFFIXES = (".safetensors",)
@@ -124,7 +124,7 @@ def _listing(missing: Iterable[str], extra: Iterable[str]) -> str:
 def read_sidecar(path: str | Path) -> dict[str, Any]:
     """The optional JSON next to a checkpoint (`<file>.json`): label set, size, widths…"""
     path = Path(path)
-    from studio.engine.model_settings import read_json_object
+    from studio.engine.models.settings import read_json_object
 
     for candidate in (path.with_suffix(".json"), path.with_name(path.name + ".json")):
         if candidate.is_file():

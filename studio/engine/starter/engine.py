@@ -11,10 +11,10 @@ from typing import Any
 import numpy as np
 
 from studio.engine.diffusion.record import StepRecorder
-from studio.engine.errors import InvalidRequestError
 from studio.engine.requests import GenerationRequest, GenerationResult, StepPreview
 from studio.engine.starter import vocab
 from studio.engine.starter.model import LoadedStarter, labels_to_onehot, load_starter
+from studio.errors import InvalidRequestError
 
 MAX_STEPS = 500
 MAX_SIDE = 4096

@@ -23,8 +23,8 @@ from typing import Any
 
 import numpy as np
 
-from studio.engine.errors import InvalidRequestError, ModelLoadError
 from studio.engine.starter import vocab
+from studio.errors import InvalidRequestError, ModelLoadError
 
 FORMAT = "studio-starter-diffusion"
 VERSION = 1

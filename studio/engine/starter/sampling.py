@@ -7,8 +7,8 @@ from typing import Any
 
 import numpy as np
 
-from studio.engine.errors import InvalidRequestError
 from studio.engine.starter.model import LoadedStarter, StarterConfig
+from studio.errors import InvalidRequestError
 
 # on_step(step index 0.., total steps, predicted clean picture HxWx3 uint8 of the first sample)
 StepCallback = Callable[[int, int, np.ndarray], None]

@@ -9,10 +9,10 @@ import numpy as np
 import pytest
 import torch
 
-from studio.engine.errors import InvalidRequestError, ModelLoadError
 from studio.engine.gan.engine import GanEngine
 from studio.engine.gan.labels import builtin_label_set
 from studio.engine.gan.requests import SpadeRequest, TranslateRequest
+from studio.errors import InvalidRequestError, ModelLoadError
 from tests.engine.gan.reference_pix2pix import RefResnetGenerator, RefUnetGenerator
 from tests.engine.gan.reference_spade import RefGenerator, trained_looking
 
@@ -186,8 +186,8 @@ def test_pix2pix_unet_seed_varies_the_picture_only_through_dropout(tmp_path):
 
 
 def test_out_of_memory_becomes_a_plain_words_error(ade_model, monkeypatch):
-    from studio.engine.errors import OutOfMemoryError
     from studio.engine.gan import spade_model
+    from studio.errors import OutOfMemoryError
 
     def fail(loaded, request):
         raise RuntimeError("DefaultCPUAllocator: not enough memory: you tried to allocate 9 GB")
@@ -199,7 +199,7 @@ def test_out_of_memory_becomes_a_plain_words_error(ade_model, monkeypatch):
 
 
 def test_router_sends_gan_requests_to_the_gan_engine(ade_model):
-    from studio.engine.gan.router import EngineRouter
+    from studio.engine.router import EngineRouter
 
     class Recorder:
         def __init__(self):

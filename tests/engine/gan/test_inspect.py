@@ -39,7 +39,7 @@ def test_classify_gan_files(tmp_path):
 
 
 def test_registry_lists_gan_files(tmp_path):
-    from studio.engine.registry import inspect_file, scan
+    from studio.engine.models.registry import inspect_file, scan
 
     torch.save(RefGenerator(151, ngf=2, hidden=4, crop=32).state_dict(), tmp_path / "ade.pth")
     torch.save(RefConvEncoder(ndf=2, z_dim=4).state_dict(), tmp_path / "enc.pth")

@@ -6,7 +6,6 @@ import numpy as np
 import pytest
 import torch
 
-from studio.engine.errors import InvalidRequestError
 from studio.engine.gan.labels import (
     builtin_label_set,
     instance_edges,
@@ -14,6 +13,7 @@ from studio.engine.gan.labels import (
     map_labels,
     official_model_labels,
 )
+from studio.errors import InvalidRequestError
 
 
 def _inverse(mapped, source, target):

@@ -7,7 +7,6 @@ import pytest
 import torch
 from torch import nn
 
-from studio.engine.errors import ModelLoadError
 from studio.engine.gan.pix2pix import (
     ResnetArch,
     UnetArch,
@@ -18,6 +17,7 @@ from studio.engine.gan.pix2pix import (
     unet_256,
 )
 from studio.engine.gan.weights import check_state_dict
+from studio.errors import ModelLoadError
 from tests.engine.gan.reference_pix2pix import (
     RefResnetGenerator,
     RefUnetGenerator,

@@ -7,7 +7,6 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from studio.engine.errors import ModelLoadError
 from studio.engine.gan.spade import (
     fold_spectral_norm,
     infer_arch,
@@ -15,6 +14,7 @@ from studio.engine.gan.spade import (
     official_arch,
 )
 from studio.engine.gan.weights import check_state_dict
+from studio.errors import ModelLoadError
 from tests.engine.gan.reference_spade import RefGenerator, random_onehot, trained_looking
 
 # Published key names and shapes (models.md §1.3) for the COCO-Stuff checkpoint (C = 184).

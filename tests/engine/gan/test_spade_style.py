@@ -8,10 +8,10 @@ import numpy as np
 import pytest
 import torch
 
-from studio.engine.errors import InvalidRequestError
 from studio.engine.gan.engine import GanEngine
 from studio.engine.gan.requests import SpadeRequest
 from studio.engine.gan.spade_style import load_encoder_file
+from studio.errors import InvalidRequestError
 from tests.engine.gan.reference_spade import RefConvEncoder, RefGenerator, trained_looking
 
 

@@ -9,13 +9,13 @@ from collections import OrderedDict
 import pytest
 import torch
 
-from studio.engine.errors import ModelLoadError
 from studio.engine.gan.spade_model import load_spade
 from studio.engine.gan.weights import (
     UnsafeCheckpointError,
     convert_to_safetensors,
     read_state_dict,
 )
+from studio.errors import ModelLoadError
 from tests.engine.gan.reference_spade import RefGenerator, random_onehot, trained_looking
 
 

@@ -8,14 +8,14 @@ import numpy as np
 import pytest
 import torch
 
-from studio.engine.errors import InvalidRequestError
-from studio.engine.gan.router import EngineRouter
-from studio.engine.registry import inspect_folder, scan
+from studio.engine.models.registry import inspect_folder, scan
 from studio.engine.requests import GenerationRequest
+from studio.engine.router import EngineRouter
 from studio.engine.starter import vocab
 from studio.engine.starter.composite import feather
 from studio.engine.starter.engine import StarterEngine
 from studio.engine.starter.model import build_unet, save_starter, tiny_config
+from studio.errors import InvalidRequestError
 
 
 @pytest.fixture(scope="module")

@@ -8,7 +8,6 @@ import numpy as np
 import pytest
 import torch
 
-from studio.engine.errors import InvalidRequestError, ModelLoadError
 from studio.engine.starter import vocab
 from studio.engine.starter.model import (
     WEIGHTS_NAME,
@@ -19,6 +18,7 @@ from studio.engine.starter.model import (
     tiny_config,
 )
 from studio.engine.starter.sampling import sample
+from studio.errors import InvalidRequestError, ModelLoadError
 
 
 @pytest.fixture(scope="module")

@@ -1,0 +1,333 @@
+"""Safe reading of weight files: safetensors headers, weights-only pickles, conversion, hashes."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import struct
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from studio.errors import ModelLoadError
+
+MAX_HEADER_BYTES = 100 * 2**20  # a larger safetensors header is not a model, it is an attack
+LEGACY_HEAD_BYTES = 64 * 2**20  # where a legacy torch file's pickles are looked for globals
+PICKLE_SUFFIXES = {".ckpt", ".pt", ".pth", ".bin"}
+
+
+class UnsafeCheckpointError(ModelLoadError):
+    """A pickled file needs code beyond plain tensors to load; it was refused, never run."""
+
+
+def read_safetensors_header(path: Path) -> tuple[dict[str, tuple[int, ...]], dict[str, str]]:
+    """Keys -> shapes and the string metadata of a .safetensors file, read without torch."""
+    try:
+        with open(path, "rb") as f:
+            raw = f.read(8)
+            if len(raw) != 8:
+                raise ValueError("the file is shorter than a safetensors header")
+            (length,) = struct.unpack("<Q", raw)
+            if length > MAX_HEADER_BYTES or length > Path(path).stat().st_size:
+                raise ValueError(f"header length {length} is not plausible")
+            header = json.loads(f.read(length).decode("utf-8"))
+    except (OSError, ValueError, UnicodeDecodeError) as exc:
+        raise ModelLoadError(
+            f"{Path(path).name} is not a readable .safetensors file.", str(exc)
+        ) from exc
+    if not isinstance(header, dict):
+        raise ModelLoadError(f"{Path(path).name} has a malformed safetensors header.")
+    metadata = header.pop("__metadata__", None) or {}
+    shapes = {k: tuple(v.get("shape", ())) for k, v in header.items() if isinstance(v, dict)}
+    return shapes, {str(k): str(v) for k, v in metadata.items()}
+
+
+def allowed_globals() -> list[Any]:
+    """The few non-tensor globals classic SD .ckpt files carry, as inert stand-ins or data types."""
+    import codecs
+
+    import numpy as np
+
+    class ModelCheckpoint:  # stand-in: old SD checkpoints pickle a Lightning callback's state
+        pass
+
+    ModelCheckpoint.__module__ = "pytorch_lightning.callbacks.model_checkpoint"
+    allowed: list[Any] = [
+        (ModelCheckpoint, "pytorch_lightning.callbacks.model_checkpoint.ModelCheckpoint"),
+        np.dtype,
+        (codecs.encode, "_codecs.encode"),
+    ]
+    scalar = getattr(np, "_core", np.core).multiarray.scalar
+    allowed.append((scalar, "numpy.core.multiarray.scalar"))
+    allowed.append(scalar)
+    allowed += [type(np.dtype(t)) for t in ("float64", "float32", "int64", "int32")]
+    return allowed
+
+
+# What torch's unpickler raises on damaged or random bytes (found by feeding it garbage).
+CORRUPT_PICKLE_ERRORS = (
+    OSError,
+    RuntimeError,
+    EOFError,
+    ValueError,
+    IndexError,
+    KeyError,
+    TypeError,
+    AttributeError,
+    OverflowError,
+    struct.error,
+)
+
+
+def unsafe_globals(path: Path) -> list[str]:
+    """Globals a pickle would import that the weights-only loader does not allow, found by
+    reading its opcodes (zip format: torch's lister; legacy format: pickletools); never run."""
+    import pickle
+    import zipfile
+
+    import torch
+
+    path = Path(path)
+    if not zipfile.is_zipfile(path):
+        return _legacy_unsafe_globals(path)
+    with torch.serialization.safe_globals(allowed_globals()):
+        try:
+            return list(torch.serialization.get_unsafe_globals_in_checkpoint(str(path)))
+        except (*CORRUPT_PICKLE_ERRORS, pickle.UnpicklingError, zipfile.BadZipFile):
+            return []
+
+
+def _is_plain_global(name: str) -> bool:
+    """What every plain legacy torch file names: tensor rebuilders, storages, OrderedDict."""
+    if name.startswith("torch._utils._rebuild") or name in ("torch.Size", "torch.device"):
+        return True
+    return (name.startswith("torch.") and name.endswith("Storage")) or (
+        name == "collections.OrderedDict"
+    )
+
+
+def _pickle_globals(stream: Any) -> list[str]:
+    """GLOBAL/STACK_GLOBAL names in one pickle, read as opcodes (nothing is run)."""
+    import pickletools
+
+    strings: list[str] = []
+    found: list[str] = []
+    for op, arg, _pos in pickletools.genops(stream):
+        if "UNICODE" in op.name or op.name.endswith("STRING"):
+            strings.append(str(arg))
+        elif op.name == "GLOBAL":
+            found.append(str(arg).replace(" ", "."))
+        elif op.name == "STACK_GLOBAL" and len(strings) >= 2:
+            found.append(f"{strings[-2]}.{strings[-1]}")
+    return found
+
+
+def _legacy_unsafe_globals(path: Path) -> list[str]:
+    """Globals named in the pickles of a legacy (pre-zip) torch file, minus the plain ones."""
+    allowed = {e[1] for e in allowed_globals() if isinstance(e, tuple)}
+    # The pickles come before the tensor data, so the head will do; reading from memory also
+    # means a damaged length field cannot make us allocate gigabytes.
+    with open(path, "rb") as handle:
+        stream = io.BytesIO(handle.read(LEGACY_HEAD_BYTES))
+    found: list[str] = []
+    try:
+        for _ in range(4):  # magic number, protocol, sys info, then the object itself
+            found += _pickle_globals(stream)
+    except (*CORRUPT_PICKLE_ERRORS, UnicodeDecodeError):
+        pass  # damaged: what was read before the damage is still reported
+    return sorted({n for n in found if not _is_plain_global(n) and n not in allowed})
+
+
+def read_pickle(path: Path, mmap: bool = True) -> Any:
+    """The object in a .ckpt/.pt/.pth/.bin, through torch's weights-only unpickler and a narrow
+    allowlist (`mmap`: map a zip-format file instead of reading it). Nothing in it is run."""
+    import pickle
+    import zipfile
+
+    import torch
+
+    path = Path(path)
+    try:
+        with torch.serialization.safe_globals(allowed_globals()):
+            lazy = mmap and zipfile.is_zipfile(path)  # only the zip format can be memory-mapped
+            return torch.load(str(path), map_location="cpu", weights_only=True, mmap=lazy)
+    except pickle.UnpicklingError as exc:
+        names = unsafe_globals(path)
+        raise UnsafeCheckpointError(
+            f"{path.name} was refused: loading it would run code "
+            f"({', '.join(names) or 'globals the weights-only loader does not allow'}), "
+            "not just read weights.",
+            f"{type(exc).__name__}: {exc}",
+        ) from exc
+    except (*CORRUPT_PICKLE_ERRORS, zipfile.BadZipFile) as exc:
+        raise ModelLoadError(f"{path.name} is not a readable checkpoint.", str(exc)) from exc
+
+
+def load_pickle(path: Path) -> dict[str, Any]:
+    """The tensors of a pickled checkpoint, read weights-only (see read_pickle)."""
+    return unwrap_state_dict(read_pickle(path), Path(path).name)
+
+
+def load_safetensors(path: Path) -> dict[str, Any]:
+    """All tensors of a .safetensors file (the header is checked before safetensors parses it)."""
+    from safetensors import SafetensorError
+    from safetensors.torch import load_file
+
+    path = Path(path)
+    read_safetensors_header(path)
+    try:
+        return dict(load_file(str(path), device="cpu"))
+    except (SafetensorError, OSError, ValueError, RuntimeError) as exc:
+        raise ModelLoadError(f"{path.name} is not a readable .safetensors file.", str(exc)) from exc
+
+
+def unwrap_state_dict(data: Any, name: str) -> dict[str, Any]:
+    """Checkpoints often wrap weights as {"state_dict": …}; return the flat tensor dict."""
+    import torch
+
+    while isinstance(data, dict) and isinstance(data.get("state_dict"), dict):
+        data = data["state_dict"]
+    if not isinstance(data, dict):
+        raise ModelLoadError(f"{name} does not hold a dictionary of weights.")
+    return {k: v for k, v in data.items() if isinstance(v, torch.Tensor)}
+
+
+def load_state_dict(path: Path) -> dict[str, Any]:
+    """All tensors of a weight file, safetensors first, pickles only weights-only."""
+    path = Path(path)
+    if path.suffix.lower() == ".safetensors":
+        return load_safetensors(path)
+    if path.suffix.lower() in PICKLE_SUFFIXES:
+        return load_pickle(path)
+    raise ModelLoadError(f"{path.name}: unknown weight file type {path.suffix!r}.")
+
+
+def key_shapes(path: Path) -> tuple[dict[str, tuple[int, ...]], dict[str, str]]:
+    """Keys -> shapes (and metadata) of any weight file, without running pickled code."""
+    path = Path(path)
+    if path.suffix.lower() == ".safetensors":
+        return read_safetensors_header(path)
+    state = load_pickle(path)
+    return {k: tuple(v.shape) for k, v in state.items()}, {}
+
+
+_NUMPY_DTYPES = {"F64": "<f8", "F32": "<f4", "F16": "<f2", "I64": "<i8", "I32": "<i4"}
+
+
+def _safetensors_entries(path: Path) -> tuple[dict[str, Any], int]:
+    """The raw header entries of a .safetensors file and where its data starts."""
+    read_safetensors_header(path)  # validates the length and the JSON first
+    with open(path, "rb") as f:
+        (length,) = struct.unpack("<Q", f.read(8))
+        return json.loads(f.read(length).decode("utf-8")), 8 + length
+
+
+def _decode(raw: bytes, dtype: str, shape: list[int]) -> Any:
+    import numpy as np
+
+    if dtype == "BF16":  # bfloat16 is the top half of a float32
+        wide = np.frombuffer(raw, "<u2").astype(np.uint32) << 16
+        return wide.view(np.float32).reshape(shape)
+    if dtype not in _NUMPY_DTYPES:
+        raise ValueError(f"tensor dtype {dtype} is not read here")
+    return np.frombuffer(raw, _NUMPY_DTYPES[dtype]).astype(np.float32).reshape(shape)
+
+
+def tensor_values(path: Path, keys: list[str]) -> dict[str, Any]:
+    """A few tensors of a weight file as float32 numpy arrays, without torch for safetensors
+    (only those bytes are read); pickles go through the weights-only loader."""
+    path = Path(path)
+    if path.suffix.lower() != ".safetensors":
+        state = load_pickle(path)
+        return {k: state[k].float().numpy() for k in keys if k in state}
+    entries, start = _safetensors_entries(path)
+    out = {}
+    try:
+        with open(path, "rb") as f:
+            for key in keys:
+                entry = entries.get(key)
+                if not isinstance(entry, dict):
+                    continue
+                begin, end = entry["data_offsets"]
+                f.seek(start + begin)
+                out[key] = _decode(f.read(end - begin), entry["dtype"], entry["shape"])
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise ModelLoadError(f"{path.name} is not a readable .safetensors file.", str(exc)) from exc
+    return out
+
+
+def convert_to_safetensors(path: Path, out: Path | None = None) -> Path:
+    """One call: a weights-only-loaded pickle written as .safetensors next to it (or at `out`)."""
+    from safetensors.torch import save_file
+
+    path = Path(path)
+    out = Path(out) if out is not None else path.with_suffix(".safetensors")
+    if out.exists():
+        raise ModelLoadError(f"{out.name} already exists; not overwriting it.", str(out))
+    state = load_state_dict(path)
+    # Clone: safetensors refuses tensors that share storage (tied or sliced weights).
+    tensors = {k: v.detach().clone().contiguous() for k, v in state.items()}
+    tmp = out.with_name(out.name + ".partial")
+    save_file(tensors, str(tmp), metadata={"converted_from": path.name})
+    tmp.replace(out)
+    return out
+
+
+def file_sha256(path: Path) -> str:
+    """SHA-256 of a file (or a folder's files), remembered on disk by path, size and mtime."""
+    path = Path(path)
+    files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
+    stamp = [(str(p.resolve()), p.stat().st_size, p.stat().st_mtime_ns) for p in files]
+    key = hashlib.sha256(json.dumps(stamp).encode()).hexdigest()
+    known = _known_hashes()
+    if key not in known:
+        digest = hashlib.sha256()
+        for p in files:
+            with open(p, "rb") as f:
+                for block in iter(lambda f=f: f.read(2**22), b""):
+                    digest.update(block)
+        known[key] = digest.hexdigest()
+        _save_hashes(known)
+    return known[key]
+
+
+_HASHES: dict[str, str] = {}
+
+
+def _hash_file() -> Path:
+    from studio.io.paths import user_cache_dir
+
+    return user_cache_dir() / "model-hashes.json"
+
+
+def _known_hashes() -> dict[str, str]:
+    if not _HASHES:
+        try:
+            _HASHES.update(json.loads(_hash_file().read_text(encoding="utf-8")))
+        except (OSError, ValueError):
+            pass
+    return _HASHES
+
+
+def _save_hashes(known: dict[str, str]) -> None:
+    """Best effort: a read-only cache folder only costs a rehash next time."""
+    from studio.io.atomic import write_atomic
+
+    target = _hash_file()
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        data = json.dumps(dict(list(known.items())[-5000:])).encode()
+        write_atomic(target, lambda handle: handle.write(data))
+    except OSError:
+        pass
+
+
+@dataclass(frozen=True)
+class ConvertRequest:
+    """A job for the generation thread: write a pickled checkpoint as .safetensors."""
+
+    path: str
+
+    def run(self) -> Path:
+        return convert_to_safetensors(Path(self.path))
