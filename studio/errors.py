@@ -1,4 +1,4 @@
-"""Precise, user-facing exceptions raised by the engine (plain words first, details on demand)."""
+"""Studio's shared exceptions: errors written for the artist, and Cancelled, which is not one."""
 
 from __future__ import annotations
 
@@ -22,3 +22,14 @@ class ModelLoadError(StudioError):
 
 class OutOfMemoryError(StudioError):
     """The device ran out of memory; the worker stays alive for the next job."""
+
+
+class Cancelled(Exception):  # noqa: N818 - stopping on request is not an error
+    """The artist (or a caller) stopped the work. Never reported as an error: whoever stopped it
+    already knows. `message` says what happened in plain words, if anything is worth saying;
+    `kept` tells whether partial work (a draft, a partial download) was kept."""
+
+    def __init__(self, message: str = "", kept: bool = False) -> None:
+        super().__init__(message or "cancelled")
+        self.message = message
+        self.kept = kept

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from studio.engine.requests import RunRecord
-from studio.errors import StudioError
+from studio.errors import Cancelled, StudioError
 from studio.io.atomic import write_atomic
 from studio.io.run_views import export_size, run_frames
 
@@ -22,10 +22,6 @@ Progress = Callable[[int, int], None]  # (frames written, frames in all)
 
 class ExportError(StudioError):
     """The run could not be written (format, ffmpeg, empty record, file system)."""
-
-
-class ExportCancelled(Exception):
-    """The artist stopped the export; nothing was written."""
 
 
 def ffmpeg_path() -> str | None:
@@ -79,7 +75,7 @@ def export_run(
     frames = []
     for done, frame in enumerate(run_frames(record, view, size), 1):
         if cancel is not None and cancel.is_set():
-            raise ExportCancelled()
+            raise Cancelled("The export was stopped; nothing was written.")
         frames.append(frame)
         if progress is not None:
             progress(done, total)

@@ -11,12 +11,11 @@ from pathlib import Path
 from PySide6.QtCore import QObject, Signal
 
 from studio.engine.hub.download import (
-    DownloadCancelled,
     DownloadControl,
     download,
     plan_download,
 )
-from studio.errors import StudioError
+from studio.errors import Cancelled, StudioError
 
 THREAD_NAME = "studio-download"
 log = logging.getLogger(__name__)
@@ -154,7 +153,7 @@ class DownloadManager(QObject):
                 control=control,
                 free_space=self._free_space,
             )
-        except DownloadCancelled as stop:
+        except Cancelled as stop:
             self._active = False
             self.cancelled.emit(request, stop.kept)
             return

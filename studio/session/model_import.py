@@ -10,13 +10,12 @@ from pathlib import Path
 from PySide6.QtCore import QObject, Signal
 
 from studio.engine.models.importing import (
-    ImportCancelled,
     ImportPlan,
     install,
     plan_conversion,
     plan_import,
 )
-from studio.errors import StudioError
+from studio.errors import Cancelled, StudioError
 
 THREAD_NAME = "studio-model-import"
 log = logging.getLogger(__name__)
@@ -28,7 +27,8 @@ class ModelImporter(QObject):
     started = Signal(str)  # what is being added, in words
     progress = Signal(object)  # (bytes done, bytes total, seconds left or None)
     added = Signal(object, object)  # ModelInfo, tuple of originals to trash (moved/converted)
-    failed = Signal(str, str)  # message, details (cancel included)
+    failed = Signal(str, str)  # message, details
+    cancelled = Signal(str)  # what was stopped, in words (not an error: nothing was added)
     idle = Signal()  # the queue ran empty
 
     def __init__(self, parent: QObject | None = None) -> None:
@@ -88,8 +88,8 @@ class ModelImporter(QObject):
                     plan = plan_import(source, models_dir)
                 self.started.emit(_describe(plan, move))
                 result = install(plan, move, self._reporter(), self._cancel.is_set)
-            except ImportCancelled as exc:
-                self.failed.emit(exc.message, "")
+            except Cancelled as exc:
+                self.cancelled.emit(exc.message)
                 with self._lock:
                     self._queue.clear()
                 continue

@@ -8,8 +8,8 @@ from pathlib import Path
 from PySide6.QtCore import QObject, Signal
 
 from studio.engine.requests import RunRecord
-from studio.errors import StudioError
-from studio.io.run_export import ExportCancelled, export_run
+from studio.errors import Cancelled, StudioError
+from studio.io.run_export import export_run
 
 EXPORT_THREAD = "studio-export"
 
@@ -44,7 +44,7 @@ class RunExporter(QObject):
     def _work(self, record, path, view, fps, cancel) -> None:
         try:
             out = export_run(record, path, view, fps, progress=self.progressed.emit, cancel=cancel)
-        except ExportCancelled:
+        except Cancelled:
             self.cancelled.emit()
         except StudioError as exc:
             self.failed.emit(exc.message, exc.details)

@@ -12,7 +12,8 @@ import pytest
 from PIL import Image
 
 from studio.engine.requests import RunRecord, StepFrame
-from studio.io.run_export import ExportCancelled, ExportError, export_run
+from studio.errors import Cancelled
+from studio.io.run_export import ExportError, export_run
 from studio.io.run_views import view_image
 
 
@@ -89,7 +90,7 @@ def test_progress_and_cancel(tmp_path):
     assert seen == [(1, 4), (2, 4), (3, 4), (4, 4)]
     cancel = threading.Event()
     cancel.set()
-    with pytest.raises(ExportCancelled):
+    with pytest.raises(Cancelled):
         export_run(make_record(4), tmp_path / "b.gif", cancel=cancel)
     assert not (tmp_path / "b.gif").exists()
 

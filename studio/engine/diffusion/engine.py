@@ -29,7 +29,7 @@ from studio.engine.diffusion.runs import (
     variation_latents,
 )
 from studio.engine.diffusion.samplers import SAMPLERS, make_scheduler
-from studio.engine.diffusion.stream import Cancelled, StepStream
+from studio.engine.diffusion.stream import StepStream
 from studio.engine.diffusion.taesd import GovernedDecoder, load_taesd
 from studio.engine.diffusion.vae_guard import BAD_LATENTS, REDECODE_NOTE, Fp32Redecode
 from studio.engine.diffusion.walk import mixed_prompt_embeds
@@ -44,7 +44,7 @@ from studio.engine.requests import (
     GenerationResult,
     StepPreview,
 )
-from studio.errors import InvalidRequestError, OutOfMemoryError, StudioError
+from studio.errors import Cancelled, InvalidRequestError, OutOfMemoryError, StudioError
 
 log = logging.getLogger(__name__)
 MAX_STEPS = 500

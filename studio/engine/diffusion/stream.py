@@ -10,10 +10,7 @@ from typing import Any
 
 from studio.engine.diffusion.previews import latent_to_rgb
 from studio.engine.requests import StepPreview
-
-
-class Cancelled(Exception):
-    """Raised inside the denoising loop to stop at once (no final VAE decode)."""
+from studio.errors import Cancelled
 
 
 def _x0_from_alphas(scheduler: Any, model_output, timestep, sample):

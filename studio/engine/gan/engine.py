@@ -10,13 +10,12 @@ from pathlib import Path
 from typing import Any
 
 import studio
-from studio.engine.diffusion.stream import Cancelled
 from studio.engine.gan import spade_model, translate
 from studio.engine.gan.requests import SpadeRequest, TranslateRequest
 from studio.engine.memory.device import choose_device
 from studio.engine.memory.oom import describe, free_device_memory, is_out_of_memory
 from studio.engine.requests import GenerationResult, StepPreview
-from studio.errors import InvalidRequestError, OutOfMemoryError
+from studio.errors import Cancelled, InvalidRequestError, OutOfMemoryError
 
 log = logging.getLogger(__name__)
 GanRequest = SpadeRequest | TranslateRequest

@@ -7,7 +7,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from studio.engine.diffusion.stream import Cancelled
+from studio.errors import Cancelled
 
 
 def pad_to_multiple(image: np.ndarray, multiple: int) -> np.ndarray:

@@ -35,7 +35,6 @@ from studio.engine.hub.transfer import (
     CHUNK_BYTES,
     ChecksumError,
     DiskSpaceError,
-    DownloadCancelled,
     DownloadControl,
     DownloadError,
     DownloadProgress,
@@ -46,13 +45,13 @@ from studio.engine.hub.transfer import (
     network_allowed,
     open_part,
 )
+from studio.errors import Cancelled
 
 __all__ = [
     "ANY_REPO_PATTERNS",
     "CHUNK_BYTES",
     "ChecksumError",
     "DiskSpaceError",
-    "DownloadCancelled",
     "DownloadControl",
     "DownloadError",
     "DownloadProgress",
@@ -126,7 +125,7 @@ def _download(plan, models_dir: Path, on_progress, control, free_space, open_fil
             if not (files_dir / f.local).is_file():
                 _fetch(plan, f, files_dir, meter, control, open_file)
         meter.emit("installing")
-    except DownloadCancelled as stop:
+    except Cancelled as stop:
         if not stop.kept:
             shutil.rmtree(staging, ignore_errors=True)
         raise

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
-from studio.errors import StudioError
+from studio.errors import Cancelled, StudioError
 
 # huggingface_hub streams in chunks of this many bytes; bytes of an unfinished chunk are lost
 # when a connection drops, and cancel/pause is noticed once per chunk. Its default is 10 MiB.
@@ -35,14 +35,6 @@ class ChecksumError(DownloadError):
 
 class DiskSpaceError(DownloadError):
     """Not enough free disk space for the download (checked before starting, or a full disk)."""
-
-
-class DownloadCancelled(Exception):  # noqa: N818 - cancel is not an error (DESIGN: Errors)
-    """The download stopped on request; `kept` says whether the partial files were kept."""
-
-    def __init__(self, kept: bool = False) -> None:
-        super().__init__("kept" if kept else "removed")
-        self.kept = kept
 
 
 class _Paused(Exception):  # noqa: N818 - internal control flow
@@ -92,12 +84,12 @@ class DownloadControl:
 
     def check_cancelled(self) -> None:
         if self._cancel.is_set():
-            raise DownloadCancelled(self.keep_partial)
+            raise Cancelled(kept=self.keep_partial)
 
     def check(self) -> None:
-        """Raise DownloadCancelled or _Paused (the caller reconnects after `wait_resumed`)."""
+        """Raise Cancelled or _Paused (the caller reconnects after `wait_resumed`)."""
         if self._cancel.is_set():
-            raise DownloadCancelled(self.keep_partial)
+            raise Cancelled(kept=self.keep_partial)
         if not self._running.is_set():
             raise _Paused()
 

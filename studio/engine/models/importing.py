@@ -15,16 +15,12 @@ from pathlib import Path
 from studio.engine.models.catalog import describe, human_size, sidecars
 from studio.engine.models.checkpoints import PICKLE_SUFFIXES
 from studio.engine.models.registry import ModelInfo, inspect_folder
-from studio.errors import ModelLoadError, StudioError
+from studio.errors import Cancelled, ModelLoadError, StudioError
 
 CHUNK = 4 * 2**20  # bytes per copy step (progress and cancel are checked between chunks)
 SPACE_MARGIN = 64 * 2**20  # free space kept beyond the model itself
 FIXABLE = "no .safetensors weights in the folder"  # a problem conversion solves
 Progress = Callable[[int, int], None]  # (bytes done, bytes in total)
-
-
-class ImportCancelled(StudioError):
-    """The artist cancelled an import; nothing was added."""
 
 
 @dataclass(frozen=True)
@@ -224,7 +220,7 @@ def _write(source: Path, tmp: Path, plan: ImportPlan, report: Progress, stop) ->
         if _is_pickle(file) and file not in pickles:
             continue  # a .safetensors twin is there: the pickle is not needed
         if stop():
-            raise ImportCancelled(f"Adding {source.name} was cancelled; nothing was added.")
+            raise Cancelled(f"Adding {source.name} was cancelled; nothing was added.")
         out = tmp / relative
         out.parent.mkdir(parents=True, exist_ok=True)
         if file in pickles:
@@ -257,7 +253,7 @@ def _copy_file(src: Path, out: Path, done: int, total: int, report: Progress, st
     with open(src, "rb") as reader, open(out, "wb") as writer:
         while block := reader.read(CHUNK):
             if stop():
-                raise ImportCancelled(f"Adding {src.name} was cancelled; nothing was added.")
+                raise Cancelled(f"Adding {src.name} was cancelled; nothing was added.")
             writer.write(block)
             done += len(block)
             report(done, total)

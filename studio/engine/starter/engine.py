@@ -14,14 +14,10 @@ from studio.engine.diffusion.record import StepRecorder
 from studio.engine.requests import GenerationRequest, GenerationResult, StepPreview
 from studio.engine.starter import vocab
 from studio.engine.starter.model import LoadedStarter, labels_to_onehot, load_starter
-from studio.errors import InvalidRequestError
+from studio.errors import Cancelled, InvalidRequestError
 
 MAX_STEPS = 500
 MAX_SIDE = 4096
-
-
-class _Cancelled(Exception):
-    """Raised from the step callback to stop the denoising loop."""
 
 
 def is_starter_folder(path: str | Path | None) -> bool:
@@ -137,7 +133,7 @@ class StarterEngine:
             elapsed = time.perf_counter() - started
             on_step(StepPreview(state["done"], total, x0, elapsed, record=recorder.live()))
             if cancel.is_set():
-                raise _Cancelled
+                raise Cancelled
 
         images: list[np.ndarray] = []
         seeds: list[int] = []
@@ -155,7 +151,7 @@ class StarterEngine:
                 )  # fmt: skip
                 images += [self._finish(img, request) for img in out]
                 seeds += list(range(seed, seed + batch))
-        except _Cancelled:
+        except Cancelled:
             seconds = time.perf_counter() - started
             if state["last"] is None:
                 return None

@@ -125,6 +125,7 @@ class ModelManager(QWidget):
         self.importer.progress.connect(self._on_import_progress)
         self.importer.added.connect(self._on_added)
         self.importer.failed.connect(self._on_import_failed)
+        self.importer.cancelled.connect(self._on_import_cancelled)
         self.importer.idle.connect(self._on_import_idle)
 
     def add_tab(self, widget: QWidget, title: str) -> int:
@@ -209,6 +210,10 @@ class ModelManager(QWidget):
     def _on_import_failed(self, message: str, details: str) -> None:
         self.installed.status_label.setText(message)
         self.installed.status_label.setToolTip(details)
+
+    def _on_import_cancelled(self, message: str) -> None:
+        self.installed.status_label.setText(message)
+        self.installed.status_label.setToolTip("")
 
     def _on_import_idle(self) -> None:
         if not self.importer.busy:

@@ -8,10 +8,10 @@ import numpy as np
 import pytest
 import torch
 
-from studio.engine.diffusion.stream import Cancelled
 from studio.engine.gan.requests import TranslateRequest
 from studio.engine.gan.tiles import run_tiled, starts
 from studio.engine.gan.translate import LoadedTranslator, translate
+from studio.errors import Cancelled
 from tests.engine.gan.reference_pix2pix import RefResnetGenerator
 
 

@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from studio.engine.hub import download as hub
+from studio.errors import Cancelled
 from tests.fakehub import FakeHub
 
 REPO = "acme/tiny-model"
@@ -158,7 +159,7 @@ def test_cancel_removes_the_staging_folder(fake, tmp_path):
         if p.file == WEIGHTS and p.done > 300_000:
             control.cancel()
 
-    with pytest.raises(hub.DownloadCancelled):
+    with pytest.raises(Cancelled):
         hub.download(_plan(fake), tmp_path, on_progress=cancel_midway, control=control)
     _assert_nothing_installed(tmp_path)
     assert not hub.staging_dir(tmp_path, "acme--tiny-model").exists()
@@ -384,7 +385,7 @@ def test_a_second_download_of_the_same_model_is_refused_while_one_runs(fake, tmp
     started = threading.Event()
     first = threading.Thread(
         target=lambda: pytest.raises(
-            hub.DownloadCancelled,
+            Cancelled,
             hub.download,
             plan,
             tmp_path,

@@ -9,9 +9,9 @@ import pytest
 import torch
 
 from studio.engine.models.checkpoints import read_safetensors_header
-from studio.engine.models.importing import ImportCancelled, install, plan_import, safetensors_name
+from studio.engine.models.importing import install, plan_import, safetensors_name
 from studio.engine.models.registry import inspect_folder
-from studio.errors import ModelLoadError
+from studio.errors import Cancelled, ModelLoadError
 from tests.engine.gan.reference_spade import RefGenerator
 from tests.engine.models.test_catalog import lora, taesd
 
@@ -131,7 +131,7 @@ def test_cancel_and_failure_leave_nothing_behind(tmp_path, tiny_sd_path):
         calls.append(1)
         return len(calls) > 3
 
-    with pytest.raises(ImportCancelled, match="cancelled; nothing was added"):
+    with pytest.raises(Cancelled, match="cancelled; nothing was added"):
         install(plan, cancelled=cancel_later)
     assert listing(dest) == []
     src = shutil.copytree(tiny_sd_path, tmp_path / "sd-copy")
