@@ -18,7 +18,15 @@ from studio.document.document import Document
 from studio.errors import StudioError
 from studio.io.paths import user_data_dir, user_models_dir
 from studio.io.recovery import claim, find_recoverable, set_aside
+from studio.session.controllers import Controllers
+from studio.session.convert import Converter
+from studio.session.explore_jobs import ExploreBatch
+from studio.session.jobs import JobQueue
+from studio.session.live_draft import LiveDraft
+from studio.session.run_export_job import RunExporter
+from studio.session.run_history import RunHistory
 from studio.session.session import GenerationSession
+from studio.session.translate import Translator
 from studio.ui.main_window import MainWindow
 from studio.worker.worker import GenerationWorker
 
@@ -32,17 +40,33 @@ def make_engine():
     return EngineRouter()  # diffusion requests to DiffusionEngine, GAN requests to GanEngine
 
 
-def build_window(engine=None, settings: QSettings | None = None) -> MainWindow:
-    """Document + worker + session + window; the caller owns the QApplication."""
+def build_controllers(engine=None) -> Controllers:
+    """Document, worker, the one job queue and every controller that owns jobs."""
     document = Document(512, 512)
     worker = GenerationWorker(engine if engine is not None else make_engine())
-    session = GenerationSession(document, worker)
+    jobs = JobQueue(worker)
+    return Controllers(
+        document=document,
+        worker=worker,
+        jobs=jobs,
+        session=GenerationSession(document, jobs),
+        live_draft=LiveDraft(document, jobs),
+        translator=Translator(document, jobs),
+        converter=Converter(jobs),
+        run_history=RunHistory(document, jobs),
+        run_exporter=RunExporter(),
+        explore_batch=ExploreBatch(document, jobs),
+    )
+
+
+def build_window(engine=None, settings: QSettings | None = None) -> MainWindow:
+    """Controllers + window; the caller owns the QApplication."""
+    controllers = build_controllers(engine)
     settings = settings or QSettings(
         str(user_data_dir() / "settings.ini"), QSettings.Format.IniFormat
     )
-    window = MainWindow(session, settings)
-    worker.setParent(window)
-    session.setParent(window)
+    window = MainWindow(controllers, settings)
+    controllers.adopt(window)
     return window
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 from PySide6.QtCore import QObject, Signal
 
 from studio.engine.models.checkpoints import ConvertRequest
-from studio.worker.worker import GenerationWorker
+from studio.session.jobs import JobOwner, JobQueue, QueuedJob
 
 PICKLE_SUFFIXES = (".ckpt", ".pt", ".pth", ".bin")
 
@@ -16,33 +16,25 @@ def can_convert(path: str) -> bool:
     return Path(path).is_file() and Path(path).suffix.lower() in PICKLE_SUFFIXES
 
 
-class Converter(QObject):
+class Converter(QObject, JobOwner):
     """Queues conversions (weights-only load, nothing in the file runs) and reports the result."""
 
     converted = Signal(str, str)  # original path, new .safetensors path
     error_raised = Signal(str, str)
 
-    def __init__(self, worker: GenerationWorker, parent=None) -> None:
+    def __init__(self, jobs: JobQueue, parent=None) -> None:
         super().__init__(parent)
-        self.worker = worker
-        self._jobs: dict[int, str] = {}
-        worker.job_finished.connect(self._on_finished)
-        worker.job_failed.connect(self._on_failed)
-        worker.job_cancelled.connect(lambda job_id, _r: self._jobs.pop(job_id, None))
+        self.jobs = jobs
 
     def convert(self, path: str) -> int | None:
         if not can_convert(path):
             self.error_raised.emit(f"{Path(path).name} is not a pickled checkpoint file.", path)
             return None
-        job_id = self.worker.submit(ConvertRequest(path), f"Convert {Path(path).name}")
-        self._jobs[job_id] = path
-        return job_id
+        label = f"Convert {Path(path).name}"
+        return self.jobs.submit(ConvertRequest(path), label, self, kind="convert", data=path)
 
-    def _on_finished(self, job_id: int, result) -> None:
-        path = self._jobs.pop(job_id, None)
-        if path is not None:
-            self.converted.emit(path, str(result))
+    def job_finished(self, job: QueuedJob, result) -> None:
+        self.converted.emit(job.data, str(result))
 
-    def _on_failed(self, job_id: int, message: str, details: str) -> None:
-        if self._jobs.pop(job_id, None) is not None:
-            self.error_raised.emit(message, details)
+    def job_failed(self, job: QueuedJob, message: str, details: str) -> None:
+        self.error_raised.emit(message, details)

@@ -11,7 +11,7 @@ from PySide6.QtCore import QObject, Signal
 from studio.document.document import Document
 from studio.document.layers import Layer, rgba_from_rgb
 from studio.engine.requests import GenerationRequest
-from studio.worker.worker import GenerationWorker
+from studio.session.jobs import JobOwner, JobQueue, QueuedJob
 
 
 @dataclass
@@ -27,7 +27,7 @@ class Cell:
     result: Any = None
 
 
-class ExploreBatch(QObject):
+class ExploreBatch(QObject, JobOwner):
     """Submits every cell to the one worker queue in order and collects the results."""
 
     batch_started = Signal(str, int, int)  # kind, rows, columns
@@ -36,60 +36,63 @@ class ExploreBatch(QObject):
     error_raised = Signal(str, str)
     layer_added = Signal(int)
 
-    def __init__(self, document: Document, worker: GenerationWorker, parent=None) -> None:
+    def __init__(self, document: Document, jobs: JobQueue, parent=None) -> None:
         super().__init__(parent)
         self.document = document
-        self.worker = worker
+        self.jobs = jobs
         self.kind = ""
         self.columns = 1
         self.cells: list[Cell] = []
-        self._by_job: dict[int, int] = {}
-        worker.job_started.connect(lambda job: self._set(job, state="running"))
-        worker.job_finished.connect(self._on_finished)
-        worker.job_cancelled.connect(lambda job, _r: self._set(job, state="cancelled"))
-        worker.job_failed.connect(self._on_failed)
 
     def start(self, kind: str, cells: list[Cell], columns: int) -> None:
         """Stop the previous batch's waiting jobs, then queue all of these."""
         self.stop()
         self.kind, self.cells, self.columns = kind, cells, max(1, columns)
-        self._by_job = {}
         rows = -(-len(cells) // self.columns)
         self.batch_started.emit(kind, rows, self.columns)
-        for index, cell in enumerate(cells):
-            cell.job_id = self.worker.submit(cell.request, f"{kind}: {cell.label}")
-            self._by_job[cell.job_id] = index
+        for cell in cells:  # each job carries its cell: an older batch's late news finds none
+            label = f"{kind}: {cell.label}"
+            cell.job_id = self.jobs.submit(cell.request, label, self, kind="explore", data=cell)
 
     def stop(self) -> None:
         """Remove the waiting cells and cancel the running one."""
         for cell in self.cells:
-            if cell.state == "queued" and self.worker.remove(cell.job_id):
-                cell.state = "cancelled"
+            if cell.state == "queued":
+                self.jobs.remove(cell.job_id)  # its cell is marked cancelled by job_removed
             elif cell.state == "running":
-                self.worker.cancel(cell.job_id)
+                self.jobs.cancel(cell.job_id)
 
     def busy(self) -> bool:
         return any(c.state in ("queued", "running") for c in self.cells)
 
-    def _set(self, job_id: int, **changes: Any) -> None:
-        index = self._by_job.get(job_id)
+    def _set(self, job: QueuedJob, **changes: Any) -> None:
+        cell = job.data
+        index = next((i for i, c in enumerate(self.cells) if c is cell), None)
         if index is None:
-            return
+            return  # a cell of a batch that was replaced since
         for name, value in changes.items():
-            setattr(self.cells[index], name, value)
+            setattr(cell, name, value)
         self.cell_changed.emit(index)
         if changes.get("state") in ("done", "failed", "cancelled") and not self.busy():
             self.batch_done.emit()
 
-    def _on_finished(self, job_id: int, result: Any) -> None:
-        if job_id in self._by_job:
-            image = np.asarray(result.image)
-            self._set(job_id, image=image, seconds=result.seconds, result=result, state="done")
+    def job_started(self, job: QueuedJob) -> None:
+        self._set(job, state="running")
 
-    def _on_failed(self, job_id: int, message: str, details: str) -> None:
-        if job_id in self._by_job:
+    def job_finished(self, job: QueuedJob, result: Any) -> None:
+        image = np.asarray(result.image)
+        self._set(job, image=image, seconds=result.seconds, result=result, state="done")
+
+    def job_cancelled(self, job: QueuedJob, draft: Any) -> None:
+        self._set(job, state="cancelled")
+
+    def job_removed(self, job: QueuedJob) -> None:
+        self._set(job, state="cancelled")
+
+    def job_failed(self, job: QueuedJob, message: str, details: str) -> None:
+        if any(c is job.data for c in self.cells):
             self.error_raised.emit(message, details)
-            self._set(job_id, state="failed")
+        self._set(job, state="failed")
 
     def open_cell(self, index: int) -> int | None:
         """Add a finished cell's picture as a new layer (one undo step)."""

@@ -12,7 +12,7 @@ from studio.document.layers import LABEL, rgba_from_rgb
 from studio.engine.gan.requests import SpadeRequest
 from studio.engine.models.registry import ModelInfo, scan
 from studio.io.paths import model_search_dirs
-from studio.worker.worker import GenerationWorker
+from studio.session.jobs import JobOwner, JobQueue, QueuedJob
 
 log = logging.getLogger(__name__)
 CHANNEL = "live-draft"
@@ -36,20 +36,19 @@ def preferred_spade(models: list[ModelInfo], chosen: str = "") -> str:
     return starter or (paths[0] if paths else "")
 
 
-class LiveDraft(QObject):
+class LiveDraft(QObject, JobOwner):
     """Watches the active label layer; renders it with the chosen SPADE model, newest wins."""
 
     draft_shown = Signal(float)  # seconds from the edit to the draft on screen
     error_raised = Signal(str, str)
 
-    def __init__(self, document: Document, worker: GenerationWorker, parent=None) -> None:
+    def __init__(self, document: Document, jobs: JobQueue, parent=None) -> None:
         super().__init__(parent)
         self.document = document
-        self.worker = worker
+        self.jobs = jobs
         self.model_path = ""
         self.enabled = False
         self.seed = 0
-        self._jobs: dict[int, float] = {}  # job id -> time of the edit it renders
         self._below: int | None = None  # the label layer the draft sits under
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
@@ -58,9 +57,6 @@ class LiveDraft(QObject):
         document.undo_stack.indexChanged.connect(self._on_edit)
         document.pixels_changed.connect(self._on_edit)
         document.active_layer_changed.connect(self._on_edit)
-        worker.job_finished.connect(self._on_finished)
-        worker.job_cancelled.connect(self._on_cancelled)
-        worker.job_failed.connect(self._on_failed)
 
     def set_model(self, path: str) -> None:
         self.model_path = path
@@ -72,9 +68,6 @@ class LiveDraft(QObject):
 
     def _on_edit(self, *_args) -> None:
         self._schedule()
-
-    def _on_cancelled(self, job_id: int, _result) -> None:
-        self._jobs.pop(job_id, None)
 
     def _label_layer(self):
         layer = self.document.active_layer
@@ -92,21 +85,18 @@ class LiveDraft(QObject):
             return None
         label_set = LABEL_SETS.get(layer.palette.name, layer.palette.name.lower())
         request = SpadeRequest(self.model_path, layer.pixels, label_set=label_set, seed=self.seed)
-        job_id = self.worker.submit(request, "Live draft", channel=CHANNEL)
-        self._jobs[job_id] = time.monotonic()
+        edited = time.monotonic()  # the time of the edit it renders
+        job_id = self.jobs.submit(
+            request, "Live draft", self, kind="live-draft", channel=CHANNEL, data=edited
+        )
         self._below = layer.id
         return job_id
 
-    def _on_finished(self, job_id: int, result) -> None:
-        started = self._jobs.pop(job_id, None)
-        if started is None:
-            return
+    def job_finished(self, job: QueuedJob, result) -> None:
         self.document.show_live_draft(rgba_from_rgb(result.image), below=self._below)
-        self.draft_shown.emit(time.monotonic() - started)
+        self.draft_shown.emit(time.monotonic() - job.data)
 
-    def _on_failed(self, job_id: int, message: str, details: str) -> None:
-        if self._jobs.pop(job_id, None) is None:
-            return
+    def job_failed(self, job: QueuedJob, message: str, details: str) -> None:
         self.enabled = False  # one clear message, not one per brush dab
         log.warning("live draft stopped: %s", message)
         self.error_raised.emit(f"Live draft stopped: {message}", details)

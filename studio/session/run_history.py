@@ -13,7 +13,8 @@ from studio.document.document import Document
 from studio.document.layers import Layer, rgba_from_rgb
 from studio.engine.requests import DecodeRequest, DecodeResult, RunRecord
 from studio.io.run_views import VIEWS, resized, view_image
-from studio.worker.worker import GenerationWorker
+from studio.session.jobs import JobOwner, JobQueue, QueuedJob
+from studio.worker.jobs import JobState
 
 log = logging.getLogger(__name__)
 KEEP_RUNS = 8  # older records are forgotten
@@ -36,8 +37,8 @@ class RecordedRun:
     decoded: dict[int, np.ndarray] = field(default_factory=dict)  # step index -> HxWx3
 
 
-class RunHistory(QObject):
-    """Collects every run's step record from the worker; decodes and promotes steps."""
+class RunHistory(QObject, JobOwner):
+    """Records every job's steps (through the job queue); decodes, continues, promotes steps."""
 
     runs_changed = Signal()  # a run arrived, ended or was forgotten
     run_updated = Signal(int)  # job id: a running run recorded more steps
@@ -45,57 +46,44 @@ class RunHistory(QObject):
     error_raised = Signal(str, str)
     layer_promoted = Signal(int)  # layer id
 
-    def __init__(self, document: Document, worker: GenerationWorker, parent=None) -> None:
+    def __init__(self, document: Document, jobs: JobQueue, parent=None) -> None:
         super().__init__(parent)
         self.document = document
-        self.worker = worker
+        self.jobs = jobs
         self.runs: list[RecordedRun] = []
         self.cap_bytes = DEFAULT_CAP_BYTES  # full-size frames of all kept runs together
-        self._labels: dict[int, str] = {}
-        self._decodes: dict[int, tuple[int, int]] = {}  # decode job id -> (run job id, step)
-        self._continues: dict[int, str] = {}  # continue job id -> label of the layer
-        self._requests: dict[int, Any] = {}  # running job id -> its request
-        self._pending: tuple[int, RunRecord] | None = None  # newest live record not yet shown
+        self._pending: tuple[QueuedJob, RunRecord] | None = None  # newest record not yet shown
         self._live_timer = QTimer(self)
         self._live_timer.setSingleShot(True)
         self._live_timer.setInterval(LIVE_INTERVAL_MS)
         self._live_timer.timeout.connect(self._apply_live)
-        worker.job_started.connect(self._on_started)
-        worker.step_previewed.connect(self._on_preview)
-        worker.job_finished.connect(self._on_result)
-        worker.job_cancelled.connect(self._on_result)
-        worker.job_failed.connect(self._on_failed)
+        jobs.job_previewed.connect(self._on_preview)  # every job's run is recorded…
+        jobs.job_ended.connect(self._on_ended)  # …whoever owns it
 
     def run(self, job_id: int) -> RecordedRun | None:
         return next((r for r in self.runs if r.job_id == job_id), None)
 
-    def _on_started(self, job_id: int) -> None:
-        job = next((j for j in self.worker.jobs() if j.id == job_id), None)
-        if job is not None:
-            self._labels[job_id] = job.label
-            self._requests[job_id] = job.request
-
     # ---- a running run (GUI thread, throttled; the newest record wins) --------------------
-    def _on_preview(self, job_id: int, preview: Any) -> None:
+    def _on_preview(self, job: QueuedJob, preview: Any) -> None:
         record = getattr(preview, "record", None)
-        if record is None or not record.frames or job_id not in self._requests:
+        if record is None or not record.frames:
             return
-        self._pending = (job_id, record)
+        self._pending = (job, record)
         if not self._live_timer.isActive():
             self._live_timer.start()
 
     def _apply_live(self) -> None:
         pending, self._pending = self._pending, None
-        if pending is None or pending[0] not in self._requests:
+        now = self.jobs.job(pending[0].id) if pending is not None else None
+        if now is None or now.state is not JobState.RUNNING:
             return  # the run ended meanwhile: its result's record is the truth
-        job_id, record = pending
+        job_id, record, request = now.id, pending[1], now.request
         run = self.run(job_id)
         if run is not None:
             run.record = record
             self.run_updated.emit(job_id)
             return
-        request = self._requests[job_id]
-        label = self._labels.get(job_id) or _default_label(record, request)
+        label = now.label or _default_label(record, request)
         recipe = dict(request.describe()) if hasattr(request, "describe") else {}
         self.runs.append(RecordedRun(job_id, label, record, request, recipe, False, live=True))
         del self.runs[:-KEEP_RUNS]
@@ -103,29 +91,22 @@ class RunHistory(QObject):
 
     def _forget_live(self, job_id: int) -> RecordedRun | None:
         """The run ended: no more live records for it; its live entry, if it had one."""
-        self._requests.pop(job_id, None)
-        if self._pending is not None and self._pending[0] == job_id:
+        if self._pending is not None and self._pending[0].id == job_id:
             self._pending = None
         run = self.run(job_id)
         return run if run is not None and run.live else None
 
-    def _on_result(self, job_id: int, result: Any) -> None:
-        label = self._labels.pop(job_id, "")
-        live = self._forget_live(job_id)
-        if isinstance(result, DecodeResult):
-            self._landed_decode(job_id, result)
-            return
-        if job_id in self._continues:
-            self._land(result, self._continues.pop(job_id))
+    def _on_ended(self, job: QueuedJob, result: Any) -> None:
+        """Any job ended: its result's record replaces the live one (none: the run is gone)."""
+        live = self._forget_live(job.id)
         record = getattr(result, "record", None)
-        if record is None or not record.frames:
+        if record is None or not record.frames:  # failed, removed, decodes, nothing recorded
             if live is not None:
                 self.runs.remove(live)
                 self.runs_changed.emit()
             return
-        run = live or RecordedRun(
-            job_id, label or _default_label(record, result.request), record, None, {}, False
-        )
+        label = job.label or _default_label(record, result.request)
+        run = live or RecordedRun(job.id, label, record, None, {}, False)
         run.record, run.request, run.recipe = record, result.request, dict(result.recipe)
         run.draft, run.resume, run.live = result.draft, result.resume, False
         if live is None:
@@ -153,22 +134,23 @@ class RunHistory(QObject):
             record = run.record
             run.record = replace(record, frames=tuple(frames), dropped=record.dropped + dropped)
 
-    def _landed_decode(self, job_id: int, result: DecodeResult) -> None:
-        target = self._decodes.pop(job_id, None)
-        run = self.run(target[0]) if target else None
-        if run is not None:
-            run.decoded[target[1]] = np.asarray(result.image)
-            self.step_decoded.emit(run.job_id, target[1])
+    # ---- our own jobs (decodes and continued runs), called back by the job queue ---------
+    def job_finished(self, job: QueuedJob, result: Any) -> None:
+        if isinstance(result, DecodeResult):
+            run_id, index = job.data  # the run and step index it decodes
+            run = self.run(run_id)
+            if run is not None:
+                run.decoded[index] = np.asarray(result.image)
+                self.step_decoded.emit(run_id, index)
+        else:
+            self._land(result, job.label)
 
-    def _on_failed(self, job_id: int, message: str, details: str) -> None:
-        self._labels.pop(job_id, None)
-        live = self._forget_live(job_id)
-        if live is not None:  # a failed run leaves no record behind
-            self.runs.remove(live)
-            self.runs_changed.emit()
-        ours = self._continues.pop(job_id, None) is not None
-        if self._decodes.pop(job_id, None) is not None or ours:
-            self.error_raised.emit(message, details)
+    def job_cancelled(self, job: QueuedJob, draft: Any) -> None:
+        if job.kind != "decode":
+            self._land(draft, job.label)  # a continued run stopped again: its draft
+
+    def job_failed(self, job: QueuedJob, message: str, details: str) -> None:
+        self.error_raised.emit(message, details)
 
     def _land(self, result: Any, label: str) -> None:
         """A continued run's result (or its new draft) as a layer, one undo step."""
@@ -207,9 +189,8 @@ class RunHistory(QObject):
             frame.step,
         )
         what = "tiny decoder" if decoder else "full VAE"
-        decode_id = self.worker.submit(decode, f"Decode step {frame.step} ({what}) of {run.label}")
-        self._decodes[decode_id] = (job_id, index)
-        return decode_id
+        label = f"Decode step {frame.step} ({what}) of {run.label}"
+        return self.jobs.submit(decode, label, self, kind="decode", data=(job_id, index))
 
     def can_continue(self, job_id: int) -> bool:
         run = self.run(job_id)
@@ -225,10 +206,7 @@ class RunHistory(QObject):
             )
             return None
         request = replace(run.request, resume=run.resume)
-        label = f"Continued: {run.label}"
-        job = self.worker.submit(request, label)
-        self._continues[job] = label
-        return job
+        return self.jobs.submit(request, f"Continued: {run.label}", self, kind="generate")
 
     def picture(self, job_id: int, index: int, view: str) -> np.ndarray:
         """Step `index` in `view` at the run's output size (the full decode for x0 when made)."""

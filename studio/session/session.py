@@ -25,9 +25,9 @@ from studio.engine.requests import (
 )
 from studio.errors import StudioError
 from studio.io.paths import model_search_dirs, user_models_dir
+from studio.session.jobs import JobOwner, JobQueue, QueuedJob
 from studio.session.modes import Sources, mode_inputs
 from studio.session.settings import PromptSettings
-from studio.worker.worker import GenerationWorker
 
 log = logging.getLogger(__name__)
 EXTRA_KINDS = ("controlnet", "lora", "taesd")
@@ -92,7 +92,7 @@ def _short(text: str, limit: int = 32) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-class GenerationSession(QObject):
+class GenerationSession(QObject, JobOwner):
     """Validates, snapshots and queues generations; lands results in the document."""
 
     preview_changed = Signal(object)  # (HxWx3 uint8 preview, (width, height)) or None (clear)
@@ -104,17 +104,14 @@ class GenerationSession(QObject):
     job_noted = Signal(str)  # a job ran differently than asked (memory retry, fp32 decode)
     memory_refused = Signal(object)  # MemoryVerdict: the job was not started, it would not fit
 
-    def __init__(self, document: Document, worker: GenerationWorker, parent=None) -> None:
+    def __init__(self, document: Document, jobs: JobQueue, parent=None) -> None:
         super().__init__(parent)
         self.document = document
-        self.worker = worker
+        self.jobs = jobs
+        self.worker = jobs.worker  # for what the engine holds (the memory estimate)
         self.settings = PromptSettings(width=document.width, height=document.height)
         self.models: list[ModelInfo] = []
         self.extra_model_paths: list[str] = []
-        self._labels: dict[int, str] = {}
-        self._sizes: dict[int, tuple[int, int]] = {}
-        self._sources: dict[int, Sources] = {}
-        self._shown: dict[int, int] = {}  # job id -> step previews put on the canvas
         self.extras: list[ModelInfo] = []  # ControlNets, LoRAs, preview decoders
         self.gan_models: list[ModelInfo] = []  # SPADE, pix2pix, CycleGAN generators
         self.last_seed: int | None = None
@@ -122,12 +119,8 @@ class GenerationSession(QObject):
         self.memory_settings = MemorySettings()  # Preferences → Memory: preset, retry choices
         self.memory_probe: MemoryProbe = device_memory  # device -> (free, total) bytes
         self._refused: tuple[GenerationRequest, str, Sources, MemoryVerdict] | None = None
-        worker.step_previewed.connect(self._on_step)
-        worker.job_finished.connect(self._on_finished)
-        worker.job_cancelled.connect(self._on_cancelled)
-        worker.job_failed.connect(self._on_failed)
-        worker.job_started.connect(self._on_started)
-        worker.queue_changed.connect(self._on_queue_changed)
+        jobs.job_previewed.connect(self._on_progress)  # every job's progress, not only ours
+        jobs.jobs_changed.connect(self._on_queue_changed)
 
     # ---- models ---------------------------------------------------------------------------
     def refresh_models(self) -> list[ModelInfo]:
@@ -311,11 +304,7 @@ class GenerationSession(QObject):
         self._refused = None
 
     def _submit(self, request: GenerationRequest, label: str, sources: Sources) -> int:
-        job_id = self.worker.submit(request, label)
-        self._labels[job_id] = label
-        self._sizes[job_id] = (request.width, request.height)
-        self._sources[job_id] = sources
-        return job_id
+        return self.jobs.submit(request, label, self, kind="generate", data=sources)
 
     def rerun_exactly(self, layer: Layer | None) -> int | None:
         """Queue the request that made `layer` again, refusing if its files have changed."""
@@ -340,45 +329,34 @@ class GenerationSession(QObject):
         return self._submit(request, label, Sources(dict(arrays), fit_to_canvas=fit))
 
     def cancel(self) -> None:
-        self.worker.cancel()
+        self.jobs.cancel()
 
     def remove_job(self, job_id: int) -> bool:
         """Take a waiting job out of the queue."""
-        removed = self.worker.remove(job_id)
-        if removed:
-            self._labels.pop(job_id, None)
-            self._sources.pop(job_id, None)
-        return removed
+        return self.jobs.remove(job_id)
 
-    # ---- worker events (GUI thread) -------------------------------------------------------
-    def _on_started(self, job_id: int) -> None:
-        if job_id not in self._labels:
-            return  # not ours (e.g. a live draft)
-        self.progress_changed.emit(Progress(job_id, 0, 0, "starting", 0.0, None))
+    # ---- our jobs, called back by the job queue (GUI thread) ------------------------------
+    def job_started(self, job: QueuedJob) -> None:
+        self.progress_changed.emit(Progress(job.id, 0, 0, "starting", 0.0, None))
 
-    def _on_step(self, job_id: int, preview: StepPreview) -> None:
-        if job_id not in self._labels:
-            if not self._is_background(job_id):  # Explore, Translate…: progress, no preview
-                self.progress_changed.emit(_progress(job_id, preview))
-            return
-        self.progress_changed.emit(_progress(job_id, preview))
+    def job_previewed(self, job: QueuedJob, preview: StepPreview) -> None:
         if preview.image is not None:
-            size = self._sizes.get(job_id, (self.document.width, self.document.height))
-            self.preview_changed.emit((preview.image, size))
-            self._shown[job_id] = self._shown.get(job_id, 0) + 1
+            width = getattr(job.request, "width", self.document.width)
+            height = getattr(job.request, "height", self.document.height)
+            self.preview_changed.emit((preview.image, (width, height)))
 
-    def _is_background(self, job_id: int) -> bool:
-        """Jobs of a channel (the live draft) run quietly: they must not flicker the status."""
-        job = next((j for j in self.worker.jobs() if j.id == job_id), None)
-        return job is None or bool(job.channel)
+    def _on_progress(self, job: QueuedJob, preview: StepPreview) -> None:
+        """Any job's progress (ours, Explore, Translate…) reaches the status bar."""
+        if not job.channel:  # jobs of a channel (the live draft) must not flicker the status
+            self.progress_changed.emit(_progress(job.id, preview))
 
     def _on_queue_changed(self) -> None:
-        if not self.worker.is_busy():
-            self.progress_changed.emit(None)  # whoever queued the last job, the worker is idle
+        if not self.jobs.busy():
+            self.progress_changed.emit(None)  # whoever queued the last job, the queue is idle
 
-    def _land(self, job_id: int, result: GenerationResult, draft: bool) -> None:
-        label = self._labels.pop(job_id, "Result")
-        sources = self._sources.pop(job_id, Sources())
+    def _land(self, job: QueuedJob, result: GenerationResult, draft: bool) -> None:
+        label = job.label or "Result"
+        sources = job.data if isinstance(job.data, Sources) else Sources()
         if draft:
             total = getattr(result.request, "num_inference_steps", 1)
             label = f"Draft (step {result.steps_done}/{total}) {label}"
@@ -406,14 +384,12 @@ class GenerationSession(QObject):
         stack.endMacro()
         log.info(
             "job %d landed as %r after %d steps (%d previews shown)",
-            job_id, layers[0].name, result.steps_done, self._shown.pop(job_id, 0),
+            job.id, layers[0].name, result.steps_done, job.pictures,
         )  # fmt: skip
         self.result_added.emit(layers[0].id)
 
-    def _on_finished(self, job_id: int, result: GenerationResult) -> None:
-        if job_id not in self._labels:
-            return  # not ours (e.g. a live draft)
-        self._land(job_id, result, draft=False)
+    def job_finished(self, job: QueuedJob, result: GenerationResult) -> None:
+        self._land(job, result, draft=False)
         text = f"Finished in {result.seconds:.1f} s (seed {getattr(result.request, 'seed', '-')})"
         notes = [result.recipe[k] for k in NOTE_KEYS if result.recipe.get(k)]
         if notes:  # the job ran differently from what was asked: say so where the artist looks
@@ -422,32 +398,21 @@ class GenerationSession(QObject):
         self.notice.emit(text)
         self._idle()
 
-    def _on_cancelled(self, job_id: int, result: GenerationResult | None) -> None:
-        if job_id not in self._labels:
-            return  # not ours (e.g. a live draft)
-        if result is not None:
-            self._land(job_id, result, draft=True)
+    def job_cancelled(self, job: QueuedJob, draft: GenerationResult | None) -> None:
+        if draft is not None:
+            self._land(job, draft, draft=True)
             self.notice.emit(
-                f"Stopped after step {result.steps_done}; the last preview was "
-                "kept as a draft layer"
+                f"Stopped after step {draft.steps_done}; the last preview was kept as a draft layer"
             )
         else:
-            self._labels.pop(job_id, None)
-            self._sources.pop(job_id, None)
             self.notice.emit("Cancelled before the first step; nothing to keep")
         self._idle()
 
-    def _on_failed(self, job_id: int, message: str, details: str) -> None:
-        if job_id not in self._labels:
-            return  # not ours (e.g. a live draft)
-        self._labels.pop(job_id, None)
-        self._sources.pop(job_id, None)
+    def job_failed(self, job: QueuedJob, message: str, details: str) -> None:
         self.error_raised.emit(message, details)
         self._idle()
 
     def _idle(self) -> None:
-        self._sizes = {k: v for k, v in self._sizes.items() if k in self._labels}
-        self._shown = {k: v for k, v in self._shown.items() if k in self._labels}
         self.preview_changed.emit(None)
-        if not self._labels:  # nothing of ours is queued or running any more
+        if not self.jobs.busy(self):  # nothing of ours is queued or running any more
             self.progress_changed.emit(None)

@@ -12,7 +12,7 @@ from studio.document.layers import RASTER, Layer
 from studio.engine.gan.requests import TranslateRequest
 from studio.engine.models.registry import ModelInfo, scan
 from studio.io.paths import model_search_dirs
-from studio.worker.worker import GenerationWorker
+from studio.session.jobs import JobOwner, JobQueue, QueuedJob
 
 log = logging.getLogger(__name__)
 TRANSLATORS = ("pix2pix-resnet", "pix2pix-unet")
@@ -29,20 +29,16 @@ def _bbox(mask: np.ndarray) -> tuple[int, int, int, int]:
     return int(xs.min()), int(ys.min()), int(xs.max()) + 1, int(ys.max()) + 1
 
 
-class Translator(QObject):
+class Translator(QObject, JobOwner):
     """Queues translate jobs and lands each result as a new layer (one undo step)."""
 
     error_raised = Signal(str, str)
     result_added = Signal(int)  # layer id
 
-    def __init__(self, document: Document, worker: GenerationWorker, parent=None) -> None:
+    def __init__(self, document: Document, jobs: JobQueue, parent=None) -> None:
         super().__init__(parent)
         self.document = document
-        self.worker = worker
-        self._jobs: dict[int, tuple[str, tuple[int, int, int, int], np.ndarray | None]] = {}
-        worker.job_finished.connect(self._on_finished)
-        worker.job_failed.connect(self._on_failed)
-        worker.job_cancelled.connect(self._on_cancelled)
+        self.jobs = jobs
 
     def translate(self, model_path: str, direction: str = "AtoB", seed: int = 0) -> int | None:
         """Translate the active raster layer (only the selection, if there is one)."""
@@ -61,16 +57,14 @@ class Translator(QObject):
         x0, y0, x1, y1 = box
         image = np.ascontiguousarray(layer.pixels[y0:y1, x0:x1, :3])
         request = TranslateRequest(model_path, image, direction=direction, seed=seed)
-        job_id = self.worker.submit(request, f"Translate: {layer.name}")
         mask = None if selection is None else selection[y0:y1, x0:x1].copy()
-        self._jobs[job_id] = (layer.name, box, mask)
-        return job_id
+        where = (layer.name, box, mask)  # where the result lands: the layer's name, box, mask
+        return self.jobs.submit(
+            request, f"Translate: {layer.name}", self, kind="translate", data=where
+        )
 
-    def _on_finished(self, job_id: int, result) -> None:
-        job = self._jobs.pop(job_id, None)
-        if job is None:
-            return
-        name, (x0, y0, x1, y1), mask = job
+    def job_finished(self, job: QueuedJob, result) -> None:
+        name, (x0, y0, x1, y1), mask = job.data
         pixels = np.zeros((self.document.height, self.document.width, 4), np.uint8)
         patch = np.asarray(result.image)[: y1 - y0, : x1 - x0]
         pixels[y0:y1, x0:x1, :3] = patch
@@ -79,9 +73,5 @@ class Translator(QObject):
         self.document.add_layer(layer, f"Translate {name}")
         self.result_added.emit(layer.id)
 
-    def _on_failed(self, job_id: int, message: str, details: str) -> None:
-        if self._jobs.pop(job_id, None) is not None:
-            self.error_raised.emit(message, details)
-
-    def _on_cancelled(self, job_id: int, _result) -> None:
-        self._jobs.pop(job_id, None)
+    def job_failed(self, job: QueuedJob, message: str, details: str) -> None:
+        self.error_raised.emit(message, details)

@@ -23,11 +23,9 @@ import studio
 from studio.io.paths import log_dir
 from studio.io.png import save_png
 from studio.io.recovery import lock_path, release
-from studio.session.convert import Converter
-from studio.session.live_draft import LiveDraft
-from studio.session.session import GenerationSession, Progress
+from studio.session.controllers import Controllers
+from studio.session.session import Progress
 from studio.session.settings import MODES, restore_values, stored_values
-from studio.session.translate import Translator
 from studio.ui.actions import ACTIONS, MENU_ORDER, SPECS, shortcuts_for
 from studio.ui.autosave import Autosaver
 from studio.ui.canvas.layers_panel import LayersPanel
@@ -59,10 +57,18 @@ def _fmt_seconds(seconds: float) -> str:
 class MainWindow(DocumentActions, ModelActions, QMainWindow):
     """Wires the session to the widgets; owns no generation logic itself."""
 
-    def __init__(self, session: GenerationSession, settings: QSettings) -> None:
+    def __init__(self, controllers: Controllers, settings: QSettings) -> None:
         super().__init__()
-        self.session = session
-        self.document = session.document
+        self.controllers = controllers
+        self.session = controllers.session
+        self.jobs = controllers.jobs
+        self.document = controllers.document
+        self.live_draft = controllers.live_draft
+        self.translator = controllers.translator
+        self.converter = controllers.converter
+        self.run_history = controllers.run_history
+        self.run_exporter = controllers.run_exporter
+        self.explore_batch = controllers.explore_batch
         self.settings_store = settings
         self.setWindowTitle("Studio")
         self.resize(1280, 820)
@@ -100,7 +106,6 @@ class MainWindow(DocumentActions, ModelActions, QMainWindow):
         self.history_view.setEmptyLabel("Opened")
         self.history_dock = self._dock("History", self.history_view, "HistoryDock", left)
         self.tabifyDockWidget(self.palette_dock, self.history_dock)
-        self.live_draft = LiveDraft(self.document, session.worker, self)
         self.live_panel = self.prompt_panel.live_panel  # in the Generate dock's Paint tab
         self.live_panel.model_chosen.connect(self.live_draft.set_model)
         self.live_panel.toggled.connect(self.live_draft.set_enabled)
@@ -110,8 +115,6 @@ class MainWindow(DocumentActions, ModelActions, QMainWindow):
         self.live_draft.draft_shown.connect(self.live_panel.show_latency)
         self.live_draft.error_raised.connect(self._live_draft_failed)
         self.refresh_live_models()
-        self.translator = Translator(self.document, session.worker, self)
-        self.converter = Converter(session.worker, self)
         self.converter.converted.connect(self._on_converted)
         self.converter.error_raised.connect(self.banner.show_error)
         self.translate_panel = self.prompt_panel.translate_panel  # the Translate tab
@@ -288,7 +291,7 @@ class MainWindow(DocumentActions, ModelActions, QMainWindow):
         self.memory_banner.option_chosen.connect(self._run_memory_option)
         self.memory_banner.dismissed.connect(s.drop_refused_job)
         p.model_combo.currentIndexChanged.connect(self._on_model_picked)
-        s.worker.queue_changed.connect(lambda: p.show_jobs(s.worker.jobs()))
+        self.jobs.jobs_changed.connect(lambda: p.show_jobs(self.jobs.jobs()))
         self.canvas.zoom_changed.connect(lambda z: self.zoom_label.setText(f"{z * 100:.0f}%"))
         self.canvas.files_dropped.connect(
             lambda paths: self.files_dropped_on_canvas(self.add_dropped_models(paths))
@@ -532,6 +535,6 @@ class MainWindow(DocumentActions, ModelActions, QMainWindow):
         else:  # keep unsaved work; the next start offers it like after a crash
             self.autosaver.save_now()
             lock_path().unlink(missing_ok=True)
-        if not self.session.worker.shutdown(2.0):
+        if not self.controllers.worker.shutdown(2.0):
             log.warning("generation thread did not stop within 2 s; leaving it behind")
         super().closeEvent(event)

@@ -7,7 +7,7 @@ import logging
 import threading
 import time
 import traceback
-from collections import deque
+from collections import OrderedDict, deque
 from typing import Any, Protocol
 
 from PySide6.QtCore import QObject, QTimer, Signal
@@ -18,6 +18,7 @@ from studio.worker.mailbox import Mailbox
 
 log = logging.getLogger(__name__)
 PREVIEW_INTERVAL_S = 0.05  # at most ~20 previews per second reach the GUI
+KEEP_ENDED = 64  # ended jobs whose final state `job(id)` can still tell
 
 
 class Engine(Protocol):
@@ -33,6 +34,7 @@ class GenerationWorker(QObject):
     job_finished = Signal(int, object)  # job id, GenerationResult
     job_cancelled = Signal(int, object)  # job id, draft GenerationResult or None
     job_failed = Signal(int, str, str)  # job id, message, details
+    job_removed = Signal(int)  # job id: taken out of the queue before it ran (never started)
     queue_changed = Signal()
     _preview_posted = Signal()
 
@@ -42,6 +44,7 @@ class GenerationWorker(QObject):
         self._lock = threading.Condition()
         self._queue: deque[Job] = deque()
         self._current: Job | None = None
+        self._ended: OrderedDict[int, Job] = OrderedDict()  # newest last, final states
         self._cancel = threading.Event()
         self._stopping = False
         self._ids = itertools.count(1)
@@ -66,12 +69,14 @@ class GenerationWorker(QObject):
         with self._lock:
             if self._stopping:
                 raise RuntimeError("the generation thread has been shut down")
-            if channel:
-                stale = [j for j in self._queue if j.channel == channel]
-                for old in stale:
-                    self._queue.remove(old)
+            stale = [j for j in self._queue if channel and j.channel == channel]
+            for old in stale:
+                self._queue.remove(old)
+                self._end(old, JobState.CANCELLED)
             self._queue.append(job)
             self._lock.notify()
+        for old in stale:
+            self.job_removed.emit(old.id)
         self.job_queued.emit(job.id)
         self.queue_changed.emit()
         return job.id
@@ -81,15 +86,24 @@ class GenerationWorker(QObject):
         with self._lock:
             return ([self._current] if self._current else []) + list(self._queue)
 
+    def job(self, job_id: int) -> Job | None:
+        """The job as it is now (queued, running or one of the last ended ones), else None."""
+        with self._lock:
+            live = ([self._current] if self._current else []) + list(self._queue)
+            found = next((j for j in live if j.id == job_id), None)
+            return found or self._ended.get(job_id)
+
     def remove(self, job_id: int) -> bool:
-        """Take a queued job out of the queue; False if it is not waiting."""
+        """Take a queued job out of the queue (it ends cancelled); False if it is not waiting."""
         with self._lock:
             for job in self._queue:
                 if job.id == job_id:
                     self._queue.remove(job)
+                    self._end(job, JobState.CANCELLED)
                     break
             else:
                 return False
+        self.job_removed.emit(job_id)
         self.queue_changed.emit()
         return True
 
@@ -136,9 +150,19 @@ class GenerationWorker(QObject):
             self.job_started.emit(job.id)
             self.queue_changed.emit()
             self._run(job)
-            with self._lock:
-                self._current = None
             self.queue_changed.emit()
+
+    def _end(self, job: Job, state: JobState) -> None:
+        """Record a job's final state (under the lock); the running job is no longer current."""
+        self._ended[job.id] = job.with_state(state)
+        while len(self._ended) > KEEP_ENDED:
+            self._ended.popitem(last=False)
+        if self._current is not None and self._current.id == job.id:
+            self._current = None
+
+    def _ended_as(self, job: Job, state: JobState) -> None:
+        with self._lock:
+            self._end(job, state)
 
     def _run(self, job: Job) -> None:
         def on_step(preview: Any) -> None:
@@ -150,18 +174,22 @@ class GenerationWorker(QObject):
             result = self._engine.run(job.request, on_step, self._cancel)
         except StudioError as exc:
             log.warning("job %d failed: %s (%s)", job.id, exc.message, exc.details)
+            self._ended_as(job, JobState.FAILED)
             self.job_failed.emit(job.id, exc.message, exc.details)
             return
         except Exception as exc:  # the worker survives every failed job
             log.exception("job %d failed", job.id)
             message = f"Generation failed: {type(exc).__name__}: {exc}"
+            self._ended_as(job, JobState.FAILED)
             self.job_failed.emit(job.id, message, traceback.format_exc())
             return
         if result is None or getattr(result, "draft", False):
             log.info("job %d cancelled (draft kept: %s)", job.id, result is not None)
+            self._ended_as(job, JobState.CANCELLED)
             self.job_cancelled.emit(job.id, result)
         else:
             log.info("job %d finished", job.id)
+            self._ended_as(job, JobState.FINISHED)
             self.job_finished.emit(job.id, result)
 
     # ---- preview delivery (GUI thread) ----------------------------------------------------

@@ -10,6 +10,7 @@ import pytest
 
 from studio.document.document import Document
 from studio.engine.requests import GenerationRequest
+from studio.session.jobs import JobQueue
 from studio.session.live_draft import CHANNEL, LiveDraft, spade_models
 from studio.worker.worker import GenerationWorker
 from tests.fakes import FakeEngine
@@ -35,7 +36,7 @@ def painting(qapp, spade_path):
 
     doc = Document(64, 64)
     worker = GenerationWorker(make_engine())
-    live = LiveDraft(doc, worker)
+    live = LiveDraft(doc, JobQueue(worker))
     live.set_model(str(spade_path))
     live.set_enabled(True)
     labels = doc.add_label_layer()

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from studio.document.document import Document
+from studio.session.jobs import JobQueue
 from studio.session.session import GenerationSession
 from studio.worker.worker import GenerationWorker
 from tests.fakes import FakeEngine
@@ -16,7 +17,7 @@ def setup(qapp, tiny_sd_path):
     engine = FakeEngine(steps=3, step_delay=0.01)
     doc = Document(64, 64)
     worker = GenerationWorker(engine)
-    session = GenerationSession(doc, worker)
+    session = GenerationSession(doc, JobQueue(worker))
     session.settings.model_path = str(tiny_sd_path)
     session.settings.width = session.settings.height = 64
     yield session, doc, engine

@@ -13,6 +13,7 @@ from studio.engine.router import EngineRouter
 from studio.engine.starter import vocab
 from studio.engine.starter.composite import feather
 from studio.engine.starter.model import build_unet, save_starter, tiny_config
+from studio.session.jobs import JobQueue
 from studio.session.session import GenerationSession
 from studio.worker.worker import GenerationWorker
 
@@ -31,7 +32,7 @@ def setup(qapp, starter_models, tiny_sd_path, monkeypatch, no_bundled_models):
     monkeypatch.setenv("STUDIO_MODELS_PATH", f"{tiny_sd_path.parent}:{starter_models}")
     doc = Document(48, 40)
     worker = GenerationWorker(EngineRouter(diffusion=object()))
-    session = GenerationSession(doc, worker)
+    session = GenerationSession(doc, JobQueue(worker))
     session.settings.num_inference_steps = 3
     session.settings.steps = 3
     session.settings.random_seed = False

@@ -7,6 +7,7 @@ import pytest
 
 from studio.document.document import Document
 from studio.document.layers import Layer
+from studio.session.jobs import JobQueue
 from studio.session.translate import Translator, translate_models
 from studio.worker.worker import GenerationWorker
 
@@ -33,7 +34,7 @@ def setup(qapp):
     pixels[..., 3] = 255
     doc.add_layer(Layer("photo", pixels))
     worker = GenerationWorker(make_engine())
-    yield doc, Translator(doc, worker)
+    yield doc, Translator(doc, JobQueue(worker))
     assert worker.shutdown(5.0)
 
 

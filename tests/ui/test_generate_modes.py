@@ -375,14 +375,14 @@ def test_jobs_queued_by_other_docks_show_progress_but_live_drafts_stay_quiet(mak
 
     engine = FakeEngine(steps=30, step_delay=0.03)
     window = make_window(engine)
-    worker = window.session.worker
+    jobs = window.jobs
     request = GenerationRequest(model_path="x", prompt="", width=64, height=64)
     seen = []
     window.session.progress_changed.connect(lambda p: seen.append(p))
-    worker.submit(request, "Live draft", channel="live-draft")
-    qtbot.waitUntil(lambda: len(engine.runs) == 1 and not worker.is_busy(), timeout=10000)
+    jobs.submit(request, "Live draft", None, kind="live-draft", channel="live-draft")
+    qtbot.waitUntil(lambda: len(engine.runs) == 1 and not jobs.busy(), timeout=10000)
     assert all(p is None for p in seen)  # a quiet background job
-    worker.submit(request, "Explore: Euler · 30 steps")  # e.g. the Explore dock's batch
+    jobs.submit(request, "Explore: Euler · 30 steps", None, kind="explore")  # another dock's
     qtbot.waitUntil(lambda: "step" in window.step_label.text(), timeout=10000)
-    qtbot.waitUntil(lambda: not worker.is_busy(), timeout=10000)
+    qtbot.waitUntil(lambda: not jobs.busy(), timeout=10000)
     qtbot.waitUntil(lambda: window.step_label.text() == "Idle", timeout=5000)

@@ -227,7 +227,7 @@ def test_decode_with_the_runs_tiny_decoder(qtbot, window, tmp_path):
     window.session.settings.preview_decoder = str(tmp_path / "taesd")
     request = window.session.build_request()[0]
     assert request.preview_decoder == str(tmp_path / "taesd")
-    window.session.worker.submit(request, "with TAESD previews")
+    window.jobs.submit(request, "with TAESD previews", None)
     qtbot.waitUntil(lambda: len(window.run_history.runs) == 1, timeout=30000)
     qtbot.waitUntil(lambda: not window.run_history.runs[0].live, timeout=30000)
     panel = window.timeline_panel

@@ -7,6 +7,7 @@ import threading
 import pytest
 
 from studio.engine.diffusion.engine import DiffusionEngine
+from studio.worker.jobs import JobState
 from tests.ui.test_timeline import timeline_window
 
 
@@ -47,9 +48,8 @@ def paused(qtbot, tmp_path, tiny_sd_path):
     engine = PausingEngine(3, 5)
     win = timeline_window(qtbot, tmp_path, tiny_sd_path, engine)
     results = []
-    worker = win.session.worker
-    worker.job_finished.connect(lambda _id, result: results.append(result))
-    worker.job_cancelled.connect(lambda _id, result: results.append(result))
+    ended = (JobState.FINISHED, JobState.CANCELLED)
+    win.jobs.job_ended.connect(lambda job, r: results.append(r) if job.state in ended else None)
     yield win, engine, results
     engine.pauses.clear()
     engine.resume()
@@ -105,7 +105,7 @@ def test_a_cancelled_run_keeps_what_was_recorded(qtbot, paused):
     win.generate()
     wait_for_steps(qtbot, panel, 3)
     panel.slider.setValue(0)
-    win.session.worker.cancel()
+    win.jobs.cancel()
     engine.resume()
     qtbot.waitUntil(lambda: not panel.current_run().live, timeout=30000)
     run = panel.current_run()

@@ -30,11 +30,12 @@ from PySide6.QtWidgets import (
 from studio.engine.diffusion.samplers import sampler_names
 from studio.engine.models.registry import ModelInfo
 from studio.engine.starter.vocab import read_prompt
+from studio.session.jobs import QueuedJob
 from studio.session.settings import PromptSettings
 from studio.ui.generate.mode_panels import InpaintOptions, PaintOptions, PromptOptions, row
 from studio.ui.generate.more_options import MoreOptions
 from studio.ui.generate.translate_panel import TranslatePanel
-from studio.worker.jobs import Job, JobState
+from studio.worker.jobs import JobState
 
 SD_CFG = 7.0  # PromptSettings.guidance_scale default
 STARTER_CFG = 3.0  # StarterConfig.default_guidance_scale
@@ -395,7 +396,7 @@ class PromptPanel(QWidget):
             self.seed_edit.setText(str(self._last_seed))
 
     # ---- queue ----------------------------------------------------------------------------
-    def show_jobs(self, jobs: list[Job]) -> None:
+    def show_jobs(self, jobs: list[QueuedJob]) -> None:
         self.queue_list.clear()
         running = any(job.state is JobState.RUNNING for job in jobs)
         for job in jobs:

@@ -271,7 +271,6 @@ class ExplorePanel(QWidget):
 def install_explore(window, below: QDockWidget) -> QDockWidget:
     """Build the Explore dock, tabbed with `below` (the Timeline)."""
     session = window.session
-    window.explore_batch = ExploreBatch(window.document, session.worker, window)
 
     def base_request():
         window.prompt_panel.store(session.settings)

@@ -372,9 +372,6 @@ def _title(run: RecordedRun) -> str:
 
 def install_timeline(window) -> QDockWidget:
     """Build the Timeline dock at the bottom of `window` and wire it (a few lines there)."""
-    session = window.session
-    window.run_history = RunHistory(window.document, session.worker, window)
-    window.run_exporter = RunExporter(window)
     window.timeline_panel = TimelinePanel(window.run_history, window.run_exporter)
     dock = QDockWidget("Timeline", window)
     dock.setObjectName("TimelineDock")
