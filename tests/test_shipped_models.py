@@ -8,12 +8,12 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from studio.engine.models.checkpoints import WEIGHT_SUFFIXES
 from studio.engine.models.registry import scan
 from studio.engine.starter import vocab
 
 MODELS = Path(__file__).resolve().parents[1] / "models"
 BUDGET = 25 * 2**20  # all starters together, in git
-WEIGHT_SUFFIXES = {".safetensors", ".ckpt", ".pt", ".pth", ".bin"}
 
 
 def _sky_over_grass(size: int) -> np.ndarray:

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import studio
 from studio.engine.diffusion.samplers import DEFAULT_SAMPLER, sampler_names
+from studio.units import format_bytes
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -256,7 +257,7 @@ def models_command(args: argparse.Namespace) -> int:
     if not found:
         print("no models found in " + ", ".join(str(d) for d in dirs))
     for info in found:
-        size = f"{info.size_bytes / 2**20:,.1f} MB"
+        size = format_bytes(info.size_bytes)
         tags = f" [{info.variant}]" if info.variant else ""
         status = "ok" if info.usable else f"REJECTED: {info.problem}"
         print(f"{info.name}\t{info.kind}\t{info.family}{tags}\t{info.format}\t{size}\t{status}")

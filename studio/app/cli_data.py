@@ -9,6 +9,8 @@ import sys
 import time
 from pathlib import Path
 
+from studio.units import format_duration
+
 
 def add_commands(commands) -> None:
     """Register `data` (with `synth`) on the `studio` subparsers."""
@@ -54,13 +56,6 @@ def _render_one(job: tuple[str, int, int, str]) -> str:
     image, labels, meta = render_scene(seed, size)
     DatasetWriter(root).write(pair_id, image, labels, meta)
     return pair_id
-
-
-def _eta(seconds: float) -> str:
-    seconds = int(max(0, seconds))
-    if seconds >= 3600:
-        return f"{seconds // 3600}h{seconds % 3600 // 60:02d}m"
-    return f"{seconds // 60}m{seconds % 60:02d}s"
 
 
 def run(args: argparse.Namespace) -> int:
@@ -162,7 +157,7 @@ def synth(args: argparse.Namespace) -> int:
                 total = skipped + made
                 say(
                     f"synth: {total}/{args.count} scenes ({100 * total / args.count:.1f}%), "
-                    f"{rate:.1f} scenes/s, ETA {_eta((len(jobs) - made) / rate)}"
+                    f"{rate:.1f} scenes/s, ETA {format_duration((len(jobs) - made) / rate)}"
                 )
     except KeyboardInterrupt:
         say(f"synth: stopped after {skipped + made} scenes; run the same command to resume")

@@ -6,6 +6,8 @@ import argparse
 import sys
 from pathlib import Path
 
+from studio.units import format_bytes
+
 
 def add_command(actions) -> None:
     """Register `download` on the `studio models` subparsers."""
@@ -39,14 +41,14 @@ def add_command(actions) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from studio.engine.hub import download as hub
-    from studio.engine.hub.transfer import describe, human_bytes
+    from studio.engine.hub.transfer import describe
     from studio.errors import StudioError
     from studio.io.paths import user_models_dir
 
     recommended = {r.id: r for r in hub.load_recommended()}
     if args.list or not args.repo:
         for r in recommended.values():
-            print(f"{r.id}\t{r.repo_id}\t~{human_bytes(r.approx_bytes)}\t{r.licence}")
+            print(f"{r.id}\t{r.repo_id}\t~{format_bytes(r.approx_bytes)}\t{r.licence}")
         return 0 if args.list else _fail("give a repo id (owner/name) or a recommended id")
     dest = args.to or user_models_dir()
     pick = recommended.get(args.repo)
@@ -57,7 +59,7 @@ def run(args: argparse.Namespace) -> int:
             repo_id, revision=args.revision, allow_patterns=patterns, filename=args.file
         )
         print(
-            f"{repo_id}: {len(plan.files)} files, {human_bytes(plan.total_bytes)} -> "
+            f"{repo_id}: {len(plan.files)} files, {format_bytes(plan.total_bytes)} -> "
             f"{dest / plan.name}",
             file=sys.stderr,
         )

@@ -6,10 +6,8 @@ from pathlib import Path
 
 from PySide6.QtCore import QObject, Signal
 
-from studio.engine.models.checkpoints import ConvertRequest
+from studio.engine.models.checkpoints import PICKLE_SUFFIXES, ConvertRequest
 from studio.session.jobs import JobOwner, JobQueue, QueuedJob
-
-PICKLE_SUFFIXES = (".ckpt", ".pt", ".pth", ".bin")
 
 
 def can_convert(path: str) -> bool:

@@ -26,11 +26,11 @@ from studio.training.train_common import (
     Log,
     TrainingError,
     eta_seconds,
-    format_duration,
     load_state,
     save_state,
 )
 from studio.training.train_common import write_grid as _write_grid
+from studio.units import format_duration
 
 
 @dataclass(frozen=True)

@@ -21,6 +21,7 @@ from studio.engine.starter.vocab import LABEL_CHANNELS
 from studio.training import segmenter as seg
 from studio.training.dataset import PairedDataset
 from studio.training.eval_metrics import confusion, score
+from studio.units import format_duration
 
 HOLDOUT = 200
 
@@ -117,13 +118,6 @@ def _load_state(path: Path, net, opt) -> int:
     return int(meta.get("step", 0))
 
 
-def _eta(seconds: float) -> str:
-    seconds = int(max(0, seconds))
-    if seconds >= 3600:
-        return f"{seconds // 3600}h{seconds % 3600 // 60:02d}m"
-    return f"{seconds // 60}m{seconds % 60:02d}s"
-
-
 def held_out_score(net, images: np.ndarray, labels: np.ndarray, batch: int = 32):
     """The segmenter's pixel accuracy / mIoU on already-resized real pictures."""
     loaded = seg.LoadedSegmenter(net, images.shape[1], {}, None)
@@ -177,7 +171,7 @@ def train(settings: TrainSettings, log: Callable[[str], None] | None = None) -> 
         now = time.monotonic()
         if step % 10 == 0 or step == settings.steps:
             rate = (now - started) / (step - first)
-            eta = _eta(rate * (settings.steps - step))
+            eta = format_duration(rate * (settings.steps - step))
             log(
                 f"segmenter: step {step}/{settings.steps} ({100 * step / settings.steps:.1f}%), "
                 f"loss {loss_avg:.3f}, {rate:.2f} s/step, ETA {eta}"

@@ -28,11 +28,11 @@ from studio.training.train_common import (
     Log,
     TrainingError,
     eta_seconds,
-    format_duration,
     load_state,
     save_state,
     write_grid,
 )
+from studio.units import format_duration
 
 MODEL_NAME = "starter-spade"
 

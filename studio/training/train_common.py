@@ -23,13 +23,6 @@ class TrainingError(StudioError):
     """A training run cannot start or continue (bad settings, no checkpoint to resume)."""
 
 
-def format_duration(seconds: float) -> str:
-    seconds = int(max(0, seconds))
-    if seconds >= 3600:
-        return f"{seconds // 3600}h{seconds % 3600 // 60:02d}m"
-    return f"{seconds // 60}m{seconds % 60:02d}s"
-
-
 def eta_seconds(step, start_step, total_steps, spent, max_seconds) -> float:
     """Seconds left until the first of the step budget and the time budget runs out."""
     done = step - start_step

@@ -45,13 +45,9 @@ from studio.ui.outpaint_dialog import OutpaintDialog
 from studio.ui.preferences import PreferencesDialog, autosave_seconds, engine_choice
 from studio.ui.timeline.explore_panel import install_explore
 from studio.ui.timeline.panel import apply_timeline_preferences, install_timeline
+from studio.units import format_clock
 
 log = logging.getLogger(__name__)
-
-
-def _fmt_seconds(seconds: float) -> str:
-    seconds = int(round(seconds))
-    return f"{seconds // 60}:{seconds % 60:02d}" if seconds >= 60 else f"{seconds} s"
 
 
 class MainWindow(DocumentActions, ModelActions, QMainWindow):
@@ -465,7 +461,7 @@ class MainWindow(DocumentActions, ModelActions, QMainWindow):
         if progress.it_per_s > 0:
             text += f" · {progress.it_per_s:.2f} it/s"
         if progress.eta_s is not None:
-            text += f" · ETA {_fmt_seconds(progress.eta_s)}"
+            text += f" · ETA {format_clock(progress.eta_s)}"
         self.step_label.setText(text)
         self.progress_bar.setRange(0, max(1, progress.total))
         self.progress_bar.setValue(progress.step)

@@ -6,11 +6,11 @@ from __future__ import annotations
 from PySide6.QtCore import QSettings, Qt
 from PySide6.QtWidgets import QCheckBox, QComboBox, QFormLayout, QGroupBox, QLabel, QWidget
 
-from studio.engine.memory.fit import mib
 from studio.engine.memory.preflight import device_state
 from studio.engine.memory.presets import PRESET_LABELS, PRESETS, auto_preset
 from studio.engine.memory.retry import RETRY_CHOICES
 from studio.engine.requests import MemorySettings
+from studio.units import format_bytes
 
 PRESET_KEY = "memory/preset"
 RETRY_KEY = "memory/oom_retry"
@@ -43,7 +43,7 @@ def automatic_means(device: str | None) -> str:
         return "Automatic is chosen from the device's memory when the first job runs."
     name = PRESET_LABELS[auto_preset(state.device, state.total)].split(" (")[0]
     where = "RAM" if state.device == "cpu" else f"{state.device.upper()} memory"
-    return f"Automatic here: {name} ({mib(state.total)} of {where})."
+    return f"Automatic here: {name} ({format_bytes(state.total)} of {where})."
 
 
 class MemoryPreferences(QGroupBox):

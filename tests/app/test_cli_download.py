@@ -31,8 +31,8 @@ def test_download_shows_progress_and_installs(fake, tmp_path):
     )
     assert done.returncode == 0, done.stderr
     assert f"installed {tmp_path / 'acme--tiny-model'}" in done.stdout
-    assert "3 files, 1.2 MB" in done.stderr  # fp16 preferred: the fp32 twin is left out
-    assert "of 1.2 MB (" in done.stderr  # the progress line
+    assert "3 files, 1.1 MB" in done.stderr  # fp16 preferred: the fp32 twin is left out
+    assert "of 1.1 MB (" in done.stderr  # the progress line
     assert (tmp_path / "acme--tiny-model" / LOCAL).read_bytes() == _files()[WEIGHTS]
 
 
@@ -53,7 +53,7 @@ def test_a_damaged_download_is_refused_plainly(fake, tmp_path):
 def test_list_shows_the_recommended_models():
     done = studio("models", "download", "--list")
     assert done.returncode == 0
-    assert "sd-turbo\tstabilityai/sd-turbo\t~2.6 GB" in done.stdout
+    assert "sd-turbo\tstabilityai/sd-turbo\t~2.4 GB" in done.stdout
 
 
 def test_dry_run_prints_the_manifest_and_downloads_nothing(fake, tmp_path):

@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import replace
 
 from studio.engine.memory.estimate import with_plan
-from studio.engine.memory.fit import mib
 from studio.engine.memory.presets import MemoryPlan
+from studio.units import format_bytes
 from tests.fakes import FakeEngine
 from tests.ui.conftest import press_generate
 
@@ -48,7 +48,7 @@ def test_a_job_that_would_not_fit_is_not_started_and_an_option_starts_it_changed
     qtbot.waitUntil(banner.isVisible)
     assert engine.runs == [] and not window.session.worker.is_busy()
     assert "This job needs about" in banner.message
-    assert f"but only {mib(free)} of memory is free" in banner.message
+    assert f"but only {format_bytes(free)} of memory is free" in banner.message
     texts = [b.text() for b in banner.option_buttons]
     assert any("tiled VAE" in t for t in texts) and texts[-1] == "Try anyway"
     assert all("(about " in t for t in texts[:-1])  # each option says what it needs

@@ -7,13 +7,18 @@ from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
+from studio.engine.models.checkpoints import (
+    PICKLE_SUFFIXES,
+    SAFE_SUFFIXES,
+    load_safetensors,
+    read_pickle,
+)
+
 # One loader for every weight file: the same allowlist, refusals and errors as SD checkpoints.
 from studio.engine.models.checkpoints import UnsafeCheckpointError as UnsafeCheckpointError
-from studio.engine.models.checkpoints import load_safetensors, read_pickle
 from studio.errors import ModelLoadError
+from studio.units import format_bytes
 
-PICKLE_SUFFIXES = (".pth", ".pt", ".ckpt", ".bin")
-SAFE_SUFFIXES = (".safetensors",)
 MAX_FILE_BYTES = 4 * 2**30  # no GAN generator we run is near this; bigger is not a generator
 WRAPPER_KEYS = ("state_dict", "netG", "generator", "model", "params")
 
@@ -59,7 +64,7 @@ def read_state_dict(path: str | Path, mmap: bool = False) -> dict[str, Any]:
         raise ModelLoadError(f"There is no model file at {path}.")
     size = path.stat().st_size
     if size > MAX_FILE_BYTES:
-        raise ModelLoadError(f"{path.name} is {size / 2**30:.1f} GB, too big for a GAN generator.")
+        raise ModelLoadError(f"{path.name} is {format_bytes(size)}, too big for a GAN generator.")
     suffix = path.suffix.lower()
     if suffix in SAFE_SUFFIXES:
         sd = load_safetensors(path)

@@ -46,6 +46,7 @@ from studio.engine.hub.transfer import (
     open_part,
 )
 from studio.errors import Cancelled
+from studio.units import format_bytes
 
 __all__ = [
     "ANY_REPO_PATTERNS",
@@ -267,14 +268,10 @@ def _check_space(needed: int, models_dir: Path, free_space: Callable[[Path], int
     margin = 64 * 2**20  # leave room for the rest of the system
     if needed + margin > free:
         raise DiskSpaceError(
-            f"Not enough free disk space: the download needs {_mb(needed + margin)} but "
-            f"{models_dir} has {_mb(free)} free.",
+            f"Not enough free disk space: the download needs {format_bytes(needed + margin)} but "
+            f"{models_dir} has {format_bytes(free)} free.",
             details=f"needed {needed} bytes + {margin} bytes margin; free {free} bytes",
         )
-
-
-def _mb(n: int) -> str:
-    return f"{n / 2**30:.1f} GB" if n >= 2**30 else f"{n / 2**20:.0f} MB"
 
 
 def _source(plan: DownloadPlan) -> dict:

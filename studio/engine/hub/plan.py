@@ -17,9 +17,9 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 from studio.engine.hub.transfer import DownloadError, hub_errors, network_allowed
+from studio.engine.models.checkpoints import WEIGHT_SUFFIXES
 from studio.resources import RESOURCES
 
-WEIGHT_SUFFIXES = (".safetensors", ".bin", ".ckpt", ".pt", ".pth")
 # "Any repo id" fetches what Studio can load (configs, tokenizers, cards, safetensors weights),
 # not pickled twins (.bin/.ckpt) that it would refuse anyway.
 ANY_REPO_PATTERNS = ("*.json", "*.txt", "*.md", "*.model", "*.yaml", "*.safetensors")

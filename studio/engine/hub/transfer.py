@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from studio.errors import Cancelled, StudioError
+from studio.units import format_bytes
 
 # huggingface_hub streams in chunks of this many bytes; bytes of an unfinished chunk are lost
 # when a connection drops, and cancel/pause is noticed once per chunk. Its default is 10 MiB.
@@ -242,14 +243,6 @@ def hub_errors(repo_id: str, endpoint: str) -> Iterator[None]:
         ) from exc
 
 
-def human_bytes(n: float) -> str:
-    """1536 → "1.5 KB"; decimal units, as download sizes are usually shown."""
-    for unit, scale in (("GB", 1e9), ("MB", 1e6), ("KB", 1e3)):
-        if n >= scale:
-            return f"{n / scale:.1f} {unit}"
-    return f"{int(n)} bytes"
-
-
 def human_eta(seconds: float | None) -> str:
     if seconds is None:
         return "time left unknown"
@@ -263,12 +256,12 @@ def human_eta(seconds: float | None) -> str:
 def describe(p: DownloadProgress) -> str:
     """One line for a progress bar: "412.0 MB of 2.6 GB (15%) · 12.3 MB/s · about 3 min left"."""
     share = f" ({100 * p.done // p.total}%)" if p.total else ""
-    head = f"{human_bytes(p.done)} of {human_bytes(p.total)}{share}"
+    head = f"{format_bytes(p.done)} of {format_bytes(p.total)}{share}"
     if p.state == "paused":
         return f"Paused at {head}"
     if p.state in ("verifying", "installing"):
         return f"{p.state.capitalize()} {p.file or ''}: {head}".replace(" :", ":")
-    return f"{head} · {human_bytes(p.speed)}/s · {human_eta(p.eta)}"
+    return f"{head} · {format_bytes(p.speed)}/s · {human_eta(p.eta)}"
 
 
 def offline_by_default() -> None:

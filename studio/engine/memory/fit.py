@@ -8,13 +8,9 @@ from studio.engine.memory.estimate import MemoryEstimate, estimate, plan_for, wi
 from studio.engine.memory.presets import MemoryPlan
 from studio.engine.models.shape import Architecture, architecture
 from studio.engine.requests import GenerationRequest
+from studio.units import format_bytes
 
 HEADROOM = 0.9  # use at most 90 % of what is free: the OS and the app need some too
-MIB = 2**20
-
-
-def mib(n: int) -> str:
-    return f"{n / 2**30:.1f} GB" if n >= 2**30 else f"{max(1, round(n / MIB))} MB"
 
 
 @dataclass(frozen=True)
@@ -27,7 +23,7 @@ class MemoryOption:
 
     @property
     def text(self) -> str:
-        return f"{self.label} (about {mib(self.estimate.total)})"
+        return f"{self.label} (about {format_bytes(self.estimate.total)})"
 
 
 @dataclass(frozen=True)
@@ -127,15 +123,16 @@ def check(
     options = tuple(o for o in candidates if o is not None)
     where = "GPU" if device == "cuda" else "memory" if device == "cpu" else device
     message = (
-        f"This job needs about {mib(found.needed)} but only {mib(free)} of {where} is free, "
-        "so it would run out of memory."
+        f"This job needs about {format_bytes(found.needed)} but only {format_bytes(free)} of "
+        f"{where} is free, so it would run out of memory."
     )
     message += " Choose one of the options that fit." if options else " Close other programs."
-    lines = [f"{k}: {mib(v)}" for k, v in found.phases.items()]
+    lines = [f"{k}: {format_bytes(v)}" for k, v in found.phases.items()]
     details = (
-        f"Estimate on {device} ({dtype}): weights {mib(found.weights)} "
-        f"(already loaded {mib(found.loaded)}), working memory {mib(found.activations)} "
-        f"(largest phase of: {', '.join(lines)}). Free: {mib(free)}; using at most "
+        f"Estimate on {device} ({dtype}): weights {format_bytes(found.weights)} "
+        f"(already loaded {format_bytes(found.loaded)}), "
+        f"working memory {format_bytes(found.activations)} "
+        f"(largest phase of: {', '.join(lines)}). Free: {format_bytes(free)}; using at most "
         f"{int(HEADROOM * 100)} % of it.\n" + "\n".join(f"- {o.text}" for o in options)
     )
     return MemoryVerdict(False, found, free, device, options, message, details, found.phases)

@@ -80,16 +80,6 @@ class CatalogEntry:
         return all(word in hay for word in text.lower().split())
 
 
-def human_size(size: int) -> str:
-    """Bytes as the file manager would say it (binary units)."""
-    value = float(size)
-    for unit in ("bytes", "KB", "MB", "GB"):
-        if value < 1024 or unit == "GB":
-            return f"{value:.0f} {unit}" if unit == "bytes" else f"{value:.1f} {unit}"
-        value /= 1024
-    return f"{value:.1f} GB"
-
-
 def tensor_bytes_by_dtype(path: Path) -> dict[str, int]:
     """Bytes per safetensors dtype in one file, from its header only (no tensor is read)."""
     read_safetensors_header(path)  # validates length and JSON first

@@ -14,7 +14,10 @@ from studio.errors import ModelLoadError
 
 MAX_HEADER_BYTES = 100 * 2**20  # a larger safetensors header is not a model, it is an attack
 LEGACY_HEAD_BYTES = 64 * 2**20  # where a legacy torch file's pickles are looked for globals
-PICKLE_SUFFIXES = {".ckpt", ".pt", ".pth", ".bin"}
+# The one list of weight-file suffixes: pickles load only weights-only, through an allowlist.
+SAFE_SUFFIXES = (".safetensors",)
+PICKLE_SUFFIXES = (".ckpt", ".pt", ".pth", ".bin")
+WEIGHT_SUFFIXES = SAFE_SUFFIXES + PICKLE_SUFFIXES
 
 
 class UnsafeCheckpointError(ModelLoadError):

@@ -12,10 +12,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from studio.engine.models.catalog import describe, human_size, sidecars
+from studio.engine.models.catalog import describe, sidecars
 from studio.engine.models.checkpoints import PICKLE_SUFFIXES
 from studio.engine.models.registry import ModelInfo, inspect_folder
 from studio.errors import Cancelled, ModelLoadError, StudioError
+from studio.units import format_bytes
 
 CHUNK = 4 * 2**20  # bytes per copy step (progress and cancel are checked between chunks)
 SPACE_MARGIN = 64 * 2**20  # free space kept beyond the model itself
@@ -289,7 +290,7 @@ def _check_space(plan: ImportPlan, folder: Path) -> None:
     if free < plan.total_bytes + SPACE_MARGIN:
         raise ModelLoadError(
             f"Not enough free space to add {Path(plan.source).name}: it needs "
-            f"{human_size(plan.total_bytes)}, {human_size(free)} is free in {folder}."
+            f"{format_bytes(plan.total_bytes)}, {format_bytes(free)} is free in {folder}."
         )
 
 

@@ -7,6 +7,7 @@ import re
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from studio.engine.models.checkpoints import WEIGHT_SUFFIXES
 from studio.errors import ModelLoadError
 
 # Pipelines the engine runs, by the `_class_name` in model_index.json.
@@ -18,7 +19,6 @@ SD_PIPELINES = {
     "StableDiffusionXLImg2ImgPipeline",
     "StableDiffusionXLInpaintPipeline",
 }
-WEIGHT_SUFFIXES = {".safetensors", ".ckpt", ".pt", ".pth", ".bin"}
 COMPONENT_KINDS = {"ControlNetModel": "controlnet", "AutoencoderTiny": "taesd"}
 
 

@@ -54,7 +54,7 @@ class ModelActions:
     def add_dropped_models(self, paths: list[str]) -> list[str]:
         """Weight files and folders dropped on the window go to the model manager (to be
         added); the other paths (images, projects) are returned for the caller."""
-        from studio.engine.models.registry import WEIGHT_SUFFIXES
+        from studio.engine.models.checkpoints import WEIGHT_SUFFIXES
 
         models = [p for p in paths if Path(p).is_dir() or Path(p).suffix.lower() in WEIGHT_SUFFIXES]
         if models:

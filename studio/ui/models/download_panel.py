@@ -23,9 +23,10 @@ from studio.engine.hub.download import (
     hub_endpoint,
     load_recommended,
 )
-from studio.engine.hub.transfer import describe, human_bytes
+from studio.engine.hub.transfer import describe
 from studio.session.downloads import DownloadManager, DownloadRequest
 from studio.ui.error_banner import ErrorBanner
+from studio.units import format_bytes
 
 COLUMNS = ("Model", "Download size", "Licence", "Installed")
 
@@ -62,7 +63,9 @@ class DownloadPanel(QWidget):
         self.table.setColumnWidth(2, 260)
         self.table.setToolTip("Models that work well in Studio; hover a row for its licence")
         for rec in self.recommended:
-            item = QTreeWidgetItem([rec.name, f"~{human_bytes(rec.approx_bytes)}", rec.licence, ""])
+            item = QTreeWidgetItem(
+                [rec.name, f"~{format_bytes(rec.approx_bytes)}", rec.licence, ""]
+            )
             item.setData(0, Qt.ItemDataRole.UserRole, rec.id)
             tip = f"{rec.repo_id}\n{rec.note}\nLicence: {rec.licence_note}"
             for col in range(len(COLUMNS)):
@@ -219,10 +222,11 @@ class DownloadPanel(QWidget):
 
     def _on_planned(self, request: DownloadRequest, plan) -> None:
         self.title_label.setText(
-            f"Downloading {request.title}: {len(plan.files)} files, {human_bytes(plan.total_bytes)}"
+            f"Downloading {request.title}: {len(plan.files)} files, "
+            f"{format_bytes(plan.total_bytes)}"
         )
         files = [
-            f"{f.path}  {human_bytes(f.size)}  {f.sha256 or f.blob_id or ''}" for f in plan.files
+            f"{f.path}  {format_bytes(f.size)}  {f.sha256 or f.blob_id or ''}" for f in plan.files
         ]
         self.title_label.setToolTip(f"{plan.repo_id} at {plan.commit[:12]}:\n" + "\n".join(files))
         self._scale = 1 if plan.total_bytes < 2**31 else 2**20  # QProgressBar holds ints

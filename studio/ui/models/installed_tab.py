@@ -23,8 +23,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from studio.engine.models.catalog import GROUPS, CatalogEntry, human_size, own_folder, read_card
+from studio.engine.models.catalog import GROUPS, CatalogEntry, own_folder, read_card
 from studio.engine.models.checkpoints import PICKLE_SUFFIXES
+from studio.units import format_bytes
 
 COLUMNS = ("Name", "Kind", "Size", "Precision", "Location")
 SIZE_COLUMN = 2
@@ -47,7 +48,7 @@ def details_html(entry: CatalogEntry) -> str:
     info = entry.info
     rows = [
         ("Kind", entry.kind_label),
-        ("Size on disk", human_size(entry.size_bytes)),
+        ("Size on disk", format_bytes(entry.size_bytes)),
         ("Precision", entry.precision),
         ("Format", {"diffusers": "diffusers folder", "single-file": "single file"}.get(
             info.format, info.format)),
@@ -161,7 +162,7 @@ class InstalledTab(QWidget):
         self.tree.clear()
         for entry in self.entries:
             row = _Row(
-                [entry.name, entry.kind_label, human_size(entry.size_bytes), entry.precision,
+                [entry.name, entry.kind_label, format_bytes(entry.size_bytes), entry.precision,
                  entry.location]
             )  # fmt: skip
             row.setData(0, ENTRY_ROLE, entry)
@@ -250,7 +251,7 @@ class InstalledTab(QWidget):
             return self._forget(entry)
         home = own_folder(entry.path)
         also = [Path(p).name for p in entry.sidecars]
-        text = f"Move {entry.name} ({human_size(entry.size_bytes)}) to the trash?"
+        text = f"Move {entry.name} ({format_bytes(entry.size_bytes)}) to the trash?"
         if home is not None:
             text += f"\n\nIt has a folder of its own, which goes with it: {home.name}/."
         elif also:
@@ -287,7 +288,7 @@ class InstalledTab(QWidget):
         if not _convertible(entry):
             return False
         text = (
-            f"Convert {entry.name} ({human_size(entry.size_bytes)}) to .safetensors? It is read "
+            f"Convert {entry.name} ({format_bytes(entry.size_bytes)}) to .safetensors? It is read "
             "weights-only (nothing in it is run); afterwards the original goes to the trash."
         )
         if QMessageBox.question(self, "Convert model", text) != QMessageBox.StandardButton.Yes:

@@ -19,19 +19,14 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from studio.engine.models.catalog import human_size, list_installed
+from studio.engine.models.catalog import list_installed
+from studio.engine.models.checkpoints import WEIGHT_SUFFIXES
 from studio.io.paths import user_models_dir
 from studio.session.model_import import ModelImporter
 from studio.ui.models.installed_tab import InstalledTab, move_to_trash
+from studio.units import format_bytes, format_clock
 
-WEIGHT_FILTER = "Model files (*.safetensors *.ckpt *.pt *.pth *.bin);;All files (*)"
-
-
-def _eta(seconds: float | None) -> str:
-    if seconds is None:
-        return ""
-    seconds = int(round(seconds))
-    return f" · ETA {seconds // 60}:{seconds % 60:02d}" if seconds >= 60 else f" · ETA {seconds} s"
+WEIGHT_FILTER = f"Model files ({' '.join('*' + s for s in WEIGHT_SUFFIXES)});;All files (*)"
 
 
 class ModelManager(QWidget):
@@ -184,7 +179,8 @@ class ModelManager(QWidget):
         scale = 1 if total < 2**31 else 2**20  # QProgressBar holds ints: count in MB past 2 GB
         self.progress_bar.setRange(0, max(1, total // scale))
         self.progress_bar.setValue(done // scale)
-        self.progress_bar.setFormat(f"{human_size(done)} of {human_size(total)}{_eta(eta)}")
+        left = "" if eta is None else f" · ETA {format_clock(eta)}"
+        self.progress_bar.setFormat(f"{format_bytes(done)} of {format_bytes(total)}{left}")
 
     def _on_added(self, info, leftovers) -> None:
         text = f"Added {info.name}."

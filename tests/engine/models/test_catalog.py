@@ -135,12 +135,6 @@ def test_starter_models_and_sidecars(tmp_path):
     }
 
 
-def test_human_size():
-    assert catalog.human_size(512) == "512 bytes"
-    assert catalog.human_size(3 * 2**20 + 2**19) == "3.5 MB"
-    assert catalog.human_size(5 * 2**30) == "5.0 GB"
-
-
 def test_pix2pix_and_cyclegan_generators_are_told_apart(tmp_path):
     from tests.engine.gan.reference_pix2pix import RefResnetGenerator, RefUnetGenerator
 
