@@ -15,7 +15,7 @@ crop of the canvas after each step:
 The canvas starts as a plain 768x512 picture (opened with Ctrl+O) so its place on screen can be
 found. Needs Xvfb, xwd and xdotool (Debian: xvfb x11-apps xdotool). Run from the repo root:
 
-    python benchmarks/starter_tour.py --out /work/data/shots
+    python benchmarks/starter_tour.py --out shots
 """
 
 from __future__ import annotations

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 
 import pytest
@@ -110,3 +111,23 @@ def test_the_app_window_module_does_not_load_torch():
         [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True
     ).stdout.strip()
     assert out == "[]"
+
+
+REPO = ROOT.parent
+TEXT_SUFFIXES = {".py", ".md", ".json", ".toml", ".sh", ".txt", ".yaml"}
+CITED_OUTSIDE = re.compile(r"/work/|\.\./shared|\b[\w-]+\.md \u00a7")  # "/work/…", "notes.md §2"
+
+
+def test_comments_and_docs_cite_only_the_repository():
+    """A reader of a clone has only the clone: no machine paths, no sections of outside notes."""
+    folders = ("studio", "tests", "benchmarks", "resources", "models", "installer")
+    files = [REPO / "README.md", REPO / "pyproject.toml"]
+    files += [p for f in folders for p in (REPO / f).rglob("*") if p.suffix in TEXT_SUFFIXES]
+    found = [
+        f"{path.relative_to(REPO)}:{number}: {line.strip()}"
+        for path in files
+        if path != Path(__file__)
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
+        if CITED_OUTSIDE.search(line)
+    ]
+    assert not found, "\n".join(found)

@@ -1,6 +1,12 @@
-"""Builds the shipped palette files from the reference data (run once; outputs are committed).
+"""Builds the shipped palettes from the datasets' class lists (run once; outputs are committed).
 
-Usage: python resources/palettes/build_palettes.py [REFERENCE_DIR]
+Usage: python resources/palettes/build_palettes.py CLASS_LISTS_DIR
+CLASS_LISTS_DIR holds two JSON files transcribed from upstream:
+- ade20k-150.json: {"source": ..., "classes": [{"id": 0-based id, "name", "rgb": [r, g, b]}]}, the
+  150 classes and colours of open-mmlab/mmsegmentation mmseg/datasets/ade.py (METAINFO), which are
+  the colours segmentation ControlNets expect;
+- cocostuff-182.json: {"source": ..., "classes": [{"cocostuff_id", "spade_label", "name"}]}, from
+  nightrome/cocostuff labels.txt, with SPADE's label = cocostuff id - 1.
 Layer values follow each dataset's own file convention: ADE20K value = 0-based id + 1 (0 is
 'other'), COCO-Stuff value = cocostuff id (0 is 'unlabeled'), Landscape 1..N.
 """
@@ -12,7 +18,6 @@ import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-DEFAULT_REFERENCE = Path("/work/shared/reference")
 
 # COCO-Stuff has no official colours; SPADE shows these five by name, the rest come from the
 # bit-interleaved (PASCAL VOC style) colour map indexed by the cocostuff id.
@@ -24,7 +29,8 @@ COCO_NAMED = {
     "grass": (29, 195, 49),
 }
 
-# Landscape materials with the cross-walk of ../shared/reference/field.md §3.3:
+# Landscape materials and their nearest class in each dataset (None: the dataset has none;
+# COCO-panoptic ids are the merged classes ControlNet's COCO protocol uses):
 # (name, ADE20K 0-based id or None, COCO-panoptic id or None, COCO-Stuff id or None, own colour)
 LANDSCAPE = [
     ("sky", 2, 187, 157, None),
@@ -52,7 +58,7 @@ LANDSCAPE = [
     ("bridge", 61, 95, 95, None),
     ("fog", None, None, 120, (210, 210, 230)),
 ]
-COCO_PANOPTIC_RGB = {  # only the ids the cross-walk uses (field.md §3.3)
+COCO_PANOPTIC_RGB = {  # COCO-panoptic colours of the ids LANDSCAPE uses
     187: (70, 130, 180),
     178: (58, 41, 149),
     155: (73, 77, 174),
@@ -150,7 +156,7 @@ def build(reference: Path) -> dict[str, dict]:
         "landscape.json": palette(
             "Landscape",
             "Curated landscape materials with their ADE20K, COCO-panoptic and COCO-Stuff "
-            "equivalents (field.md §3.3). Colours are ADE20K's where ADE has the class.",
+            "equivalents. Colours are ADE20K's where ADE has the class.",
             "studio; cross-walk checked against ade20k-150.json and cocostuff-182.json",
             land,
         ),
@@ -158,7 +164,9 @@ def build(reference: Path) -> dict[str, dict]:
 
 
 if __name__ == "__main__":
-    ref = Path(sys.argv[1]) if len(sys.argv) > 1 else DEFAULT_REFERENCE
+    if len(sys.argv) != 2:
+        sys.exit(__doc__)
+    ref = Path(sys.argv[1])
     for filename, data in build(ref).items():
         (HERE / filename).write_text(json.dumps(data, indent=1) + "\n", encoding="utf-8")
         print(filename, len(data["entries"]), "entries, unique colours:", data["unique_colours"])

@@ -8,7 +8,8 @@ import pytest
 
 from studio.engine.testing.scaffold import TinySpec
 
-# layers_per_block=2 and SD-like block order: the layouts original single files use (models.md §4.4)
+# layers_per_block=2 and SD-like block order: diffusers' conversion to the original single-file
+# layout assumes SD 1.5's block indices
 SINGLE_FILE_SPEC = TinySpec(layers_per_block=2)
 
 

@@ -88,8 +88,9 @@ def test_water_mirrors_sky_colour():
         assert abs(img[sea].mean() - img[sky].mean()) < abs(img[grass].mean() - img[sky].mean())
 
 
-# render_scene(seed, 64) of generator version 1: per-value pixel counts and mean RGB. The dataset
-# in /work/data/synth-v1 was made by this version; a change here means bumping GENERATOR_VERSION
+# render_scene(seed, 64) of generator version 1: per-value pixel counts and mean RGB. synth-v1,
+# the data the shipped starter models were trained on (their model cards give the command), was
+# made by this version; a change here means bumping GENERATOR_VERSION
 # (and remaking the dataset), never silently changing what an old seed renders.
 PINNED_V1 = {
     0: ({1: 1221, 2: 493, 3: 94, 4: 143, 7: 56, 8: 163, 10: 187, 11: 932, 13: 390, 14: 27,

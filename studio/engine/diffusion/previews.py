@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 # Rows = latent channels, columns = R, G, B; applied to model-space latents, result in [-1, 1].
-# Values from ComfyUI's latent_formats (SD 1.5 has no bias); see shared reference models.md §3.4.
+# Values from ComfyUI's comfy/latent_formats.py (latent_rgb_factors; SD 1.5 has no bias).
 LATENT_RGB_FACTORS: dict[str, tuple[np.ndarray, np.ndarray]] = {
     "sd1": (
         np.array(
@@ -33,7 +33,7 @@ LATENT_RGB_FACTORS: dict[str, tuple[np.ndarray, np.ndarray]] = {
     ),
 }
 LATENT_RGB_FACTORS["sd2"] = LATENT_RGB_FACTORS["sd1"]
-# 16-channel families (ComfyUI's latent_formats via models.md §3.4), rows = channels 0..15.
+# 16-channel families (also from ComfyUI's latent_formats.py), rows = channels 0..15.
 LATENT_RGB_FACTORS["sd3"] = (
     np.array(
         [

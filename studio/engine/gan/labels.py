@@ -201,7 +201,7 @@ def label_set(name_or_path: str) -> LabelSet:
 
 
 def official_model_labels(space: str) -> ModelLabels:
-    """The label spaces of the three NVlabs checkpoints (models.md §1.1, §1.4)."""
+    """The label spaces of NVlabs/SPADE's released COCO-Stuff, ADE20K and Cityscapes generators."""
     if space == "cocostuff":
         names = tuple(c.name for c in builtin_label_set("cocostuff").classes)
         return ModelLabels("cocostuff", names, dontcare=True, instance=True, offset=1)

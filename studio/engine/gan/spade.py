@@ -14,7 +14,8 @@ from studio.errors import ModelLoadError
 
 UPSAMPLING = {"normal": 5, "more": 6, "most": 7}  # total x2 upsamplings (downscale exponent)
 FIXED_BLOCKS = ("head_0", "G_middle_0", "G_middle_1")
-# The official checkpoints, told apart by their input channels (models.md §1.1).
+# NVlabs/SPADE's released checkpoints, told apart by their input channels: label_nc, plus one
+# for the dontcare class, plus one for the instance-edge map (COCO-Stuff 182+1+1, ADE20K 150+1).
 OFFICIAL = {
     184: dict(label_set="cocostuff", label_nc=182, dontcare=True, instance=True, up="normal"),
     151: dict(label_set="ade20k", label_nc=150, dontcare=True, instance=False, up="normal"),

@@ -1,7 +1,7 @@
 """CLIP BPE tokenizer files derived from the vocabulary the `openai-clip` wheel ships.
 
 Run `python -m studio.engine.models.clip_vocab OUT_DIR` to write vocab.json and merges.txt by hand;
-the engine does the same on first use into the user cache (models.md §4.3).
+the engine does the same on first use into the user cache.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The junyanz generators written from models.md §2 (test reference for key names and outputs)."""
+"""junyanz/pytorch-CycleGAN-and-pix2pix generators (its networks.py), as a test reference."""
 
 from __future__ import annotations
 

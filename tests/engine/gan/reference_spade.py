@@ -1,6 +1,7 @@
 """A straightforward SPADE generator written from the published equations (test reference only).
 
-Mirrors NVlabs/SPADE's module tree and state-dict names (models.md §1.2, §1.3): legacy
+Mirrors NVlabs/SPADE's module tree and state-dict names (its generator.py, architecture.py and
+normalization.py): legacy
 torch.nn.utils.spectral_norm on every residual-block conv, BatchNorm2d(affine=False) as the
 parameter-free norm, nearest resizing, hidden width 128 by default.
 """

@@ -17,7 +17,8 @@ from studio.engine.gan.weights import check_state_dict
 from studio.errors import ModelLoadError
 from tests.engine.gan.reference_spade import RefGenerator, random_onehot, trained_looking
 
-# Published key names and shapes (models.md §1.3) for the COCO-Stuff checkpoint (C = 184).
+# Key names and shapes of NVlabs/SPADE's released COCO-Stuff generator (C = 184 input channels),
+# as its SPADEGenerator class emits them with legacy spectral norm (weight_orig/_u/_v).
 PUBLISHED = {
     "fc.weight": [1024, 184, 3, 3],
     "fc.bias": [1024],
