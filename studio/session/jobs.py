@@ -14,8 +14,8 @@ from studio.worker.jobs import JobState
 from studio.worker.worker import GenerationWorker
 
 log = logging.getLogger(__name__)
-KEEP_ENDED = 64  # ended jobs `job(id)` still knows (their final state), oldest forgotten first
-KINDS = ("generate", "live-draft", "translate", "convert", "decode", "explore", "export")
+KEEP_ENDED = 64  # ended jobs `job(id)` still knows (state, kind, owner; no request or data)
+KINDS = ("generate", "live-draft", "translate", "convert", "decode", "explore")
 
 
 class JobOwner:
@@ -86,6 +86,8 @@ class JobQueue(QObject):
         data: Any = None,
     ) -> int:
         """Queue `request` on the worker for `owner`; returns the job id."""
+        if kind not in KINDS:
+            raise ValueError(f"Unknown job kind {kind!r}; known: {', '.join(KINDS)}")
         job_id = self.worker.submit(request, label, channel=channel)
         job = self._live[job_id] = QueuedJob(
             job_id, kind, label, request, owner, channel, data=data
@@ -118,6 +120,7 @@ class JobQueue(QObject):
 
     # ---- worker events --------------------------------------------------------------------
     def _move(self, job_id: int, state: JobState) -> QueuedJob | None:
+        """The job in its new state; an ended one is kept without its request and data."""
         job = self._live.get(job_id)
         if job is None:
             log.warning("job %d was not submitted through the job queue; ignored", job_id)
@@ -125,7 +128,7 @@ class JobQueue(QObject):
         job = replace(job, state=state)
         if state.done:
             del self._live[job_id]
-            self._ended[job_id] = job
+            self._ended[job_id] = replace(job, request=None, data=None)  # free their arrays
             while len(self._ended) > KEEP_ENDED:
                 self._ended.popitem(last=False)
         else:

@@ -7,11 +7,10 @@ import secrets
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-import numpy as np
 from PySide6.QtCore import QObject, Signal
 
 from studio.document.document import Document
-from studio.document.layers import Layer, rgba_from_rgb
+from studio.document.layers import Layer
 from studio.engine.diffusion.samplers import sampler_names
 from studio.engine.memory.estimate import device_memory
 from studio.engine.memory.fit import MemoryVerdict
@@ -26,6 +25,7 @@ from studio.engine.requests import (
 from studio.errors import StudioError
 from studio.io.paths import model_search_dirs, user_models_dir
 from studio.session.jobs import JobOwner, JobQueue, QueuedJob
+from studio.session.landing import land_result
 from studio.session.modes import Sources, mode_inputs
 from studio.session.settings import PromptSettings
 
@@ -55,36 +55,10 @@ MODE_LABELS = {
 }
 
 
-def _fit(image: np.ndarray, width: int, height: int) -> np.ndarray:
-    """HxWx3 uint8 resized to the canvas, so a result made at the model's size lines up."""
-    from PIL import Image
-
-    if image.shape[:2] == (height, width):
-        return image
-    resized = Image.fromarray(np.ascontiguousarray(image)).resize(
-        (width, height), Image.Resampling.LANCZOS
-    )
-    return np.asarray(resized)
-
-
 def _progress(job_id: int, preview: StepPreview) -> Progress:
     rate = preview.step / preview.elapsed if preview.elapsed > 0 and preview.step else 0.0
     eta = (preview.total - preview.step) / rate if rate > 0 else None
     return Progress(job_id, preview.step, preview.total, preview.phase, rate, eta)
-
-
-def _batch_member_recipe(recipe: dict, index: int) -> dict:
-    """Image `index` of a batch made one run at a time (batch size 1): its own seed and a
-    one-image request, so Re-run exactly makes just this image, bit for bit. Images of one
-    batched run (size > 1) keep the whole batch's recipe: re-made alone they could differ."""
-    out = dict(recipe, batch_index=index)
-    seeds = recipe.get("seeds") or []
-    request = dict(recipe.get("request") or {})
-    if request.get("batch_size", 1) == 1 and index < len(seeds):
-        out.update(seed=seeds[index], seeds=[seeds[index]])
-        if request:
-            out["request"] = dict(request, seed=seeds[index], batch_count=1)
-    return out
 
 
 def _short(text: str, limit: int = 32) -> str:
@@ -355,33 +329,8 @@ class GenerationSession(QObject, JobOwner):
             self.progress_changed.emit(None)  # whoever queued the last job, the queue is idle
 
     def _land(self, job: QueuedJob, result: GenerationResult, draft: bool) -> None:
-        label = job.label or "Result"
         sources = job.data if isinstance(job.data, Sources) else Sources()
-        if draft:
-            total = getattr(result.request, "num_inference_steps", 1)
-            label = f"Draft (step {result.steps_done}/{total}) {label}"
-        recipe = dict(result.recipe)
-        if sources.fit_to_canvas:
-            recipe["fit_to_canvas"] = True
-        images = [result.image] if draft else list(result.images)
-        layers = []
-        for i, image in enumerate(images):
-            if sources.fit_to_canvas:
-                image = _fit(image, self.document.width, self.document.height)
-            name = label if len(images) == 1 else f"{label} ({i + 1}/{len(images)})"
-            layer = Layer(name, rgba_from_rgb(image), draft=draft, metadata=dict(recipe))
-            layer.sources = dict(sources.arrays)
-            if len(images) > 1:  # a batch: every image a layer, only the first one shown
-                layer.metadata = _batch_member_recipe(recipe, i)
-                layer.visible = i == 0
-            layers.append(layer)
-        stack = self.document.undo_stack
-        stack.beginMacro(f"Generate {label}")
-        for layer in reversed(layers):
-            self.document.add_result_layer(layer, f"Generate {layer.name}")
-        if sources.mask_layer is not None and not draft:
-            self.document.set_visible(sources.mask_layer, False)  # see the result, not the tint
-        stack.endMacro()
+        layers = land_result(self.document, job.label or "Result", result, sources, draft)
         log.info(
             "job %d landed as %r after %d steps (%d previews shown)",
             job.id, layers[0].name, result.steps_done, job.pictures,

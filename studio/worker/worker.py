@@ -8,6 +8,7 @@ import threading
 import time
 import traceback
 from collections import OrderedDict, deque
+from dataclasses import replace
 from typing import Any, Protocol
 
 from PySide6.QtCore import QObject, QTimer, Signal
@@ -18,7 +19,7 @@ from studio.worker.mailbox import Mailbox
 
 log = logging.getLogger(__name__)
 PREVIEW_INTERVAL_S = 0.05  # at most ~20 previews per second reach the GUI
-KEEP_ENDED = 64  # ended jobs whose final state `job(id)` can still tell
+KEEP_ENDED = 64  # ended jobs whose final state `job(id)` can still tell (without requests)
 
 
 class Engine(Protocol):
@@ -129,6 +130,8 @@ class GenerationWorker(QObject):
         """Cancel everything and join the thread; True if it ended within `timeout` seconds."""
         with self._lock:
             self._stopping = True
+            for job in self._queue:
+                self._end(job, JobState.CANCELLED)
             self._queue.clear()
             self._cancel.set()
             self._lock.notify_all()
@@ -154,7 +157,7 @@ class GenerationWorker(QObject):
 
     def _end(self, job: Job, state: JobState) -> None:
         """Record a job's final state (under the lock); the running job is no longer current."""
-        self._ended[job.id] = job.with_state(state)
+        self._ended[job.id] = replace(job, state=state, request=None)  # free the request's arrays
         while len(self._ended) > KEEP_ENDED:
             self._ended.popitem(last=False)
         if self._current is not None and self._current.id == job.id:

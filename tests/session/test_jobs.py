@@ -122,6 +122,7 @@ def test_states_are_true_in_the_queue_and_in_the_worker(qtbot, make_queue):
     for job_id, state in expected.items():
         assert jobs.job(job_id).state is state and jobs.worker.job(job_id).state is state
         assert seen[job_id] == [QUEUED, RUNNING, state]
+        assert jobs.job(job_id).request is None is jobs.worker.job(job_id).request  # freed
     assert ("cancelled", running, True) in owner.calls  # the draft came with it
     assert ("failed", failed, "Width is wrong.") in owner.calls
     assert jobs.jobs() == [] and jobs.worker.jobs() == []
@@ -208,3 +209,10 @@ def test_a_live_draft_replaces_its_waiting_draft_and_is_not_the_sessions(
     names = [layer.name for layer in doc.layers]
     assert sum(name.startswith("Prompt") for name in names) == 1
     assert any(layer.metadata.get("live_draft") for layer in doc.layers)
+
+
+def test_an_unknown_kind_is_refused_before_queueing(make_queue):
+    jobs = make_queue(FakeEngine())
+    with pytest.raises(ValueError, match="Unknown job kind 'genrate'"):
+        jobs.submit(req(), "typo", None, kind="genrate")
+    assert jobs.worker.jobs() == [] and jobs.jobs() == []
