@@ -13,7 +13,6 @@ Run folder:
 
 from __future__ import annotations
 
-import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -24,8 +23,8 @@ from studio.engine.starter.model import StarterConfig
 from studio.training.dataset import Pair, PairedDataset
 from studio.training.train_common import (
     Log,
+    RunClock,
     TrainingError,
-    eta_seconds,
     load_state,
     save_state,
 )
@@ -263,14 +262,8 @@ def train(cfg: DiffusionTrainConfig, resume: bool = False, log: Log = print) -> 
         f"training starter diffusion on {len(train_ids)} pairs (holding out {len(held_ids)}), "
         f"{sum(p.numel() for p in unet.parameters()) / 1e6:.2f} M params, batch {cfg.batch}"
     )
-    started, start_step, last_grid, recent = time.monotonic(), step, time.monotonic(), []
-    budget = None if cfg.max_minutes is None else cfg.max_minutes * 60
-    while True:
-        spent = time.monotonic() - started
-        if (cfg.steps is not None and step >= cfg.steps) or (
-            budget is not None and spent >= budget
-        ):
-            break
+    clock, recent = RunClock(cfg, step, state["elapsed"]), []
+    while not clock.finished(step):
         batch = make_batch(ds, train_ids, step, cfg)
         generator = torch.Generator().manual_seed(cfg.seed * 1_000_003 + step)
         for group in opt.param_groups:
@@ -284,25 +277,15 @@ def train(cfg: DiffusionTrainConfig, resume: bool = False, log: Log = print) -> 
         ema_update(ema, unet, step, cfg.ema_decay)
         step += 1
         recent.append(float(loss.detach()))
-        if step % cfg.checkpoint_every == 0 or step == cfg.steps:
-            spent = time.monotonic() - started
+        if clock.checkpoint_due(step):
             mean = float(np.mean(recent))
             state["losses"].append([step, round(mean, 5)])
-            left = eta_seconds(step, start_step, cfg.steps, spent, budget)
-            log(
-                f"step {step}{'' if cfg.steps is None else f'/{cfg.steps}'}  loss {mean:.4f}  "
-                f"{spent / max(1, step - start_step):.2f} s/step  elapsed "
-                f"{format_duration(state['elapsed'] + spent)}  ETA {format_duration(left)}"
-            )
+            log(f"{clock.step_text(step)}  loss {mean:.4f}  {clock.timing_text(step)}")
             recent = []
-            save_checkpoint(
-                run, unet, ema, opt, step, {**state, "elapsed": state["elapsed"] + spent}
-            )
-        if time.monotonic() - last_grid >= cfg.sample_every_minutes * 60:
+            save_checkpoint(run, unet, ema, opt, step, {**state, "elapsed": clock.elapsed()})
+        if clock.grid_due():
             log(f"sample grid: {_write_grid(run, step, sample_grid(ema, cfg, ds, grid_ids))}")
-            last_grid = time.monotonic()
-    spent = time.monotonic() - started
-    state["elapsed"] += spent
+    state["elapsed"] = clock.elapsed()
     save_checkpoint(run, unet, ema, opt, step, state)
     log(f"sample grid: {_write_grid(run, step, sample_grid(ema, cfg, ds, grid_ids))}")
     save_starter(run / "model", ema, cfg.model, card_text="", fp16=True)

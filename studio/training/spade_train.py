@@ -16,7 +16,6 @@ Run folder:
 
 from __future__ import annotations
 
-import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -26,8 +25,8 @@ from studio.engine.starter.vocab import LABEL_CHANNELS
 from studio.training.dataset import Pair, PairedDataset
 from studio.training.train_common import (
     Log,
+    RunClock,
     TrainingError,
-    eta_seconds,
     load_state,
     save_state,
     write_grid,
@@ -276,34 +275,23 @@ def train(cfg: SpadeTrainConfig, resume: bool = False, log: Log = print) -> Path
         f"D {sum(p.numel() for p in d.parameters()) / 1e6:.2f} M, batch {cfg.batch}, "
         f"{cfg.crop}² crops of {cfg.size}²" + (f", only {' '.join(cfg.only)}" if cfg.only else "")
     )
-    started, start_step, last_grid, recent = time.monotonic(), step, time.monotonic(), []
-    budget = None if cfg.max_minutes is None else cfg.max_minutes * 60
-    while True:
-        spent = time.monotonic() - started
-        if (cfg.steps is not None and step >= cfg.steps) or (
-            budget is not None and spent >= budget
-        ):
-            break
+    clock, recent = RunClock(cfg, step, state["elapsed"]), []
+    while not clock.finished(step):
         recent.append(gan_step(g, d, opt_g, opt_d, make_batch(ds, train_ids, step, cfg), step, cfg))
         step += 1
-        if step % cfg.checkpoint_every == 0 or step == cfg.steps:
-            spent = time.monotonic() - started
+        if clock.checkpoint_due(step):
             mean = {k: round(float(np.mean([r[k] for r in recent])), 4) for k in recent[0]}
             state["losses"].append([step, mean])
-            left = eta_seconds(step, start_step, cfg.steps, spent, budget)
+            losses = "  ".join(f"{k} {v:.3f}" for k, v in mean.items())
             log(
-                f"step {step}{'' if cfg.steps is None else f'/{cfg.steps}'}  "
-                + "  ".join(f"{k} {v:.3f}" for k, v in mean.items())
-                + f"  l1w {l1_weight(step, cfg):.1f}  {spent / max(1, step - start_step):.2f}"
-                f" s/step  elapsed {format_duration(state['elapsed'] + spent)}"
-                f"  ETA {format_duration(left)}"
+                f"{clock.step_text(step)}  {losses}  l1w {l1_weight(step, cfg):.1f}  "
+                f"{clock.timing_text(step)}"
             )
             recent = []
-            save_state(run, nets, opts, step, {**state, "elapsed": state["elapsed"] + spent})
-        if time.monotonic() - last_grid >= cfg.sample_every_minutes * 60:
+            save_state(run, nets, opts, step, {**state, "elapsed": clock.elapsed()})
+        if clock.grid_due():
             log(f"sample grid: {write_grid(run, step, sample_grid(g, cfg, ds, grid_ids))}")
-            last_grid = time.monotonic()
-    state["elapsed"] += time.monotonic() - started
+    state["elapsed"] = clock.elapsed()
     save_state(run, nets, opts, step, state)
     log(f"sample grid: {write_grid(run, step, sample_grid(g, cfg, ds, grid_ids))}")
     info = {"trained_steps": step, "trained_seconds": round(state["elapsed"]), "seed": cfg.seed}

@@ -8,6 +8,7 @@ config), both written atomically, so an interrupted run resumes exactly where it
 from __future__ import annotations
 
 import math
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -15,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from studio.errors import StudioError
+from studio.units import format_duration
 
 Log = Callable[[str], None]
 
@@ -32,6 +34,56 @@ def eta_seconds(step, start_step, total_steps, spent, max_seconds) -> float:
     if max_seconds is not None:
         left = min(left, max_seconds - spent)
     return left
+
+
+class RunClock:
+    """One invocation of a training run: when it stops, checkpoints and draws a sample grid.
+
+    `cfg` needs steps, max_minutes, checkpoint_every and sample_every_minutes; `elapsed` is the
+    training time of earlier invocations (a resumed run), in seconds.
+    """
+
+    def __init__(self, cfg: Any, step: int, elapsed: float) -> None:
+        self.steps, self.checkpoint_every = cfg.steps, cfg.checkpoint_every
+        self.budget = None if cfg.max_minutes is None else cfg.max_minutes * 60
+        self.grid_every = cfg.sample_every_minutes * 60
+        self.start_step, self.before = step, elapsed
+        self.started = self.last_grid = time.monotonic()
+
+    def spent(self) -> float:
+        """Seconds of this invocation."""
+        return time.monotonic() - self.started
+
+    def elapsed(self) -> float:
+        """Seconds of the whole run, earlier invocations included."""
+        return self.before + self.spent()
+
+    def finished(self, step: int) -> bool:
+        """The step budget or this invocation's time budget is used up."""
+        over_time = self.budget is not None and self.spent() >= self.budget
+        return (self.steps is not None and step >= self.steps) or over_time
+
+    def checkpoint_due(self, step: int) -> bool:
+        return step % self.checkpoint_every == 0 or step == self.steps
+
+    def grid_due(self) -> bool:
+        """True once every sample_every_minutes (and restarts the wait)."""
+        if time.monotonic() - self.last_grid < self.grid_every:
+            return False
+        self.last_grid = time.monotonic()
+        return True
+
+    def step_text(self, step: int) -> str:
+        return f"step {step}{'' if self.steps is None else f'/{self.steps}'}"
+
+    def timing_text(self, step: int) -> str:
+        """A progress-log fragment: "0.52 s/step  elapsed 1h02m  ETA 3m10s"."""
+        spent = self.spent()
+        left = eta_seconds(step, self.start_step, self.steps, spent, self.budget)
+        return (
+            f"{spent / max(1, step - self.start_step):.2f} s/step  "
+            f"elapsed {format_duration(self.before + spent)}  ETA {format_duration(left)}"
+        )
 
 
 def checkpoint_paths(run: Path) -> tuple[Path, Path]:
