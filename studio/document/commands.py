@@ -136,7 +136,7 @@ class PaintCommand(QUndoCommand):
 
     def _write(self, pixels: np.ndarray) -> None:
         x0, y0, x1, y1 = self.rect
-        self.layer.pixels[y0:y1, x0:x1] = pixels
+        self.layer.writable_pixels()[y0:y1, x0:x1] = pixels
         self.doc.pixels_changed.emit(self.layer.id)
         self.doc.layers_changed.emit()
 

@@ -110,7 +110,7 @@ class Document(QObject):
     def add_mask_layer(self, name: str = "Mask", pixels: np.ndarray | None = None) -> Layer:
         layer = mask_layer(name, self.width, self.height)
         if pixels is not None:
-            layer.pixels[:] = pixels
+            layer.writable_pixels()[:] = pixels
         self.add_layer(layer)
         return layer
 

@@ -49,6 +49,8 @@ class Layer:
     # generated layers: the arrays the request was built from (picture, mask, labels), so
     # "Re-run exactly" can rebuild it; each is checked against the recipe's hash
     sources: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
+    # counts in-place edits (writable_pixels), so views can tell a changed layer cheaply
+    version: int = field(default=0, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         _check(self.kind, self.pixels)
@@ -77,6 +79,24 @@ class Layer:
             locked=False,
             sources=dict(self.sources),
         )
+
+    def snapshot(self) -> np.ndarray:
+        """The pixels as they are now, frozen (read-only) so a background save can read them.
+
+        Copy-on-write: the next edit of this layer copies the array first (writable_pixels),
+        so taking a snapshot costs nothing and the saved pixels never change under the writer.
+        """
+        self.pixels.flags.writeable = False
+        for array in self.sources.values():
+            array.flags.writeable = False
+        return self.pixels
+
+    def writable_pixels(self) -> np.ndarray:
+        """The pixels, ready to be edited in place (a private copy if a snapshot shares them)."""
+        if not self.pixels.flags.writeable:
+            self.pixels = self.pixels.copy()
+        self.version += 1
+        return self.pixels
 
     def rgba(self) -> np.ndarray:
         """HxWx4 uint8 as this layer is displayed (labels through the palette, masks tinted)."""
@@ -122,23 +142,12 @@ def solid(width: int, height: int, rgba: tuple[int, int, int, int]) -> np.ndarra
     return pixels
 
 
-def composite(
-    layers: list[Layer],
-    width: int,
-    height: int,
-    labels_alone: bool = False,
-    rect: tuple[int, int, int, int] | None = None,
-) -> np.ndarray:
-    """Alpha-over of the visible layers, bottom first, onto a transparent canvas (HxWx4 uint8).
-
-    With `labels_alone`, only label layers are drawn (fully opaque), so the map can be checked.
-    With `rect` (x0, y0, x1, y1), only that part of the canvas is computed (for live painting).
-    """
-    x0, y0, x1, y1 = rect or (0, 0, width, height)
-    x1, y1 = min(x1, width), min(y1, height)
-    h, w = max(0, y1 - y0), max(0, x1 - x0)
-    rgb = np.zeros((h, w, 3), np.float32)  # premultiplied, 0..255
-    alpha = np.zeros((h, w, 1), np.float32)  # 0..1
+def _parts(
+    layers: list[Layer], rect: tuple[int, int, int, int], labels_alone: bool
+) -> list[tuple[Layer, float, np.ndarray]]:
+    """(layer, opacity, pixels inside rect) of the layers that draw something there."""
+    x0, y0, x1, y1 = rect
+    out = []
     for layer in layers:
         if labels_alone and layer.kind != LABEL:
             continue
@@ -151,6 +160,64 @@ def composite(
         part = layer.pixels[y0 : y0 + lh, x0 : x0 + lw]
         if layer.kind != RASTER and not part.any():
             continue  # empty label/mask area: nothing to draw
+        out.append((layer, opacity, part))
+    return out
+
+
+def _opaque_base(parts: list, h: int, w: int) -> int | None:
+    """Index of the topmost part that covers everything below it (opaque raster), or None."""
+    for i in range(len(parts) - 1, -1, -1):
+        layer, opacity, part = parts[i]
+        covers = layer.kind == RASTER and opacity >= 1.0 and part.shape[:2] == (h, w)
+        if covers and int(part[:, :, 3].min()) == 255:
+            return i
+    return None
+
+
+def composite(
+    layers: list[Layer],
+    width: int,
+    height: int,
+    labels_alone: bool = False,
+    rect: tuple[int, int, int, int] | None = None,
+) -> np.ndarray:
+    """Alpha-over of the visible layers, bottom first, onto a transparent canvas (HxWx4 uint8).
+
+    With `labels_alone`, only label layers are drawn (fully opaque), so the map can be checked.
+    With `rect` (x0, y0, x1, y1), only that part of the canvas is computed (for live painting).
+    Layers under an opaque layer are skipped, and over an opaque base the alpha stays 1, so
+    the common picture (a background or a result with layers over it) costs one pass per
+    layer above the base.
+    """
+    x0, y0, x1, y1 = rect or (0, 0, width, height)
+    x1, y1 = min(x1, width), min(y1, height)
+    h, w = max(0, y1 - y0), max(0, x1 - x0)
+    parts = _parts(layers, (x0, y0, x1, y1), labels_alone)
+    base = _opaque_base(parts, h, w)
+    if base is None:
+        return _composite_over_transparent(parts, h, w)
+    first = parts[base][2]
+    if base == len(parts) - 1:
+        return first.copy()  # an opaque layer on top: the picture is that layer
+    rgb = first[:, :, :3].astype(np.float32)  # straight = premultiplied, alpha 1 everywhere
+    for layer, opacity, part in parts[base + 1 :]:
+        lh, lw = part.shape[:2]
+        rgba = display_rgba(layer.kind, part, layer.palette)
+        a = rgba[:, :, 3:4].astype(np.float32) * (opacity / 255.0)
+        under = rgb[:lh, :lw]
+        under += (rgba[:, :, :3] - under) * a
+    out = np.empty((h, w, 4), np.uint8)
+    np.rint(rgb, out=rgb)
+    out[:, :, :3] = np.clip(rgb, 0, 255)
+    out[:, :, 3] = 255
+    return out
+
+
+def _composite_over_transparent(parts: list, h: int, w: int) -> np.ndarray:
+    rgb = np.zeros((h, w, 3), np.float32)  # premultiplied, 0..255
+    alpha = np.zeros((h, w, 1), np.float32)  # 0..1
+    for layer, opacity, part in parts:
+        lh, lw = part.shape[:2]
         rgba = display_rgba(layer.kind, part, layer.palette)
         a = rgba[:, :, 3:4].astype(np.float32) * (opacity / 255.0)
         keep = 1.0 - a

@@ -118,7 +118,7 @@ class Stroke:
         x0, y0, x1, y1 = rect
         cov = self.coverage[y0:y1, x0:x1] * self.brush.opacity
         old = self.before[y0:y1, x0:x1]
-        out = self.layer.pixels[y0:y1, x0:x1]
+        out = self.layer.writable_pixels()[y0:y1, x0:x1]
         kind = self.layer.kind
         if kind == LABEL:
             hit = self.coverage[y0:y1, x0:x1] >= 0.5

@@ -9,6 +9,7 @@ from __future__ import annotations
 import io
 import json
 import zipfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -110,9 +111,16 @@ def _decode(kind: str, data: bytes, width: int, height: int, name: str) -> np.nd
         raise ProjectFileError(f"Layer file {name} is damaged.", str(exc)) from exc
 
 
-def save_project(path: Path, project: ProjectData) -> None:
-    """Write the project atomically: a crash mid-save leaves the previous file intact."""
+def save_project(
+    path: Path, project: ProjectData, progress: Callable[[float], None] | None = None
+) -> None:
+    """Write the project atomically: a crash mid-save leaves the previous file intact.
+
+    `progress` gets the fraction done (0..1) after each layer is encoded; the pixels are only
+    read, so a background thread may save frozen arrays the GUI no longer writes to.
+    """
     layers_meta, blobs = [], {}
+    count = max(1, len(project.layers))
     for i, layer in enumerate(project.layers):
         meta = {k: v for k, v in layer.items() if k not in ("pixels", "sources")}
         member = f"layers/{i:04d}.png"
@@ -127,6 +135,8 @@ def save_project(path: Path, project: ProjectData) -> None:
         if sources:  # what "Re-run exactly" needs: the picture, mask, labels it was made from
             meta["sources"] = sources
         layers_meta.append(meta)
+        if progress is not None:
+            progress(0.95 * (i + 1) / count)  # encoding is most of the work; the zip the rest
     manifest = {
         "format": FORMAT,
         "version": VERSION,
@@ -145,6 +155,8 @@ def save_project(path: Path, project: ProjectData) -> None:
                 archive.writestr(member, data, compress_type=zipfile.ZIP_STORED)
 
     write_atomic(Path(path), write)
+    if progress is not None:
+        progress(1.0)
 
 
 def _safe_member(name: str) -> bool:

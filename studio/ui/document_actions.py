@@ -14,7 +14,6 @@ from studio.document.files import (
     import_label_png,
     new_from_image,
     open_document,
-    save_document,
 )
 from studio.document.layers import LABEL, MASK, Layer, solid
 from studio.document.paint import feather_mask, grow_mask, invert_mask, shrink_mask
@@ -67,6 +66,7 @@ class DocumentActions:
             )
         if not path or not self.confirm_discard():
             return
+        self.saver.wait()  # a save of this very file may still be on its way to the disk
         try:
             if path.lower().endswith(".studio"):
                 open_document(self.document, Path(path))
@@ -86,32 +86,6 @@ class DocumentActions:
                 setattr(s, key, value)
         self.prompt_panel.load(s)
         self.canvas.fit()
-
-    def save(self, path: str | None = None) -> bool:
-        path = path or self.document.path
-        if not path:
-            return self.save_as()
-        self.prompt_panel.store(self.session.settings)
-        self.document.generation_settings = settings_dict(self.session.settings)
-        try:
-            save_document(self.document, Path(path))
-        except (OSError, StudioError) as exc:
-            details = getattr(exc, "details", "") or str(exc)
-            self.banner.show_error(f"Could not save {Path(path).name}.", details)
-            return False
-        self.statusBar().showMessage(f"Saved {path}", 5000)
-        return True
-
-    def save_as(self, path: str | None = None) -> bool:
-        if path is None:
-            path, _ = QFileDialog.getSaveFileName(
-                self, "Save project", str(Path.home() / "untitled.studio"), PROJECT_FILTER
-            )
-        if not path:
-            return False
-        if not path.lower().endswith(".studio"):
-            path += ".studio"
-        return self.save(path)
 
     def restore_recovered(self, path: Path) -> None:
         """Load an autosave; the document stays 'unsaved' and keeps its original file name."""

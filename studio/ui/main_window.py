@@ -21,7 +21,6 @@ from PySide6.QtWidgets import (
 
 import studio
 from studio.io.paths import log_dir
-from studio.io.png import save_png
 from studio.io.recovery import lock_path, release
 from studio.session.controllers import Controllers
 from studio.session.session import Progress
@@ -43,6 +42,7 @@ from studio.ui.memory_preferences import memory_settings
 from studio.ui.models.actions import ModelActions
 from studio.ui.outpaint_dialog import OutpaintDialog
 from studio.ui.preferences import PreferencesDialog, autosave_seconds, engine_choice
+from studio.ui.saving import SavingActions
 from studio.ui.timeline.explore_panel import install_explore
 from studio.ui.timeline.panel import apply_timeline_preferences, install_timeline
 from studio.units import format_clock
@@ -50,7 +50,7 @@ from studio.units import format_clock
 log = logging.getLogger(__name__)
 
 
-class MainWindow(DocumentActions, ModelActions, QMainWindow):
+class MainWindow(SavingActions, DocumentActions, ModelActions, QMainWindow):
     """Wires the session to the widgets; owns no generation logic itself."""
 
     def __init__(self, controllers: Controllers, settings: QSettings) -> None:
@@ -141,7 +141,11 @@ class MainWindow(DocumentActions, ModelActions, QMainWindow):
         self._connect()
         self._restore()
         self.autosaver = Autosaver(
-            self.document, autosave_seconds(settings), self._generation_settings, self
+            self.document,
+            autosave_seconds(settings),
+            self._generation_settings,
+            self,
+            saver=self.install_saver(),
         )
         self.session.result_added.connect(lambda _id: self.autosaver.save_now())
 
@@ -381,48 +385,6 @@ class MainWindow(DocumentActions, ModelActions, QMainWindow):
         s.device, s.dtype = engine_choice(self.settings_store)
         self._update_model_label()
 
-    def _recipe_for_export(self, layer=None) -> dict | None:
-        if layer is not None:
-            return layer.metadata or None
-        active = self.document.active_layer
-        if active is not None and active.visible and active.metadata:
-            return active.metadata
-        for candidate in reversed(self.document.layers):
-            if candidate.visible and candidate.metadata:
-                return candidate.metadata
-        return None
-
-    def _ask_png_path(self, title: str) -> str:
-        path, _ = QFileDialog.getSaveFileName(
-            self, title, str(Path.home() / "studio.png"), "PNG image (*.png)"
-        )
-        if path and not path.lower().endswith(".png"):
-            path += ".png"
-        return path
-
-    def export_canvas(self, path: str | None = None) -> None:
-        path = path or self._ask_png_path("Export canvas as PNG")
-        if path:
-            self._save(path, self.document.composite(), self._recipe_for_export())
-
-    def export_layer(self, path: str | None = None) -> None:
-        layer = self.document.active_layer
-        if layer is None:
-            self.banner.show_error("There is no active layer to export.")
-            return
-        path = path or self._ask_png_path("Export layer as PNG")
-        if path:
-            self._save(path, layer.pixels, self._recipe_for_export(layer))
-
-    def _save(self, path: str, pixels, recipe) -> None:
-        try:
-            save_png(Path(path), pixels, recipe)
-        except (OSError, ValueError) as exc:
-            log.warning("export to %s failed: %s", path, exc)
-            self.banner.show_error(f"Could not save {Path(path).name}.", str(exc))
-            return
-        self.statusBar().showMessage(f"Saved {path}", 5000)
-
     def open_log_folder(self) -> None:
         QDesktopServices.openUrl(QUrl.fromLocalFile(str(log_dir())))
 
@@ -526,11 +488,13 @@ class MainWindow(DocumentActions, ModelActions, QMainWindow):
             self.model_manager.close()
         self.autosaver.stop()
         self.run_exporter.cancel()
+        self.saver.wait()  # a save, export or autosave in flight ends whole (writes are atomic)
         if self.document.undo_stack.isClean():
             release()  # nothing unsaved: no recovery copy needed
         else:  # keep unsaved work; the next start offers it like after a crash
-            self.autosaver.save_now()
+            self.autosaver.save_at_quit()
             lock_path().unlink(missing_ok=True)
+        self.saver.shutdown()
         if not self.controllers.worker.shutdown(2.0):
             log.warning("generation thread did not stop within 2 s; leaving it behind")
         super().closeEvent(event)

@@ -146,10 +146,11 @@ def test_save_new_open_round_trip_with_shortcuts(window, tmp_path, monkeypatch):
     labels.pixels[3:9, 4:20] = 7
     path = tmp_path / "work.studio"
     monkeypatch.setattr(
-        "studio.ui.document_actions.QFileDialog.getSaveFileName", lambda *a, **k: (str(path), "")
+        "studio.ui.saving.QFileDialog.getSaveFileName", lambda *a, **k: (str(path), "")
     )
     key(window, Qt.Key.Key_S, Qt.KeyboardModifier.ControlModifier)
-    assert path.exists() and doc.undo_stack.isClean()
+    assert doc.undo_stack.isClean()  # at once: the state being written is the saved one
+    assert window.saver.wait(10) and path.exists()
     window.new_document((768, 768))
     assert (doc.width, doc.height) == (768, 768) and len(doc.layers) == 1
     window.open_file(str(path))

@@ -149,6 +149,7 @@ def test_export_canvas_and_layer_carry_the_recipe(make_window, qtbot, tiny_sd_pa
     qtbot.waitUntil(lambda: len(window.document.layers) == 2, timeout=5000)
     window.export_canvas(str(tmp_path / "canvas.png"))
     window.export_layer(str(tmp_path / "layer.png"))
+    assert window.saver.wait(10)  # written on the file thread
     for name in ("canvas.png", "layer.png"):
         with Image.open(tmp_path / name) as image:
             assert image.size == (64, 64)

@@ -83,7 +83,8 @@ def test_declining_keeps_the_file_and_clean_exit_leaves_nothing(qtbot, tmp_path,
     window = build_window(FakeEngine(steps=2), settings)
     qtbot.addWidget(window)
     recovery.claim()
-    window.autosaver.save_now()
+    with qtbot.waitSignal(window.autosaver.saved, timeout=10000):
+        window.autosaver.save_now()  # written on the file thread
     assert recovery.autosave_path().exists()
     window.close()  # clean document: the autosave and lock go away
     assert not recovery.autosave_path().exists() and not recovery.lock_path().exists()
@@ -128,3 +129,31 @@ def test_a_finished_generation_is_autosaved_at_once(qtbot, tmp_path, monkeypatch
     data = load_project(recovery.autosave_path())
     assert len(data.layers) == 2 and data.layers[1]["name"].startswith("Prompt")
     window.close()
+
+
+def test_quitting_during_a_save_finishes_it_and_keeps_later_strokes(qtbot, tmp_path, monkeypatch):
+    import threading
+
+    from studio.document.paint import BrushSettings, Stroke
+    from studio.io.project import load_project
+
+    monkeypatch.setenv("STUDIO_HOME", str(tmp_path / "home"))
+    settings = QSettings(str(tmp_path / "s.ini"), QSettings.Format.IniFormat)
+    window = build_window(FakeEngine(steps=2), settings)
+    qtbot.addWidget(window)
+    recovery.claim()
+    doc = window.document
+    gate = threading.Event()
+    window.saver.submit("Hold", tmp_path / "x", lambda _p, _progress: gate.wait(10))
+    assert window.save(str(tmp_path / "work.studio"))  # returns at once: the write is queued
+    assert doc.undo_stack.isClean()
+    background = doc.layers[0]
+    stroke = Stroke(background, BrushSettings(size=9, hardness=1.0), (0, 0, 255))
+    stroke.add_point(30, 30)
+    doc.commit_pixels(background, *stroke.finish(), "Stroke")  # painting while the save waits
+    threading.Timer(0.3, gate.set).start()
+    window.close()  # waits for the save in flight, then autosaves the stroke
+    saved = load_project(tmp_path / "work.studio").layers[0]["pixels"]
+    assert tuple(saved[30, 30]) == (255, 255, 255, 255)  # the file: the document at Save time
+    kept = load_project(recovery.autosave_path()).layers[0]["pixels"]
+    assert tuple(kept[30, 30]) == (0, 0, 255, 255)  # the stroke after it: in the recovery copy

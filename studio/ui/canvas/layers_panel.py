@@ -19,7 +19,7 @@ from PySide6.QtWidgets import (
 )
 
 from studio.document.document import Document
-from studio.document.layers import LABEL, MASK, Layer
+from studio.document.layers import LABEL, MASK, Layer, display_rgba
 from studio.ui.canvas.qimage import qimage_from_array
 
 THUMB = 48
@@ -106,11 +106,14 @@ class LayersPanel(QWidget):
         return button
 
     def _thumbnail(self, layer: Layer) -> QIcon:
-        key = (id(layer.pixels), self.document.undo_stack.index(), layer.opacity)
+        key = (id(layer.pixels), layer.version, layer.opacity)
         cached = self._thumbs.get(layer.id)
         if cached and cached[0] == key:
             return cached[1]
-        image = qimage_from_array(layer.rgba()).scaled(
+        # every n-th pixel first: a 2048² layer costs what a 192² one does
+        step = max(1, max(layer.width, layer.height) // (4 * THUMB))
+        small = display_rgba(layer.kind, layer.pixels[::step, ::step], layer.palette)
+        image = qimage_from_array(small).scaled(
             THUMB,
             THUMB,
             Qt.AspectRatioMode.KeepAspectRatio,
