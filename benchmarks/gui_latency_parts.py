@@ -142,10 +142,16 @@ def paint_strokes(app, window, beat: Heartbeat, strokes: int, draft: dict) -> li
     return spans
 
 
+def the_worker(window):
+    """The generation worker (window.controllers.worker; before the job queue, the session's)."""
+    controllers = getattr(window, "controllers", None)
+    return controllers.worker if controllers is not None else window.session.worker
+
+
 def watch_drafts(window) -> dict:
     """Submit and show times of the live draft's jobs, matched by job id."""
     draft = {"edits": [], "submitted": {}, "shown": [], "pending": 0, "stroke": False}
-    worker = window.session.worker
+    worker = the_worker(window)
 
     def queued(job_id: int) -> None:
         job = next((j for j in worker.jobs() if j.id == job_id), None)

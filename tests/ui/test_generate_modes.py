@@ -99,7 +99,7 @@ def test_rerun_exactly_of_an_inpaint_uses_the_pictures_it_was_made_from(
     press_generate(qtbot, window)
     qtbot.waitUntil(lambda: "request" in window.document.layers[-1].metadata, timeout=60000)
     first = window.document.layers[-1]
-    window.document.layers[1].pixels[:] = 0  # the picture changes afterwards: no matter
+    window.document.layers[1].writable_pixels()[:] = 0  # the picture changes afterwards
     assert window.session.rerun_exactly(first) is not None, window.banner.message
     qtbot.waitUntil(lambda: window.document.layers[-1].name.startswith("Re-run"), timeout=60000)
     assert np.array_equal(window.document.layers[-1].pixels, first.pixels)
