@@ -7,9 +7,14 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, fields
 from typing import Any
 
-from studio.engine.diffusion.samplers import DEFAULT_SAMPLER
+from studio.engine.diffusion.inpaint import MASKED_CONTENT
+from studio.engine.diffusion.samplers import DEFAULT_SAMPLER, sampler_names
 
 MODES = ("prompt", "paint", "inpaint", "translate")
+# The choices the Generate dock offers for two settings (the UI reads them here, not from a
+# model family's engine folder)
+SAMPLER_CHOICES = tuple(sampler_names())
+MASKED_CONTENT_CHOICES = MASKED_CONTENT
 
 
 @dataclass

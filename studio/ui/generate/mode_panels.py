@@ -17,9 +17,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from studio.engine.diffusion.inpaint import MASKED_CONTENT
 from studio.engine.models.registry import ModelInfo
-from studio.session.settings import PromptSettings
+from studio.session.settings import MASKED_CONTENT_CHOICES, PromptSettings
 from studio.ui.generate.live_draft_panel import LiveDraftPanel
 
 FAMILY_NAMES = {"sd1": "SD 1.x", "sd2": "SD 2.x", "sdxl": "SDXL"}
@@ -204,7 +203,7 @@ class InpaintOptions(QWidget):
         self.padding_spin.setToolTip("Context around the mask that the model sees")
         self.only_masked_check.toggled.connect(self.padding_spin.setEnabled)
         self.content_combo = QComboBox()
-        for value in MASKED_CONTENT:
+        for value in MASKED_CONTENT_CHOICES:
             self.content_combo.addItem(value.capitalize(), value)
         self.content_combo.setToolTip(
             "What the model starts from under the mask: the original pixels, a fill of the "

@@ -25,7 +25,6 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from studio.engine.diffusion.samplers import sampler_names
 from studio.errors import StudioError
 from studio.session.explore import (
     compare_requests,
@@ -34,6 +33,7 @@ from studio.session.explore import (
     walk_requests,
 )
 from studio.session.explore_jobs import Cell, ExploreBatch
+from studio.session.settings import SAMPLER_CHOICES
 from studio.ui.canvas.qimage import qimage_from_array
 
 CELL_ICON = 112
@@ -114,7 +114,7 @@ class ExplorePanel(QWidget):
         tab = QWidget()
         self.sampler_list = QListWidget()
         self.sampler_list.setToolTip("Tick the samplers to compare (rows of the grid)")
-        for name in sampler_names():
+        for name in SAMPLER_CHOICES:
             item = QListWidgetItem(name)
             item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)
             checked = name in ("Euler", "Euler a", "DPM++ 2M")
