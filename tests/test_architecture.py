@@ -131,3 +131,78 @@ def test_comments_and_docs_cite_only_the_repository():
         if CITED_OUTSIDE.search(line)
     ]
     assert not found, "\n".join(found)
+
+
+DOCS = ("README.md",)
+TOP_FOLDERS = ("studio", "tests", "benchmarks", "models", "resources", "installer", ".ci")
+QUOTED = re.compile(r"`([^`\n]+)`")
+
+
+def mentioned(doc: str) -> list[str]:
+    """Paths (`studio/…`, `tests/…`) and dotted names (`studio.engine.router`) quoted in `doc`."""
+    found = []
+    for quoted in QUOTED.findall((REPO / doc).read_text(encoding="utf-8")):
+        word = quoted.split()[0].rstrip(".,;:")  # `benchmarks/x.py --out DIR` names the script
+        if any(mark in word for mark in "<*…{"):
+            continue  # a pattern (`studio/engine/<name>/`), not a path
+        is_path = "/" in word and word.split("/")[0] in TOP_FOLDERS
+        if is_path or re.fullmatch(r"studio(\.\w+)+", word):
+            found.append(word)
+    return found
+
+
+def missing(name: str) -> str | None:
+    """Why `name` is not in the tree, or None: a path must exist; a dotted name must be a module
+    or a top-level class, function or constant of one."""
+    if "/" in name:
+        return None if (REPO / name).exists() else "no such file or folder"
+    parts = name.split(".")
+    for end in range(len(parts), 0, -1):
+        base = REPO.joinpath(*parts[:end])
+        module = base / "__init__.py" if base.is_dir() else base.with_suffix(".py")
+        if module.is_file():
+            rest = parts[end:]
+            if not rest:
+                return None
+            names = top_level_names(module)
+            return None if rest[0] in names else f"{module.relative_to(REPO)} defines no {rest[0]}"
+    return "no such module"
+
+
+def top_level_names(module: Path) -> set[str]:
+    tree = ast.parse(module.read_text(encoding="utf-8"))
+    names = set()
+    for node in tree.body:
+        if isinstance(node, (ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)):
+            names.add(node.name)
+        elif isinstance(node, (ast.Assign, ast.AnnAssign)):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            names |= {t.id for t in targets if isinstance(t, ast.Name)}
+        elif isinstance(node, (ast.Import, ast.ImportFrom)):
+            names |= {(a.asname or a.name).split(".")[0] for a in node.names}
+    return names
+
+
+@pytest.mark.parametrize("doc", DOCS)
+def test_the_docs_name_only_files_and_modules_that_exist(doc):
+    """Every `studio/…`, `tests/…` path and `studio.…` name the docs quote is in the tree."""
+    names = mentioned(doc)
+    assert len(names) >= 10, f"{doc} quotes only {names}: is the pattern still right?"
+    wrong = [f"`{name}`: {why}" for name in names if (why := missing(name))]
+    assert not wrong, f"{doc} names what the tree does not have:\n" + "\n".join(wrong)
+
+
+def test_the_docs_check_finds_a_missing_path_and_a_missing_name():
+    assert missing("studio/engine/router.py") is None
+    assert missing("studio/engine/no_such_module.py") == "no such file or folder"
+    assert missing("studio.units.format_bytes") is None
+    assert missing("studio.units.format_kilobytes") == "studio/units.py defines no format_kilobytes"
+    assert missing("studio.no_such_module") == "studio/__init__.py defines no no_such_module"
+    assert missing("stdio.units") == "no such module"
+
+
+def test_the_readme_layout_names_every_package():
+    packages = sorted(p.name for p in ROOT.iterdir() if (p / "__init__.py").is_file())
+    named = set(mentioned("README.md"))
+    unnamed = [p for p in packages if f"studio/{p}/" not in named]
+    assert not unnamed, f"README.md's Layout does not name {unnamed}"
