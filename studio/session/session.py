@@ -177,6 +177,9 @@ class GenerationSession(QObject, JobOwner):
     # ---- generate -------------------------------------------------------------------------
     def _check_model(self) -> None:
         s = self.settings
+        broken = next((m for m in self.models if m.path == s.model_path and not m.usable), None)
+        if broken is not None:  # listed as broken by the scan: say why instead of queueing it
+            raise StudioError(f"Cannot use {broken.name}: {broken.problem}", broken.path)
         if s.model_path:
             return
         if not any(m.usable for m in self.models):
@@ -255,7 +258,7 @@ class GenerationSession(QObject, JobOwner):
             loaded = self.worker.resident_bytes(request.model_path, state.device, state.dtype)
             info = next((m for m in self.models if m.path == request.model_path), None)
             return preflight(request, state, loaded, info.variant if info else "")
-        except (OSError, ValueError) as exc:  # no estimate must never block a job
+        except (OSError, ValueError, StudioError) as exc:  # no estimate never blocks a job
             log.warning("memory estimate failed: %s", exc)
             return None
 

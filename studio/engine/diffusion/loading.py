@@ -11,6 +11,7 @@ from typing import Any
 
 from studio.engine.memory.cache import ModelCache
 from studio.engine.models.registry import ModelInfo, inspect_folder
+from studio.engine.models.validate import check_config_folder
 from studio.errors import ModelLoadError
 
 log = logging.getLogger(__name__)
@@ -142,6 +143,8 @@ def load_sd_pipeline(path: str, device: str, dtype: str) -> LoadedPipeline:
             f"{info.name} is a {info.kind} file, not a full model; choose it as a {info.kind}.",
             info.path,
         )
+    if info.format == "diffusers":
+        check_config_folder(Path(info.path))  # types and sizes, before diffusers is even imported
     quiet_libraries()
     try:
         pipe = _load_weights(info, _pipeline_class(info), dtype)

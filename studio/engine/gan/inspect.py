@@ -24,10 +24,9 @@ class GanFileInfo:
 def _shapes(path: Path) -> dict[str, tuple[int, ...]]:
     """Key -> shape without reading tensor data (safetensors header, or a memory-mapped pickle)."""
     if path.suffix.lower() == ".safetensors":
-        from safetensors import safe_open
+        from studio.engine.models.checkpoints import read_safetensors_header
 
-        with safe_open(str(path), "pt") as f:
-            return {k: tuple(f.get_slice(k).get_shape()) for k in f.keys()}  # noqa: SIM118
+        return read_safetensors_header(path)[0]  # the header is checked before it is trusted
     from studio.engine.gan.weights import read_state_dict
 
     return {k: tuple(v.shape) for k, v in read_state_dict(path, mmap=True).items()}
@@ -43,8 +42,12 @@ def classify(path: str | Path) -> GanFileInfo | None:
     keys = {k.removeprefix("module.") for k in shapes}
     shapes = {k.removeprefix("module."): v for k, v in shapes.items()}
     if all(k in keys for k in SPADE_KEYS):
-        channels = shapes["head_0.norm_0.mlp_shared.0.weight"][1]
-        space = read_sidecar(path).get("label_set") or OFFICIAL_SPACES.get(channels)
+        shape = shapes["head_0.norm_0.mlp_shared.0.weight"]
+        channels = shape[1] if len(shape) > 1 else None
+        named = read_sidecar(path).get("label_set")
+        if named is not None and not isinstance(named, str):
+            return GanFileInfo("spade", None, "its JSON sidecar's label_set is not a name")
+        space = named or OFFICIAL_SPACES.get(channels)
         problem = None if space else "it needs a JSON sidecar naming its label set"
         return GanFileInfo("spade", space, problem)
     if "fc_mu.weight" in keys and any(k.startswith("layer1.0.") for k in keys):

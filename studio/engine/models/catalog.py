@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
-import json
 import os
 import re
-import struct
 from dataclasses import dataclass
 from pathlib import Path
 
-from studio.engine.models.checkpoints import PICKLE_SUFFIXES, read_safetensors_header
+from studio.engine.models.checkpoints import (
+    PICKLE_SUFFIXES,
+    read_safetensors_entries,
+    read_safetensors_header,
+)
 from studio.engine.models.registry import ModelInfo, inspect_folder, scan
 from studio.errors import ModelLoadError
+from studio.io.safe_json import read_json_file
 
 # safetensors dtype names -> what the artist reads
 PRECISIONS = {"F16": "fp16", "F32": "fp32", "BF16": "bf16", "F64": "fp64", "F8_E4M3": "fp8"}
@@ -81,18 +84,13 @@ class CatalogEntry:
 
 
 def tensor_bytes_by_dtype(path: Path) -> dict[str, int]:
-    """Bytes per safetensors dtype in one file, from its header only (no tensor is read)."""
-    read_safetensors_header(path)  # validates length and JSON first
-    with open(path, "rb") as f:
-        (length,) = struct.unpack("<Q", f.read(8))
-        header = json.loads(f.read(length).decode("utf-8"))
+    """Bytes per safetensors dtype in one file, from its checked header (no tensor is read)."""
+    header, _start = read_safetensors_entries(path)
     totals: dict[str, int] = {}
     for key, entry in header.items():
-        if key == "__metadata__" or not isinstance(entry, dict):
-            continue
-        begin, end = entry.get("data_offsets", (0, 0))
-        dtype = str(entry.get("dtype", "?"))
-        totals[dtype] = totals.get(dtype, 0) + int(end) - int(begin)
+        if key != "__metadata__":
+            begin, end = entry["data_offsets"]
+            totals[entry["dtype"]] = totals.get(entry["dtype"], 0) + end - begin
     return totals
 
 
@@ -175,7 +173,7 @@ def licence(path: str | Path) -> str | None:
     index = path / "model_index.json"
     if path.is_dir() and index.is_file():
         try:
-            data = json.loads(index.read_text(encoding="utf-8"))
+            data = read_json_file(index, max_bytes=2**20)
         except (OSError, ValueError):
             data = {}
         if isinstance(data, dict) and isinstance(data.get("license"), str):

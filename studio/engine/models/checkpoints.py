@@ -5,12 +5,15 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import os
 import struct
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from studio.engine.models.validate import check_safetensors_header, check_torch_zip
 from studio.errors import ModelLoadError
+from studio.io.safe_json import parse_json
 
 MAX_HEADER_BYTES = 100 * 2**20  # a larger safetensors header is not a model, it is an attack
 LEGACY_HEAD_BYTES = 64 * 2**20  # where a legacy torch file's pickles are looked for globals
@@ -24,26 +27,37 @@ class UnsafeCheckpointError(ModelLoadError):
     """A pickled file needs code beyond plain tensors to load; it was refused, never run."""
 
 
-def read_safetensors_header(path: Path) -> tuple[dict[str, tuple[int, ...]], dict[str, str]]:
-    """Keys -> shapes and the string metadata of a .safetensors file, read without torch."""
+def _header_bytes(path: Path) -> tuple[bytes, int]:
+    """The raw JSON header of a .safetensors file and how many data bytes follow it."""
+    with open(path, "rb") as f:
+        raw = f.read(8)
+        if len(raw) != 8:
+            raise ValueError("the file is shorter than a safetensors header")
+        (length,) = struct.unpack("<Q", raw)
+        size = os.fstat(f.fileno()).st_size
+        if length > MAX_HEADER_BYTES or length > size - 8:
+            raise ValueError(f"header length {length} is not plausible for a {size}-byte file")
+        return f.read(length), size - 8 - length
+
+
+def read_safetensors_entries(path: Path) -> tuple[dict[str, Any], int]:
+    """The checked header entries of a .safetensors file and where its data starts."""
+    path = Path(path)
     try:
-        with open(path, "rb") as f:
-            raw = f.read(8)
-            if len(raw) != 8:
-                raise ValueError("the file is shorter than a safetensors header")
-            (length,) = struct.unpack("<Q", raw)
-            if length > MAX_HEADER_BYTES or length > Path(path).stat().st_size:
-                raise ValueError(f"header length {length} is not plausible")
-            header = json.loads(f.read(length).decode("utf-8"))
-    except (OSError, ValueError, UnicodeDecodeError) as exc:
-        raise ModelLoadError(
-            f"{Path(path).name} is not a readable .safetensors file.", str(exc)
-        ) from exc
-    if not isinstance(header, dict):
-        raise ModelLoadError(f"{Path(path).name} has a malformed safetensors header.")
-    metadata = header.pop("__metadata__", None) or {}
-    shapes = {k: tuple(v.get("shape", ())) for k, v in header.items() if isinstance(v, dict)}
-    return shapes, {str(k): str(v) for k, v in metadata.items()}
+        raw, data_bytes = _header_bytes(path)
+        header = parse_json(raw, max_bytes=MAX_HEADER_BYTES)
+    except (OSError, ValueError) as exc:
+        raise ModelLoadError(f"{path.name} is not a readable .safetensors file.", str(exc)) from exc
+    check_safetensors_header(header, data_bytes, path.name)
+    return header, 8 + len(raw)
+
+
+def read_safetensors_header(path: Path) -> tuple[dict[str, tuple[int, ...]], dict[str, str]]:
+    """Keys -> shapes and the string metadata of a .safetensors file, read without torch; the
+    header is checked as strictly as the safetensors library does (ModelLoadError otherwise)."""
+    header, _start = read_safetensors_entries(path)
+    shapes = {k: tuple(v["shape"]) for k, v in header.items() if k != "__metadata__"}
+    return shapes, dict(header.get("__metadata__") or {})
 
 
 def allowed_globals() -> list[Any]:
@@ -92,13 +106,23 @@ def unsafe_globals(path: Path) -> list[str]:
     import torch
 
     path = Path(path)
-    if not zipfile.is_zipfile(path):
+    if not _is_zip(path):
         return _legacy_unsafe_globals(path)
+    check_torch_zip(path)
     with torch.serialization.safe_globals(allowed_globals()):
         try:
             return list(torch.serialization.get_unsafe_globals_in_checkpoint(str(path)))
         except (*CORRUPT_PICKLE_ERRORS, pickle.UnpicklingError, zipfile.BadZipFile):
             return []
+
+
+def _is_zip(path: Path) -> bool:
+    import zipfile
+
+    try:
+        return zipfile.is_zipfile(path)
+    except OSError:
+        return False
 
 
 def _is_plain_global(name: str) -> bool:
@@ -145,21 +169,29 @@ def _legacy_unsafe_globals(path: Path) -> list[str]:
 def read_pickle(path: Path, mmap: bool = True) -> Any:
     """The object in a .ckpt/.pt/.pth/.bin, through torch's weights-only unpickler and a narrow
     allowlist (`mmap`: map a zip-format file instead of reading it). Nothing in it is run."""
+    path = Path(path)
+    is_zip = _is_zip(path)
+    if is_zip:
+        check_torch_zip(path)  # a bomb is refused from its declared sizes, never unpacked
     import pickle
     import zipfile
 
     import torch
 
-    path = Path(path)
     try:
         with torch.serialization.safe_globals(allowed_globals()):
-            lazy = mmap and zipfile.is_zipfile(path)  # only the zip format can be memory-mapped
+            lazy = mmap and is_zip  # only the zip format can be memory-mapped
             return torch.load(str(path), map_location="cpu", weights_only=True, mmap=lazy)
     except pickle.UnpicklingError as exc:
         names = unsafe_globals(path)
+        if not names:  # nothing importable was asked for: the bytes are just not a pickle
+            raise ModelLoadError(
+                f"{path.name} is damaged or not a checkpoint: it could not be read as weights.",
+                f"{type(exc).__name__}: {exc}",
+            ) from exc
         raise UnsafeCheckpointError(
             f"{path.name} was refused: loading it would run code "
-            f"({', '.join(names) or 'globals the weights-only loader does not allow'}), "
+            f"({', '.join(names)}), "
             "not just read weights.",
             f"{type(exc).__name__}: {exc}",
         ) from exc
@@ -218,14 +250,6 @@ def key_shapes(path: Path) -> tuple[dict[str, tuple[int, ...]], dict[str, str]]:
 _NUMPY_DTYPES = {"F64": "<f8", "F32": "<f4", "F16": "<f2", "I64": "<i8", "I32": "<i4"}
 
 
-def _safetensors_entries(path: Path) -> tuple[dict[str, Any], int]:
-    """The raw header entries of a .safetensors file and where its data starts."""
-    read_safetensors_header(path)  # validates the length and the JSON first
-    with open(path, "rb") as f:
-        (length,) = struct.unpack("<Q", f.read(8))
-        return json.loads(f.read(length).decode("utf-8")), 8 + length
-
-
 def _decode(raw: bytes, dtype: str, shape: list[int]) -> Any:
     import numpy as np
 
@@ -244,7 +268,7 @@ def tensor_values(path: Path, keys: list[str]) -> dict[str, Any]:
     if path.suffix.lower() != ".safetensors":
         state = load_pickle(path)
         return {k: state[k].float().numpy() for k in keys if k in state}
-    entries, start = _safetensors_entries(path)
+    entries, start = read_safetensors_entries(path)
     out = {}
     try:
         with open(path, "rb") as f:

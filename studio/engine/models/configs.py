@@ -9,6 +9,7 @@ from pathlib import Path
 
 from studio.engine.models.clip_vocab import write_tokenizer_files
 from studio.engine.models.registry import ModelInfo
+from studio.engine.models.validate import check_config_folder
 from studio.errors import ModelLoadError
 from studio.io.paths import user_cache_dir
 from studio.resources import RESOURCES
@@ -72,5 +73,6 @@ def config_folder(info: ModelInfo) -> Path:
     """The folder to pass as `config=`: the sidecar if present, else the shipped one."""
     sidecar = sidecar_folder(Path(info.path))
     if sidecar is not None:
+        check_config_folder(sidecar)  # the artist's configs are checked before diffusers reads them
         return sidecar
     return materialise(config_name(info))

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-import json
+import logging
 import re
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 from studio.engine.models.checkpoints import WEIGHT_SUFFIXES
 from studio.errors import ModelLoadError
+
+log = logging.getLogger(__name__)
 
 # Pipelines the engine runs, by the `_class_name` in model_index.json.
 SD_PIPELINES = {
@@ -58,10 +60,9 @@ def _folder_size(path: Path) -> int:
 
 
 def _read_json(path: Path) -> dict:
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise ModelLoadError(f"Cannot read {path.name} in {path.parent}", str(exc)) from exc
+    from studio.engine.models.validate import read_config
+
+    return read_config(path)  # types of the fields read here are checked (ModelLoadError)
 
 
 def _sd_family(folder: Path, index: dict) -> str:
@@ -340,12 +341,25 @@ def scan(dirs: list[Path], kinds: tuple[str, ...] | None = ("sd-pipeline",)) -> 
                     continue
             if entry.is_file() and entry.suffix.lower() not in WEIGHT_SUFFIXES:
                 continue
-            try:
-                info = inspect_folder(entry)
-            except ModelLoadError as exc:
-                fmt = "diffusers" if entry.is_dir() else "single-file"
-                size = entry.stat().st_size if entry.is_file() else 0
-                info = ModelInfo(entry.name, str(entry), "unknown", "?", fmt, size, exc.message)
+            info = _inspect_isolated(entry)
             if kinds is None or info.kind in kinds or not info.usable:
                 found.append(info)
     return found
+
+
+def _inspect_isolated(entry: Path) -> ModelInfo:
+    """One entry of a scan: whatever is wrong with it, it is listed as broken with the reason
+    and never hides the others or stops startup (the one place a bad file is contained)."""
+    try:
+        return inspect_folder(entry)
+    except ModelLoadError as exc:
+        problem = exc.message
+    except Exception as exc:  # an inspector's own bug must not take the whole list down
+        log.exception("inspecting %s failed", entry)
+        problem = f"Studio could not inspect it ({type(exc).__name__}; see the log)"
+    fmt = "diffusers" if entry.is_dir() else "single-file"
+    try:
+        size = entry.stat().st_size if entry.is_file() else 0
+    except OSError:
+        size = 0
+    return ModelInfo(entry.name, str(entry), "unknown", "?", fmt, size, problem)

@@ -63,8 +63,10 @@ def read_json_object(path: Path) -> dict:
     """A JSON file holding an object ({} when the file is absent); ModelLoadError if not."""
     if not path.is_file():
         return {}
+    from studio.io.safe_json import read_json_file
+
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        data = read_json_file(path, max_bytes=4 * 2**20)
     except (OSError, ValueError) as exc:
         raise ModelLoadError(f"{path.name} is not valid JSON.", str(exc)) from exc
     if not isinstance(data, dict):

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-import struct
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -21,7 +19,6 @@ SINGLE_FILE_PARTS = (
     ("conditioner.embedders.1.", "text_encoder_2"),
 )
 PARTS = ("unet", "vae", "text_encoder", "text_encoder_2", "controlnet")
-MAX_HEADER = 100 * 2**20  # a larger header is not a safetensors file we trust
 
 
 @dataclass(frozen=True)
@@ -44,12 +41,14 @@ class Tensors:
 
 
 def read_header(path: Path) -> dict:
-    """The JSON header of a .safetensors file: name -> {dtype, shape, data_offsets}."""
-    with open(path, "rb") as f:
-        (length,) = struct.unpack("<Q", f.read(8))
-        if length > MAX_HEADER:
-            raise ValueError(f"{path.name}: safetensors header of {length} bytes is implausible")
-        header = json.loads(f.read(length))
+    """The checked JSON header of a .safetensors file: name -> {dtype, shape, data_offsets}."""
+    from studio.engine.models.checkpoints import read_safetensors_entries
+    from studio.errors import ModelLoadError
+
+    try:
+        header, _start = read_safetensors_entries(path)
+    except ModelLoadError as exc:  # callers here treat an unreadable header as a ValueError
+        raise ValueError(exc.message) from exc
     header.pop("__metadata__", None)
     return header
 
@@ -127,10 +126,13 @@ class Architecture:
 
 
 def _json(path: Path) -> dict:
+    from studio.io.safe_json import read_json_file
+
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
+        data = read_json_file(path, max_bytes=4 * 2**20)
     except (OSError, ValueError):
         return {}
+    return data if isinstance(data, dict) else {}
 
 
 def config_root(path: Path) -> Path:

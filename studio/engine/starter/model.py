@@ -140,28 +140,36 @@ def read_starter_config(folder: str | Path) -> StarterConfig:
     path = Path(folder) / "starter.json"
     if not path.is_file():
         raise ModelLoadError(f"{folder} is not a starter diffusion folder (no starter.json).")
+    from studio.engine.models.validate import check_starter_config
+    from studio.io.safe_json import read_json_file
+
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        data = read_json_file(path, max_bytes=2**20)
     except (OSError, ValueError) as exc:
         raise ModelLoadError(f"{path} is not valid JSON.", str(exc)) from exc
     if not isinstance(data, dict) or data.get("format") != FORMAT:
         raise ModelLoadError(f"{path} does not describe a starter diffusion model.")
-    if int(data.get("version", 0)) > VERSION:
-        raise ModelLoadError(f"{path} was written by a newer Studio (version {data['version']}).")
+    version = data.get("version", 0)
+    if not isinstance(version, int) or isinstance(version, bool):
+        raise ModelLoadError(f"{path} has no valid version number.", repr(version)[:80])
+    if version > VERSION:
+        raise ModelLoadError(f"{path} was written by a newer Studio (version {version}).")
     try:
-        return StarterConfig.from_json(data)
+        cfg = StarterConfig.from_json(data)
     except TypeError as exc:
         raise ModelLoadError(f"{path} has settings this Studio cannot read.", str(exc)) from exc
+    check_starter_config(cfg, path)
+    return cfg
 
 
 def load_starter(folder: str | Path, device: str = "cpu", dtype=None) -> LoadedStarter:
     """Load a starter folder offline from safetensors (float32 on CPU unless dtype is given)."""
+    folder = Path(folder)
+    cfg = read_starter_config(folder)  # checked (types, sizes) before torch is even imported
     import torch
     from safetensors import SafetensorError
     from safetensors.torch import load_file
 
-    folder = Path(folder)
-    cfg = read_starter_config(folder)
     weights = folder / "unet" / WEIGHTS_NAME
     if not weights.is_file():
         raise ModelLoadError(f"{folder.name}: the weights file unet/{WEIGHTS_NAME} is missing.")
@@ -169,7 +177,12 @@ def load_starter(folder: str | Path, device: str = "cpu", dtype=None) -> LoadedS
         state = load_file(str(weights))
     except (SafetensorError, OSError) as exc:
         raise ModelLoadError(f"{folder.name}: the weights file is damaged.", str(exc)) from exc
-    unet = build_unet(cfg)
+    try:
+        unet = build_unet(cfg)
+    except (ValueError, TypeError, KeyError, AttributeError) as exc:
+        raise ModelLoadError(
+            f"{folder.name}: starter.json describes a UNet diffusers cannot build.", str(exc)
+        ) from exc
     try:
         unet.load_state_dict(state, strict=True)
     except RuntimeError as exc:

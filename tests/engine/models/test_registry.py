@@ -208,7 +208,7 @@ def test_scan_lists_every_kind_and_says_why_others_cannot_run(tiny_models, tmp_p
     assert everything["garbage.safetensors"].size_bytes == 20
     assert "not a model Studio knows" in everything["mystery.safetensors"].problem
     assert "missing parts: unet" in everything["xl"].problem
-    assert "Cannot read model_index.json" in everything["broken"].problem
+    assert "model_index.json is damaged" in everything["broken"].problem
     pipelines = {m.name for m in scan([tmp_path])}  # the default: pipelines plus problems
     assert "style.safetensors" not in pipelines and "checkpoint.safetensors" in pipelines
 
