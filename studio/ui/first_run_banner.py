@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QWidget
 
 from studio.engine.models.registry import ModelInfo
 from studio.session.first_run import runs_on_starters, starter_message
@@ -37,17 +37,12 @@ class FirstRunBanner(QFrame):
         self.close_button = QPushButton("✕")
         self.close_button.setToolTip("Hide this note until Studio starts again")
         self.close_button.setFixedWidth(32)
-        top = QHBoxLayout()  # the text gets the banner's whole width, the buttons a row under it
-        top.addWidget(self.message_label, 1)
-        top.addWidget(self.close_button, 0, Qt.AlignmentFlag.AlignTop)
-        buttons = QHBoxLayout()
-        buttons.addStretch(1)
-        buttons.addWidget(self.manager_button)
-        buttons.addWidget(self.never_button)
-        column = QVBoxLayout(self)
-        column.setContentsMargins(8, 6, 8, 6)
-        column.addLayout(top)
-        column.addLayout(buttons)
+        row = QHBoxLayout(self)  # one row: the canvas below keeps the height
+        row.setContentsMargins(8, 4, 8, 4)
+        row.addWidget(self.message_label, 1)
+        top = Qt.AlignmentFlag.AlignTop
+        for button in (self.manager_button, self.never_button, self.close_button):
+            row.addWidget(button, 0, top)
         self.manager_button.clicked.connect(self.manager_requested)
         self.never_button.clicked.connect(self.never_again)
         self.close_button.clicked.connect(self.close_for_now)

@@ -45,6 +45,7 @@ from studio.ui.preferences import PreferencesDialog, autosave_seconds, engine_ch
 from studio.ui.saving import SavingActions
 from studio.ui.timeline.explore_panel import install_explore
 from studio.ui.timeline.panel import apply_timeline_preferences, install_timeline
+from studio.ui.window_layout import follow_runs, restore_or_arrange, save_layout, size_docks
 from studio.units import format_clock
 
 log = logging.getLogger(__name__)
@@ -68,6 +69,7 @@ class MainWindow(SavingActions, DocumentActions, ModelActions, QMainWindow):
         self.settings_store = settings
         self.setWindowTitle("Studio")
         self.resize(1280, 820)
+        self._first_layout = False  # first start: size the docks once the window is shown
 
         self.tool_settings = ToolSettings(self)
         self.tools = {cls.name: cls(self.document, self.tool_settings) for cls in TOOL_CLASSES}
@@ -91,16 +93,16 @@ class MainWindow(SavingActions, DocumentActions, ModelActions, QMainWindow):
         scroll.setMinimumWidth(self.prompt_panel.minimumSizeHint().width() + 16)
         self.generate_dock = self._dock("Generate", scroll, "GenerateDock")
         self.layers_panel = LayersPanel(self.document)
-        left = Qt.DockWidgetArea.LeftDockWidgetArea  # Generate gets the right column's height
-        # side columns run the full height; the bottom (Timeline) dock sits under the canvas
-        self.setCorner(Qt.Corner.BottomLeftCorner, left)
+        # one column on the right, full height: Generate above Layers | Palette | History; the
+        # canvas keeps the width, the bottom (Timeline) dock sits under it
         self.setCorner(Qt.Corner.BottomRightCorner, Qt.DockWidgetArea.RightDockWidgetArea)
-        self.layers_dock = self._dock("Layers", self.layers_panel, "LayersDock", left)
+        self.layers_dock = self._dock("Layers", self.layers_panel, "LayersDock")
         self.palette_panel = PalettePanel(self.document, self.tool_settings)
-        self.palette_dock = self._dock("Palette", self.palette_panel, "PaletteDock", left)
+        self.palette_dock = self._dock("Palette", self.palette_panel, "PaletteDock")
         self.history_view = QUndoView(self.document.undo_stack)
         self.history_view.setEmptyLabel("Opened")
-        self.history_dock = self._dock("History", self.history_view, "HistoryDock", left)
+        self.history_dock = self._dock("History", self.history_view, "HistoryDock")
+        self.tabifyDockWidget(self.layers_dock, self.palette_dock)
         self.tabifyDockWidget(self.palette_dock, self.history_dock)
         self.live_panel = self.prompt_panel.live_panel  # in the Generate dock's Paint tab
         self.live_panel.model_chosen.connect(self.live_draft.set_model)
@@ -120,7 +122,8 @@ class MainWindow(SavingActions, DocumentActions, ModelActions, QMainWindow):
         self.refresh_translate_models()
         self.palette_dock.raise_()
         self.timeline_dock = install_timeline(self)
-        self.explore_dock = install_explore(self, self.timeline_dock)
+        self.explore_dock = install_explore(self, self.history_dock)  # right column, last tab
+        self.palette_dock.raise_()
         self.setAcceptDrops(True)
 
         self.model_label = QLabel()
@@ -431,14 +434,8 @@ class MainWindow(SavingActions, DocumentActions, ModelActions, QMainWindow):
     # ---- persistence ----------------------------------------------------------------------
     def _restore(self) -> None:
         store = self.settings_store
-        geometry = store.value("window/geometry")
-        state = store.value("window/state")
-        if geometry is not None:
-            self.restoreGeometry(geometry)
-        if state is not None:
-            self.restoreState(state)
-        else:  # first start: the canvas gets most of the height, the Timeline a strip
-            self.resizeDocks([self.timeline_dock], [230], Qt.Orientation.Vertical)
+        self._first_layout = restore_or_arrange(self, store)
+        follow_runs(self)
         s = self.session.settings
         restore_values(s, lambda key: store.value(f"prompt/{key}"))
         s.device, s.dtype = engine_choice(store)
@@ -457,8 +454,7 @@ class MainWindow(SavingActions, DocumentActions, ModelActions, QMainWindow):
 
     def save_state(self) -> None:
         store = self.settings_store
-        store.setValue("window/geometry", self.saveGeometry())
-        store.setValue("window/state", self.saveState())
+        save_layout(self, store)
         s = self.session.settings
         self.prompt_panel.store(s)
         for key, value in stored_values(s).items():
@@ -466,6 +462,12 @@ class MainWindow(SavingActions, DocumentActions, ModelActions, QMainWindow):
         store.setValue("prompt/model_path", s.model_path)
         store.setValue("models/opened", list(self.session.extra_model_paths))
         store.sync()
+
+    def showEvent(self, event) -> None:
+        super().showEvent(event)
+        if self._first_layout:
+            self._first_layout = False
+            size_docks(self)
 
     def dragEnterEvent(self, event) -> None:
         if event.mimeData().hasUrls():

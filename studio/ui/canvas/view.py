@@ -62,6 +62,7 @@ class CanvasView(QWidget):
         self._pan_from: QPointF | None = None
         self._space = False
         self._fitted_once = False
+        self._auto_fit = True  # follow the widget's size until the artist zooms or pans
         self._checker = QBrush(checkerboard())
         self.tool: Tool | None = None
         self._tool_down = False
@@ -153,6 +154,7 @@ class CanvasView(QWidget):
     def set_zoom(self, zoom: float, anchor: QPointF | None = None) -> None:
         """Zoom keeping the document point under `anchor` (widget coords) fixed."""
         zoom = max(MIN_ZOOM, min(MAX_ZOOM, zoom))
+        self._auto_fit = False
         anchor = anchor if anchor is not None else QPointF(self.width() / 2, self.height() / 2)
         doc_point = (anchor - self.offset) / self.zoom
         self.zoom = zoom
@@ -161,6 +163,8 @@ class CanvasView(QWidget):
         self.update()
 
     def fit(self) -> None:
+        """Zoom to show the whole document; it keeps fitting as the canvas is resized."""
+        self._auto_fit = True
         margin = 24
         w = max(1, self.width() - 2 * margin)
         h = max(1, self.height() - 2 * margin)
@@ -169,6 +173,7 @@ class CanvasView(QWidget):
         self._center()
 
     def actual_size(self) -> None:
+        self._auto_fit = False
         self.zoom = 1.0
         self._center()
 
@@ -183,6 +188,11 @@ class CanvasView(QWidget):
         super().showEvent(event)
         if not self._fitted_once:
             self._fitted_once = True
+            self.fit()
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        if self._auto_fit and self._fitted_once:
             self.fit()
 
     def wheelEvent(self, event) -> None:
@@ -208,6 +218,7 @@ class CanvasView(QWidget):
 
     def mouseMoveEvent(self, event) -> None:
         if self._pan_from is not None:
+            self._auto_fit = False
             self.offset += event.position() - self._pan_from
             self._pan_from = event.position()
             self.update()

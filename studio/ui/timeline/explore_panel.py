@@ -11,6 +11,7 @@ from PySide6.QtWidgets import (
     QDoubleSpinBox,
     QFileDialog,
     QFormLayout,
+    QFrame,
     QGridLayout,
     QHBoxLayout,
     QLineEdit,
@@ -269,7 +270,7 @@ class ExplorePanel(QWidget):
 
 
 def install_explore(window, below: QDockWidget) -> QDockWidget:
-    """Build the Explore dock, tabbed with `below` (the Timeline)."""
+    """Build the Explore dock, tabbed after `below` (a dock of the right column)."""
     session = window.session
 
     def base_request():
@@ -279,10 +280,14 @@ def install_explore(window, below: QDockWidget) -> QDockWidget:
     window.explore_panel = ExplorePanel(window.explore_batch, base_request)
     dock = QDockWidget("Explore", window)
     dock.setObjectName("ExploreDock")
-    dock.setWidget(window.explore_panel)
-    window.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, dock)
+    # scrolls rather than holding the tabbed Timeline strip open at its own minimum height
+    scroll = QScrollArea()
+    scroll.setWidgetResizable(True)
+    scroll.setFrameShape(QFrame.Shape.NoFrame)
+    scroll.setWidget(window.explore_panel)
+    dock.setWidget(scroll)
+    window.addDockWidget(window.dockWidgetArea(below), dock)
     window.tabifyDockWidget(below, dock)
-    below.raise_()
     window.explore_panel.error_raised.connect(window.banner.show_error)
     window.explore_panel.notice.connect(lambda text: window.statusBar().showMessage(text, 6000))
     return dock

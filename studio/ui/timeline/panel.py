@@ -6,6 +6,7 @@ from pathlib import Path
 
 from PySide6.QtCore import QSettings, Qt, QTimer, Signal
 from PySide6.QtWidgets import (
+    QApplication,
     QComboBox,
     QDockWidget,
     QFileDialog,
@@ -26,6 +27,7 @@ from studio.ui.timeline.plots import Filmstrip, StepImage, StepPlot
 
 RECORD_MB_KEY = "timeline/record_mb"
 RECORD_MB_DEFAULT = 256
+COMPACT_SLACK = 60  # px taller than the strip needs: the artist wants the whole panel
 VIEW_CHOICES = (("x_t", "xt"), ("x0", "x0"), ("Δ", "delta"), ("Noise removed", "noise"))
 EXPORT_FILTERS = "Animated GIF (*.gif);;Animated WebP (*.webp);;MP4 video (*.mp4)"
 DECODE_TIP = "Decode this step's predicted image (on the worker)"
@@ -46,12 +48,14 @@ class TimelinePanel(QWidget):
 
     error_raised = Signal(str, str)
     notice = Signal(str)
+    compact_changed = Signal(bool)
 
     def __init__(self, history: RunHistory, exporter: RunExporter, parent=None) -> None:
         super().__init__(parent)
         self.history = history
         self.exporter = exporter
         self.index = 0
+        self.compact = False
         self._build()
         self._timer = QTimer(self)
         self._timer.timeout.connect(self.advance)
@@ -124,6 +128,7 @@ class TimelinePanel(QWidget):
             bar.addWidget(widget)
         bar.addStretch(1)
         actions = QHBoxLayout()  # a second row keeps the dock narrow enough for small screens
+        actions.setContentsMargins(0, 0, 0, 0)
         buttons = (self.continue_button, self.decoder_combo, self.decode_button)
         buttons += (self.promote_button,)
         for widget in (*buttons, self.export_button):
@@ -138,16 +143,41 @@ class TimelinePanel(QWidget):
         middle.addLayout(plots, 0, 1)
         middle.setColumnStretch(0, 1)
         middle.setColumnStretch(1, 2)
+        # the compact strip (before any run) keeps only the scrubber and the filmstrip
+        self.details = QWidget()
+        top = QVBoxLayout(self.details)
+        top.setContentsMargins(0, 0, 0, 0)
+        top.addLayout(bar)
+        top.addLayout(middle, 1)
+        self.actions_row = QWidget()
+        self.actions_row.setLayout(actions)
         scrub = QHBoxLayout()
         scrub.addWidget(self.slider, 1)
         scrub.addWidget(self.step_label)
         column = QVBoxLayout(self)
         column.setContentsMargins(4, 4, 4, 4)
-        column.addLayout(bar)
-        column.addLayout(middle, 1)
+        column.addWidget(self.details, 1)
         column.addLayout(scrub)
-        column.addLayout(actions)
+        column.addWidget(self.actions_row)
         column.addWidget(self.filmstrip)
+
+    def set_compact(self, compact: bool) -> None:
+        """A strip (scrubber, and the filmstrip once there are steps) or the whole panel."""
+        self.compact = compact
+        self.details.setVisible(not compact)
+        self.actions_row.setVisible(not compact)
+        self.filmstrip.setVisible(not compact or self.filmstrip.count() > 0)
+        if compact and not self.history.runs:
+            self.step_label.setText("No run recorded yet")
+        self.compact_changed.emit(compact)
+
+    def resizeEvent(self, event) -> None:
+        """The artist dragging the strip taller (a mouse drag, not the layout) opens the panel."""
+        super().resizeEvent(event)
+        dragging = bool(QApplication.mouseButtons() & Qt.MouseButton.LeftButton)
+        taller = event.size().height() > self.sizeHint().height() + COMPACT_SLACK
+        if self.compact and dragging and taller:
+            self.set_compact(False)
 
     def _connect(self) -> None:
         self.run_combo.currentIndexChanged.connect(lambda _i: self._show_run())
