@@ -1,8 +1,7 @@
-"""GAN weight files: wrapper keys, DataParallel prefixes, strict loading, sidecars, conversion."""
+"""GAN weight files: reading (through models/checkpoints.py), strict loading, sidecars."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
@@ -12,6 +11,8 @@ from studio.engine.models.checkpoints import (
     SAFE_SUFFIXES,
     load_safetensors,
     read_pickle,
+    strip_prefixes,
+    unwrap_state_dict,
 )
 
 # One loader for every weight file: the same allowlist, refusals and errors as SD checkpoints.
@@ -20,40 +21,6 @@ from studio.errors import ModelLoadError
 from studio.units import format_bytes
 
 MAX_FILE_BYTES = 4 * 2**30  # no GAN generator we run is near this; bigger is not a generator
-WRAPPER_KEYS = ("state_dict", "netG", "generator", "model", "params")
-
-
-def _is_tensor_dict(value: Any) -> bool:
-    import torch
-
-    return (
-        isinstance(value, Mapping)
-        and bool(value)
-        and all(isinstance(v, torch.Tensor) for v in value.values())
-    )
-
-
-def _unwrap(obj: Any, name: str) -> dict[str, Any]:
-    """Plain state dict from a file that may wrap it ({'state_dict': ...}) or hold extras."""
-    if _is_tensor_dict(obj):
-        return dict(obj)
-    if isinstance(obj, Mapping):
-        for key in WRAPPER_KEYS:
-            if _is_tensor_dict(obj.get(key)):
-                return dict(obj[key])
-    kind = type(obj).__name__
-    keys = list(obj.keys())[:8] if isinstance(obj, Mapping) else []
-    raise ModelLoadError(
-        f"{name} does not hold a generator's weights.",
-        f"Expected a dict of tensors, found {kind} with keys {keys}.",
-    )
-
-
-def strip_prefixes(sd: dict[str, Any]) -> dict[str, Any]:
-    """Drop the `module.` prefix DataParallel adds; keep everything else unchanged."""
-    if sd and all(k.startswith("module.") for k in sd):
-        return {k[len("module.") :]: v for k, v in sd.items()}
-    return sd
 
 
 def read_state_dict(path: str | Path, mmap: bool = False) -> dict[str, Any]:
@@ -69,7 +36,11 @@ def read_state_dict(path: str | Path, mmap: bool = False) -> dict[str, Any]:
     if suffix in SAFE_SUFFIXES:
         sd = load_safetensors(path)
     elif suffix in PICKLE_SUFFIXES:
-        sd = _unwrap(read_pickle(path, mmap), path.name)
+        sd = unwrap_state_dict(read_pickle(path, mmap), path.name)
+        if not sd:
+            raise ModelLoadError(
+                f"{path.name} does not hold a generator's weights.", "It holds no tensors."
+            )
     else:
         raise ModelLoadError(
             f"{path.name}: unknown weight file type {suffix or '(none)'}.",
@@ -135,16 +106,3 @@ def read_sidecar(path: str | Path) -> dict[str, Any]:
         if candidate.is_file():
             return read_json_object(candidate)
     return {}
-
-
-def convert_to_safetensors(src: str | Path, dst: str | Path) -> Path:
-    """Write a checkpoint's tensors (read safely) as .safetensors, plus its sidecar if any."""
-    from safetensors.torch import save_file
-
-    src, dst = Path(src), Path(dst)
-    sd = {k: v.detach().clone().contiguous() for k, v in read_state_dict(src).items()}
-    save_file(sd, str(dst), metadata={"format": "pt", "converted_from": src.name})
-    sidecar = read_sidecar(src)
-    if sidecar:
-        dst.with_suffix(".json").write_text(json.dumps(sidecar, indent=1), encoding="utf-8")
-    return dst

@@ -7,6 +7,7 @@ import io
 import json
 import os
 import struct
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -21,6 +22,7 @@ LEGACY_HEAD_BYTES = 64 * 2**20  # where a legacy torch file's pickles are looked
 SAFE_SUFFIXES = (".safetensors",)
 PICKLE_SUFFIXES = (".ckpt", ".pt", ".pth", ".bin")
 WEIGHT_SUFFIXES = SAFE_SUFFIXES + PICKLE_SUFFIXES
+WRAPPER_KEYS = ("state_dict", "netG", "generator", "model", "params")  # where pickles nest weights
 
 
 class UnsafeCheckpointError(ModelLoadError):
@@ -218,14 +220,28 @@ def load_safetensors(path: Path) -> dict[str, Any]:
 
 
 def unwrap_state_dict(data: Any, name: str) -> dict[str, Any]:
-    """Checkpoints often wrap weights as {"state_dict": …}; return the flat tensor dict."""
+    """The tensors of a loaded pickle, for every family: trainers nest them under a wrapper
+    key ({"state_dict": …} in SD checkpoints, {"netG": …} in GAN ones) beside extras such as
+    the epoch; DataParallel's `module.` prefix is dropped. Empty when there are none."""
     import torch
 
-    while isinstance(data, dict) and isinstance(data.get("state_dict"), dict):
-        data = data["state_dict"]
-    if not isinstance(data, dict):
+    while isinstance(data, Mapping):
+        if data and all(isinstance(v, torch.Tensor) for v in data.values()):
+            break
+        inner = next((data[k] for k in WRAPPER_KEYS if isinstance(data.get(k), Mapping)), None)
+        if inner is None:
+            break
+        data = inner
+    if not isinstance(data, Mapping):
         raise ModelLoadError(f"{name} does not hold a dictionary of weights.")
-    return {k: v for k, v in data.items() if isinstance(v, torch.Tensor)}
+    return strip_prefixes({k: v for k, v in data.items() if isinstance(v, torch.Tensor)})
+
+
+def strip_prefixes(sd: dict[str, Any]) -> dict[str, Any]:
+    """Drop the `module.` prefix DataParallel adds; keep everything else unchanged."""
+    if sd and all(k.startswith("module.") for k in sd):
+        return {k[len("module.") :]: v for k, v in sd.items()}
+    return sd
 
 
 def load_state_dict(path: Path) -> dict[str, Any]:
@@ -293,6 +309,8 @@ def convert_to_safetensors(path: Path, out: Path | None = None) -> Path:
     if out.exists():
         raise ModelLoadError(f"{out.name} already exists; not overwriting it.", str(out))
     state = load_state_dict(path)
+    if not state:
+        raise ModelLoadError(f"{path.name} holds no weights; nothing to convert.", str(path))
     # Clone: safetensors refuses tensors that share storage (tied or sliced weights).
     tensors = {k: v.detach().clone().contiguous() for k, v in state.items()}
     tmp = out.with_name(out.name + ".partial")

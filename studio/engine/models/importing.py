@@ -210,7 +210,7 @@ def _carry_settings(source: Path, target: Path) -> None:
 def _write(source: Path, tmp: Path, plan: ImportPlan, report: Progress, stop) -> int:
     if source.is_file():
         if plan.convert:
-            _convert(source, tmp, plan.info)
+            _convert(source, tmp)
             report(source.stat().st_size, plan.total_bytes)
             return source.stat().st_size
         return _copy_file(source, tmp, 0, plan.total_bytes, report, stop)
@@ -225,7 +225,7 @@ def _write(source: Path, tmp: Path, plan: ImportPlan, report: Progress, stop) ->
         out = tmp / relative
         out.parent.mkdir(parents=True, exist_ok=True)
         if file in pickles:
-            _convert(file, out.with_name(safetensors_name(file.name)), plan.info)
+            _convert(file, out.with_name(safetensors_name(file.name)))
             done += file.stat().st_size
             report(done, plan.total_bytes)
         else:
@@ -233,18 +233,15 @@ def _write(source: Path, tmp: Path, plan: ImportPlan, report: Progress, stop) ->
     return done
 
 
-def _convert(source: Path, out: Path, info: ModelInfo) -> None:
-    """Weights-only load (checkpoints.py / the GAN reader), written as .safetensors."""
+def _convert(source: Path, out: Path) -> None:
+    """Weights-only load (checkpoints.py, the same for every family), written as .safetensors."""
     from safetensors.torch import save_file
 
-    if info.kind == "gan":
-        from studio.engine.gan.weights import read_state_dict
+    from studio.engine.models.checkpoints import load_state_dict
 
-        state = read_state_dict(source)
-    else:
-        from studio.engine.models.checkpoints import load_state_dict
-
-        state = load_state_dict(source)
+    state = load_state_dict(source)
+    if not state:
+        raise ModelLoadError(f"{source.name} holds no weights; nothing to convert.", str(source))
     # Clone: safetensors refuses tensors that share storage (tied or sliced weights).
     tensors = {k: v.detach().clone().contiguous() for k, v in state.items()}
     save_file(tensors, str(out), metadata={"format": "pt", "converted_from": source.name})

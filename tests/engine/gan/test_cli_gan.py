@@ -80,7 +80,7 @@ def test_generate_without_a_known_label_set_fails_cleanly(tmp_path, ade_checkpoi
 
 
 def test_translate_from_pth_and_converted_safetensors(tmp_path, capsys):
-    from studio.engine.gan.weights import convert_to_safetensors
+    from studio.engine.models.checkpoints import convert_to_safetensors
 
     torch.manual_seed(0)
     pth = tmp_path / "horse2zebra.pth"

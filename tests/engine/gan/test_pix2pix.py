@@ -97,7 +97,7 @@ def test_old_files_with_stale_instance_norm_keys_and_renamed_blocks_load():
         expected = ref(x)
         for variant in (stale, renamed):
             assert torch.allclose(load_generator(variant)(x), expected, atol=1e-6)
-    from studio.engine.gan.weights import strip_prefixes
+    from studio.engine.models.checkpoints import strip_prefixes
 
     assert torch.allclose(load_generator(strip_prefixes(wrapped))(x), expected, atol=1e-6)
 

@@ -10,11 +10,8 @@ import pytest
 import torch
 
 from studio.engine.gan.spade_model import load_spade
-from studio.engine.gan.weights import (
-    UnsafeCheckpointError,
-    convert_to_safetensors,
-    read_state_dict,
-)
+from studio.engine.gan.weights import UnsafeCheckpointError, read_state_dict
+from studio.engine.models.checkpoints import convert_to_safetensors
 from studio.errors import ModelLoadError
 from tests.engine.gan.reference_spade import RefGenerator, random_onehot, trained_looking
 

@@ -124,6 +124,27 @@ def test_conversion_to_safetensors_keeps_every_tensor(tmp_path):
         convert_to_safetensors(tmp_path / "m.pt")
 
 
+@pytest.mark.parametrize(
+    "wrapped",
+    [
+        {"netG": {"module.w": torch.ones(2)}, "epoch": 3},  # a GAN trainer's file
+        {"state_dict": {"model": {"w": torch.ones(2)}}, "global_step": 7},
+        {"w": torch.ones(2)},
+    ],
+)
+def test_every_family_s_wrapped_pickle_converts_to_its_tensors(tmp_path, wrapped):
+    torch.save(wrapped, str(tmp_path / "g.pth"))
+    out = convert_to_safetensors(tmp_path / "g.pth")
+    assert list(load_file(str(out))) == ["w"]  # no wrapper, no DataParallel prefix
+
+
+def test_a_pickle_without_tensors_is_not_converted_to_an_empty_file(tmp_path):
+    torch.save({"epoch": 3, "notes": "none"}, str(tmp_path / "empty.pt"))
+    with pytest.raises(ModelLoadError, match="holds no weights"):
+        convert_to_safetensors(tmp_path / "empty.pt")
+    assert not (tmp_path / "empty.safetensors").exists()
+
+
 def test_implausible_safetensors_header_is_refused(tmp_path):
     bad = tmp_path / "huge.safetensors"
     bad.write_bytes((2**40).to_bytes(8, "little") + b"{}")
