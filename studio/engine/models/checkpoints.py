@@ -23,6 +23,7 @@ SAFE_SUFFIXES = (".safetensors",)
 PICKLE_SUFFIXES = (".ckpt", ".pt", ".pth", ".bin")
 WEIGHT_SUFFIXES = SAFE_SUFFIXES + PICKLE_SUFFIXES
 WRAPPER_KEYS = ("state_dict", "netG", "generator", "model", "params")  # where pickles nest weights
+MAX_WRAPPING = 4  # wrappers looked into, at most
 
 
 class UnsafeCheckpointError(ModelLoadError):
@@ -225,8 +226,10 @@ def unwrap_state_dict(data: Any, name: str) -> dict[str, Any]:
     the epoch; DataParallel's `module.` prefix is dropped. Empty when there are none."""
     import torch
 
-    while isinstance(data, Mapping):
-        if data and all(isinstance(v, torch.Tensor) for v in data.values()):
+    for _ in range(MAX_WRAPPING):  # bounded: a hostile pickle may wrap a dict in itself
+        if not isinstance(data, Mapping) or (
+            data and all(isinstance(v, torch.Tensor) for v in data.values())
+        ):
             break
         inner = next((data[k] for k in WRAPPER_KEYS if isinstance(data.get(k), Mapping)), None)
         if inner is None:

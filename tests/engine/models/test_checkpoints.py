@@ -138,8 +138,15 @@ def test_every_family_s_wrapped_pickle_converts_to_its_tensors(tmp_path, wrapped
     assert list(load_file(str(out))) == ["w"]  # no wrapper, no DataParallel prefix
 
 
-def test_a_pickle_without_tensors_is_not_converted_to_an_empty_file(tmp_path):
-    torch.save({"epoch": 3, "notes": "none"}, str(tmp_path / "empty.pt"))
+def _wrapped_in_itself() -> dict:
+    data: dict = {"epoch": 3}
+    data["state_dict"] = data
+    return data
+
+
+@pytest.mark.parametrize("data", [{"epoch": 3, "notes": "none"}, _wrapped_in_itself()])
+def test_a_pickle_without_tensors_is_not_converted_to_an_empty_file(tmp_path, data):
+    torch.save(data, str(tmp_path / "empty.pt"))
     with pytest.raises(ModelLoadError, match="holds no weights"):
         convert_to_safetensors(tmp_path / "empty.pt")
     assert not (tmp_path / "empty.safetensors").exists()
