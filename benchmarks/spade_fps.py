@@ -27,10 +27,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import numpy as np  # noqa: E402
 
-from studio.engine.gan.labels import ModelLabels, builtin_label_set, official_model_labels  # noqa: E402
 from studio.engine.gan.requests import SpadeRequest  # noqa: E402
 from studio.engine.gan.spade import build_generator, official_arch, starter_arch  # noqa: E402
 from studio.engine.gan.spade_model import LoadedSpade, load_spade, render  # noqa: E402
+from studio.engine.labels import ModelLabels, builtin_label_set, official_model_labels  # noqa: E402
 
 
 def _loaded(kind: str) -> LoadedSpade:

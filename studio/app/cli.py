@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-import threading
-import time
 from pathlib import Path
 
 import studio
@@ -24,12 +22,17 @@ def _parser() -> argparse.ArgumentParser:
     commands.add_parser("gui", help="open the app (the default)")
     gen = commands.add_parser("generate", help="generate an image without opening the app")
     gen.add_argument(
-        "--model", required=True, help="a diffusers folder or a single .safetensors/.ckpt file"
+        "--model",
+        default=None,
+        help="any model Studio runs (a diffusers or starter folder, a .safetensors file, a GAN "
+        "generator); default: the model the app would choose (the bundled starter)",
     )
-    gen.add_argument("--prompt", default=None, help="required except for SPADE (--labels)")
+    gen.add_argument("--prompt", default=None, help="required unless --labels or --mask")
     gen.add_argument("--negative-prompt", default="")
     gen.add_argument("--steps", type=int, default=20)
-    gen.add_argument("--cfg", type=float, default=7.0, help="CFG (guidance) scale")
+    gen.add_argument(
+        "--cfg", type=float, default=None, help="CFG (guidance) scale; default 7 (the starter: 3)"
+    )
     gen.add_argument("--seed", type=int, default=None, help="default: random")
     gen.add_argument("--width", type=int, default=512)
     gen.add_argument("--height", type=int, default=512)
@@ -154,83 +157,6 @@ def _fail(message: str) -> int:
     return 2
 
 
-def _load_init(path: Path):
-    import numpy as np
-    from PIL import Image, ImageOps, UnidentifiedImageError
-
-    try:
-        with Image.open(path) as image:
-            return np.asarray(ImageOps.exif_transpose(image).convert("RGB"))
-    except (OSError, UnidentifiedImageError) as exc:
-        raise ValueError(f"cannot read the init image {path}: {exc}") from exc
-
-
-def _load_mask(path: Path):
-    import numpy as np
-    from PIL import Image, UnidentifiedImageError
-
-    try:
-        with Image.open(path) as image:
-            return np.asarray(image.convert("L"))
-    except (OSError, UnidentifiedImageError) as exc:
-        raise ValueError(f"cannot read the mask {path}: {exc}") from exc
-
-
-def _load_labels(path: Path) -> dict:
-    """Label ids (indexed or 16-bit grey PNG) or a ready colour map (RGB PNG)."""
-    import numpy as np
-    from PIL import Image, UnidentifiedImageError
-
-    try:
-        with Image.open(path) as image:
-            if image.mode in ("P", "L", "I", "I;16"):
-                return {"label_map": np.asarray(image).astype(np.uint16)}
-            return {"control_image": np.asarray(image.convert("RGB"))}
-    except (OSError, UnidentifiedImageError) as exc:
-        raise ValueError(f"cannot read the labels {path}: {exc}") from exc
-
-
-def _mode_fields(args: argparse.Namespace) -> dict:
-    fields: dict = dict(
-        mask_blur=args.mask_blur,
-        inpaint_padding=args.padding,
-        masked_content=args.masked_content,
-        color_match=args.color_match,
-        control_scale=args.control_scale,
-        loras=tuple(args.lora),
-        fuse_loras=args.fuse_loras,
-        refiner_switch=args.refiner_switch,
-        batch_size=args.batch,
-        batch_count=args.batch_count,
-        variation_seed=args.variation_seed,
-        variation_strength=args.variation_strength,
-        few_step=None if args.few_step == "auto" else args.few_step,
-    )
-    if args.mask:
-        fields["mask"] = _load_mask(args.mask)
-    if args.outpaint:
-        from studio.engine.diffusion.inpaint import outpaint
-
-        if args.init_image is None or args.mask:
-            raise ValueError("--outpaint needs --init-image and no --mask")
-        fields["init_image"], fields["mask"] = outpaint(_load_init(args.init_image), *args.outpaint)
-    if args.labels:
-        fields.update(_load_labels(args.labels))
-    for flag, name in (
-        ("controlnet", "controlnet_path"),
-        ("refiner", "refiner_path"),
-        ("preview_decoder", "preview_decoder"),
-    ):
-        if getattr(args, flag):
-            fields[name] = str(getattr(args, flag))
-    return fields
-
-
-def _outputs(out: Path, count: int) -> list[Path]:
-    """out.png, out-2.png, out-3.png … for a batch."""
-    return [out] + [out.with_name(f"{out.stem}-{i}{out.suffix}") for i in range(2, count + 1)]
-
-
 def models_command(args: argparse.Namespace) -> int:
     from studio.errors import StudioError
 
@@ -289,113 +215,35 @@ def _models_add(args: argparse.Namespace) -> int:
     return 1 if failed else 0
 
 
-def generate(args: argparse.Namespace) -> int:
-    import secrets
-
-    from studio.app.logs import setup_logging
-    from studio.engine.requests import GenerationRequest
-    from studio.errors import StudioError
-    from studio.io.png import save_png
-
-    setup_logging(console=True)
-    try:
-        init = _load_init(args.init_image) if args.init_image else None
-        fields = _mode_fields(args)
-        init = fields.pop("init_image", init)
-        request = GenerationRequest(
-            model_path=str(args.model),
-            prompt=args.prompt,
-            negative_prompt=args.negative_prompt,
-            num_inference_steps=args.steps,
-            guidance_scale=args.cfg,
-            seed=args.seed if args.seed is not None else secrets.randbelow(2**32),
-            width=args.width,
-            height=args.height,
-            sampler=args.sampler,
-            init_image=init,
-            strength=args.strength,
-            device=args.device,
-            dtype=args.dtype,
-            **fields,
-        )
-    except ValueError as exc:
-        return _fail(str(exc))
-    if args.preview_dir:
-        args.preview_dir.mkdir(parents=True, exist_ok=True)
-    if args.export_run is not None:
-        from studio.io.run_export import ExportError, check_target
-
-        try:
-            check_target(args.export_run)  # before the run, not after minutes of work
-        except ExportError as exc:
-            return _fail(exc.message)
-
-    def on_step(preview) -> None:
-        if preview.phase == "loading":
-            if not args.quiet:
-                print("loading model…", file=sys.stderr)
-            return
-        if args.preview_dir and preview.image is not None:
-            save_png(args.preview_dir / f"step-{preview.step:04d}.png", preview.image)
-        if not args.quiet:
-            rate = preview.step / preview.elapsed if preview.elapsed else 0.0
-            eta = (preview.total - preview.step) / rate if rate else 0.0
-            print(
-                f"step {preview.step}/{preview.total}  {rate:.2f} it/s  ETA {eta:.0f} s",
-                file=sys.stderr,
-            )
-
-    from studio.engine.diffusion.engine import DiffusionEngine
-
-    started = time.perf_counter()
-    try:
-        result = DiffusionEngine().run(request, on_step, threading.Event())
-    except StudioError as exc:
-        return _fail(exc.message)
-    if result is None:
-        return _fail("cancelled before any step ran")
-    paths = _outputs(args.out, len(result.images))
-    seeds = result.recipe.get("seeds", [request.seed])
-    for index, (path, image) in enumerate(zip(paths, result.images, strict=True)):
-        recipe = dict(result.recipe, seed=seeds[index] if index < len(seeds) else request.seed)
-        save_png(path, image, recipe)
-    if args.export_run is not None:
-        code = _export_run(args, result)
-        if code:
-            return code
-    if not args.quiet:
-        names = ", ".join(str(p) for p in paths[: len(result.images)])
-        print(
-            f"wrote {names} (seed {request.seed}, {time.perf_counter() - started:.1f} s)",
-            file=sys.stderr,
-        )
-    return 0
+OPENABLE = (".studio", ".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff")
 
 
-def _export_run(args: argparse.Namespace, result) -> int:
-    """Write the run's recorded steps (`--export-run`); nonzero on failure."""
-    from studio.io.run_export import ExportError, export_run
-
-    if result.record is None or not result.record.frames:
-        return _fail("the run recorded no steps to export")
-    try:
-        out = export_run(result.record, args.export_run, args.export_view, args.export_fps)
-    except ExportError as exc:
-        return _fail(exc.message)
-    if not args.quiet:
-        print(f"wrote {len(result.record.frames)} steps to {out}", file=sys.stderr)
-    return 0
+def _file_to_open(argv: list[str]) -> str | None:
+    """`studio FILE`: a project or an image to open in the window (what the desktop runs when
+    an artist double-clicks a .studio file)."""
+    if len(argv) != 1 or argv[0].startswith("-"):
+        return None
+    path = Path(argv[0])
+    return str(path) if path.suffix.lower() in OPENABLE else None
 
 
 def main(argv: list[str] | None = None) -> int:
     from studio.engine.hub.transfer import offline_by_default
 
     offline_by_default()  # only the model manager's downloads reach the network
-    args = _parser().parse_args(argv)
-    from studio.app import cli_gan
+    argv = sys.argv[1:] if argv is None else list(argv)
+    to_open = _file_to_open(argv)
+    if to_open is not None:
+        if not Path(to_open).is_file():
+            return _fail(f"{to_open} does not exist (or is not a file)")
+        from studio.app.main import run_gui
 
-    if cli_gan.handles(args):  # a SPADE checkpoint with --labels, or `translate`
-        return cli_gan.run(args)
+        return run_gui(open_path=to_open)
+    args = _parser().parse_args(argv)
+    if args.command in ("generate", "translate"):  # one way in for every family
+        from studio.app import cli_generate
+
+        return cli_generate.run(args)
     from studio.app import cli_data
 
     if cli_data.handles(args):
@@ -408,10 +256,6 @@ def main(argv: list[str] | None = None) -> int:
 
     if cli_train.handles(args):
         return cli_train.run(args)
-    if args.command == "generate":
-        if args.prompt is None:
-            return _fail("--prompt is required (SPADE models with --labels need none)")
-        return generate(args)
     if args.command == "models":
         return models_command(args)
     from studio.app.main import run_gui

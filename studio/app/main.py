@@ -126,7 +126,8 @@ def offer_recovery(window: MainWindow, ask=None) -> bool:
     return restored
 
 
-def run_gui(argv: list[str] | None = None) -> int:
+def run_gui(argv: list[str] | None = None, open_path: str | None = None) -> int:
+    """Open the window (and `open_path`, a project or an image, once it is shown)."""
     log_path = setup_logging()
     app = QApplication.instance() or QApplication(argv if argv is not None else sys.argv)
     app.setApplicationName("Studio")
@@ -142,6 +143,8 @@ def run_gui(argv: list[str] | None = None) -> int:
     window.show()
     offer_recovery(window)
     claim()
+    if open_path is not None:
+        window.open_file(open_path)
     if not os.environ.get("STUDIO_NO_PRELOAD"):
         from studio.engine.preload import preload_in_background
 

@@ -9,15 +9,16 @@ from PySide6.QtCore import QObject, QTimer, Signal
 
 from studio.document.document import Document
 from studio.document.layers import LABEL, rgba_from_rgb
-from studio.engine.gan.requests import SpadeRequest
+from studio.engine.families import family_named
+from studio.engine.inputs import GenerateParams, Inputs
 from studio.engine.models.registry import ModelInfo, scan
 from studio.io.paths import model_search_dirs
 from studio.session.jobs import JobOwner, JobQueue, QueuedJob
 
 log = logging.getLogger(__name__)
+DRAFT_FAMILY = "gan"  # the live draft is a SPADE generator: the GAN family paints it
 CHANNEL = "live-draft"
 DEBOUNCE_MS = 60  # while the brush moves, at most ~16 submissions a second (stale ones dropped)
-LABEL_SETS = {"ADE20K-150": "ade20k", "COCO-Stuff-182": "cocostuff", "Landscape": "landscape"}
 
 
 def spade_models(dirs=None) -> list[ModelInfo]:
@@ -83,8 +84,11 @@ class LiveDraft(QObject, JobOwner):
         layer = self._label_layer()
         if not (self.enabled and self.model_path) or layer is None:
             return None
-        label_set = LABEL_SETS.get(layer.palette.name, layer.palette.name.lower())
-        request = SpadeRequest(self.model_path, layer.pixels, label_set=label_set, seed=self.seed)
+        family = family_named(DRAFT_FAMILY)  # its "paint" mode, as `studio generate --labels`
+        canvas = (self.document.width, self.document.height)
+        inputs = Inputs(canvas, labels=layer.pixels, palette=layer.palette.to_dict())
+        params = GenerateParams(seed=self.seed)
+        request = family.build_request("paint", self.model_path, params, inputs).request
         edited = time.monotonic()  # the time of the edit it renders
         job_id = self.jobs.submit(
             request, "Live draft", self, kind="live-draft", channel=CHANNEL, data=edited

@@ -1,19 +1,21 @@
-"""What each Generate tab takes out of the document: picture, mask, labels, working size."""
+"""What each Generate tab takes out of the document: the picture, mask and labels a model family
+asks for, handed to that family to build its request."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from pathlib import Path
 
 import numpy as np
 
 from studio.document.document import Document
 from studio.document.layers import LABEL, MASK, Layer
-from studio.engine.gan.labels import map_labels, official_model_labels, palette_label_set
+from studio.engine.families import family_of_model
+from studio.engine.inputs import Built, GenerateParams, Inputs
+from studio.engine.models.registry import ModelInfo
 from studio.errors import StudioError
 
-ADE_CLASSES = 150
-SIZE_STEP = 64  # working sizes are multiples of 64: every SD family's UNet accepts them
+MODE_TITLES = {"prompt": "Prompt", "paint": "Paint", "inpaint": "Inpaint", "translate": "Translate"}
 
 
 @dataclass(frozen=True)
@@ -74,30 +76,6 @@ def label_layer(document: Document) -> Layer:
     return layer
 
 
-def ade20k_values(layer: Layer) -> tuple[np.ndarray, dict[str, int]]:
-    """Label ids -> ADE20K id + 1 (what ControlNet seg expects); classes ADE lacks -> 0."""
-    source = palette_label_set(layer.palette.to_dict(), layer.palette.name)
-    mapped = map_labels(layer.pixels, source, official_model_labels("ade20k"))
-    channels = mapped.channels
-    values = np.where((channels >= 0) & (channels < ADE_CLASSES), channels + 1, 0)
-    return values.astype(np.uint16), mapped.unknown
-
-
-def working_size(width: int, height: int, area: int) -> tuple[int, int]:
-    """The canvas aspect at about `area` pixels, in multiples of 64 (at least 64 a side)."""
-    scale = (area / max(1, width * height)) ** 0.5
-    w = max(SIZE_STEP, int(round(width * scale / SIZE_STEP)) * SIZE_STEP)
-    h = max(SIZE_STEP, int(round(height * scale / SIZE_STEP)) * SIZE_STEP)
-    return w, h
-
-
-def _unknown_note(unknown: dict[str, int]) -> tuple[str, ...]:
-    if not unknown:
-        return ()
-    names = ", ".join(sorted(unknown))
-    return (f"ControlNet seg has no class for {names}; painted there as unlabeled",)
-
-
 def opaque_picture(rgba: np.ndarray) -> np.ndarray:
     """HxWx3: transparent pixels (an extended canvas) take the nearest painted pixel's colour,
     a neutral start for the model instead of black."""
@@ -111,60 +89,40 @@ def opaque_picture(rgba: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(rgb[iy, ix])
 
 
-def mode_inputs(settings: Any, document: Document) -> tuple[dict[str, Any], Sources]:
-    """Request fields (and their sources) for the settings' mode; StudioError if not ready."""
-    from studio.engine.starter.engine import is_starter_folder
-
-    if is_starter_folder(getattr(settings, "model_path", None)):
-        from studio.session.starter_modes import starter_inputs
-
-        return starter_inputs(settings, document)
-    mode = settings.mode
-    picture = np.ascontiguousarray(document.image_composite()[:, :, :3])
-    if mode == "inpaint":
+def document_inputs(document: Document, needs: frozenset[str]) -> tuple[Inputs, int | None]:
+    """The inputs a family asked for, copied out of the document; StudioError if one is
+    missing. Also the id of the mask layer used (None: the selection, or no mask)."""
+    picture = mask = labels = palette = None
+    mask_layer_id = None
+    if "mask" in needs:
         mask, source_layer = inpaint_mask(document)
-        picture = opaque_picture(document.image_composite())
-        fields: dict[str, Any] = dict(
-            init_image=picture,
-            mask=mask,
-            strength=settings.inpaint_strength,
-            mask_blur=settings.mask_blur,
-            inpaint_padding=settings.inpaint_padding if settings.only_masked else None,
-            masked_content=settings.masked_content,
-            color_match=settings.color_match,
-        )
-        if not settings.only_masked:  # the whole picture at the model's size, canvas aspect
-            area = settings.width * settings.height
-            fields["width"], fields["height"] = working_size(document.width, document.height, area)
-        arrays = {"init_image": picture, "mask": mask}
-        notes: tuple[str, ...] = ()
-        if settings.inpaint_from_labels:
-            values, unknown = ade20k_values(label_layer(document))
-            fields.update(_control_fields(settings), label_map=values)
-            arrays["label_map"] = values
-            notes = _unknown_note(unknown)
-        layer_id = source_layer.id if source_layer is not None else None
-        return fields, Sources(arrays, notes, mask_layer=layer_id)
-    if mode == "paint":
-        values, unknown = ade20k_values(label_layer(document))
-        w, h = working_size(document.width, document.height, settings.width * settings.height)
-        fields = dict(label_map=values, width=w, height=h, **_control_fields(settings))
-        arrays = {"label_map": values}
-        if settings.paint_from_canvas:  # the refine pass over what is on screen (SPADE draft)
-            fields.update(init_image=picture, strength=settings.paint_strength)
-            arrays["init_image"] = picture
-        return fields, Sources(arrays, _unknown_note(unknown), fit_to_canvas=True)
-    if settings.img2img:
-        return dict(init_image=picture, strength=settings.strength), Sources(
-            {"init_image": picture}
-        )
-    return {}, Sources()
+        mask_layer_id = source_layer.id if source_layer is not None else None
+    if "picture" in needs:
+        rgba = document.image_composite()
+        picture = opaque_picture(rgba) if "mask" in needs else np.ascontiguousarray(rgba[:, :, :3])
+    if "labels" in needs:
+        layer = label_layer(document)
+        labels, palette = layer.pixels, layer.palette.to_dict()
+    canvas = (document.width, document.height)
+    inputs = Inputs(canvas, picture=picture, mask=mask, labels=labels, palette=palette)
+    return inputs, mask_layer_id
 
 
-def _control_fields(settings: Any) -> dict[str, Any]:
-    if not settings.controlnet_path:
+def build_for_mode(
+    model: str | ModelInfo, mode: str, params: GenerateParams, document: Document
+) -> tuple[Built, Sources]:
+    """The model family's request for `mode`, from the document (StudioError if not ready)."""
+    path = getattr(model, "path", model)
+    family = family_of_model(model)
+    if family is None:
+        raise StudioError(f"Studio does not know how to run {Path(str(path)).name}.", str(path))
+    if mode not in family.modes:
         raise StudioError(
-            "Generating from labels needs a segmentation ControlNet for the chosen model: put "
-            "one (e.g. control_v11p_sd15_seg) in the models folder and choose it in the Paint tab."
+            f"{family.title} models do not do “{MODE_TITLES.get(mode, mode)}”: choose another "
+            "model or another tab.",
+            f"{family.title} models offer: " + ", ".join(family.modes),
         )
-    return dict(controlnet_path=settings.controlnet_path, control_scale=settings.control_scale)
+    inputs, mask_layer_id = document_inputs(document, family.needs(mode, params))
+    built = family.build_request(mode, str(path), params, inputs)
+    sources = Sources(dict(built.arrays), built.notes, built.fit_to_canvas, mask_layer_id)
+    return built, sources

@@ -6,16 +6,19 @@ import logging
 import secrets
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
 from PySide6.QtCore import QObject, Signal
 
 from studio.document.document import Document
 from studio.document.layers import Layer
 from studio.engine.diffusion.samplers import sampler_names
+from studio.engine.families import Family, family_of_model
+from studio.engine.inputs import GenerateParams
 from studio.engine.memory.estimate import device_memory
 from studio.engine.memory.fit import MemoryVerdict
 from studio.engine.memory.preflight import MemoryProbe, device_state, preflight
-from studio.engine.models.registry import ModelInfo, inspect_folder, scan
+from studio.engine.models.registry import ModelInfo, inspect_folder, pick_default, scan
 from studio.engine.requests import (
     GenerationRequest,
     GenerationResult,
@@ -26,7 +29,7 @@ from studio.errors import StudioError
 from studio.io.paths import model_search_dirs, user_models_dir
 from studio.session.jobs import JobOwner, JobQueue, QueuedJob
 from studio.session.landing import land_result
-from studio.session.modes import Sources, mode_inputs
+from studio.session.modes import Sources, build_for_mode
 from studio.session.settings import PromptSettings
 
 log = logging.getLogger(__name__)
@@ -110,10 +113,9 @@ class GenerationSession(QObject, JobOwner):
         self.models = found
         self.extras = [m for m in everything if m.usable and m.kind in EXTRA_KINDS]
         self.gan_models = [m for m in everything if m.usable and m.kind == "gan"]
-        usable = [m for m in found if m.usable]
-        if not self.settings.model_path and usable:  # the starter runs anywhere, offline
-            starter = next((m for m in usable if m.family == "starter"), None)
-            self.settings.model_path = (starter or usable[0]).path
+        default = pick_default(found)
+        if not self.settings.model_path and default is not None:
+            self.settings.model_path = default.path
         self.models_changed.emit()
         return found
 
@@ -192,39 +194,33 @@ class GenerationSession(QObject, JobOwner):
             "folder to pick a Stable Diffusion diffusers folder."
         )
 
-    def build_request(self) -> tuple[GenerationRequest, Sources]:
-        """Validate the settings and copy what the job needs out of the document."""
+    def params(self, seed: int | None = None) -> GenerateParams:
+        """The settings as the plain data every family builds its requests from."""
+        s = self.settings
+        if seed is None:
+            seed = secrets.randbelow(2**32) if s.random_seed else s.seed
+        return GenerateParams.from_values(
+            s, seed=seed, record_cap_bytes=self.record_cap_bytes, memory=self.memory_settings
+        )
+
+    def model_info(self, path: str) -> ModelInfo | None:
+        """What the last scan found at `path` (None: not scanned, e.g. just opened)."""
+        return next((m for m in self.models if m.path == path), None)
+
+    def family(self, path: str | None = None) -> Family | None:
+        """The family of a model (default: the chosen one); None if no family knows it."""
+        path = self.settings.model_path if path is None else path
+        return family_of_model(self.model_info(path) or path) if path else None
+
+    def build_request(self) -> tuple[Any, Sources]:
+        """Validate the settings and have the model's family build the request from the
+        document (the same family code `studio generate` uses)."""
         s = self.settings
         self._check_model()
-        fields, sources = mode_inputs(s, self.document)
-        seed = secrets.randbelow(2**32) if s.random_seed else s.seed
-        base = dict(
-            model_path=s.model_path,
-            prompt=s.prompt,
-            negative_prompt=s.negative_prompt,
-            num_inference_steps=s.steps,
-            guidance_scale=s.guidance_scale,
-            seed=seed,
-            width=s.width,
-            height=s.height,
-            sampler=s.sampler,
-            strength=s.strength,
-            device=s.device,
-            dtype=s.dtype,
-            batch_count=s.batch_count,
-            batch_size=s.batch_size,
-            variation_seed=s.variation_seed,
-            variation_strength=s.variation_strength if s.variation_seed is not None else 0.0,
-            loras=tuple(s.loras),
-            refiner_path=s.refiner_path or None,
-            refiner_switch=s.refiner_switch,
-            preview_decoder=s.preview_decoder or None,
-            few_step=s.few_step or None,
-            record_cap_bytes=self.record_cap_bytes,
-            memory=self.memory_settings,
-        )
-        base.update(fields)
-        return GenerationRequest(**base), sources
+        mode = s.mode if s.mode in ("paint", "inpaint") else "prompt"
+        model = self.model_info(s.model_path) or s.model_path
+        built, sources = build_for_mode(model, mode, self.params(), self.document)
+        return built.request, sources
 
     def generate(self) -> int | None:
         """Queue a job from the current settings; errors go to the banner, nothing is queued."""
@@ -235,9 +231,9 @@ class GenerationSession(QObject, JobOwner):
             details = exc.details if isinstance(exc, StudioError) else ""
             self.error_raised.emit(message, details)
             return None
-        kind = MODE_LABELS.get(request.mode, "Prompt")
-        label = f"{kind}: {_short(request.prompt) or '(no prompt)'}"
-        self.last_seed = request.seed
+        kind = MODE_LABELS.get(getattr(request, "mode", ""), "Prompt")
+        label = f"{kind}: {_short(getattr(request, 'prompt', '')) or '(no prompt)'}"
+        self.last_seed = getattr(request, "seed", None)
         if sources.notes:
             self.notice.emit("; ".join(sources.notes))
         verdict = self.memory_verdict(request)
@@ -251,6 +247,8 @@ class GenerationSession(QObject, JobOwner):
 
     def memory_verdict(self, request: GenerationRequest) -> MemoryVerdict | None:
         """The estimate against the device's free memory; None where it cannot be told."""
+        if not isinstance(request, GenerationRequest):
+            return None  # only prompt models have an estimate
         try:
             state = device_state(request.device, request.dtype, self.memory_probe)
             if state is None:
@@ -284,9 +282,8 @@ class GenerationSession(QObject, JobOwner):
         return self.jobs.submit(request, label, self, kind="generate", data=sources)
 
     def rerun_exactly(self, layer: Layer | None) -> int | None:
-        """Queue the request that made `layer` again, refusing if its files have changed."""
-        from studio.engine.diffusion.recipe import request_from_recipe
-
+        """Queue the request that made `layer` again (its model family rebuilds it from the
+        recipe), refusing if its files have changed."""
         recipe = layer.metadata if layer is not None else {}
         if not recipe.get("request"):
             self.error_raised.emit(
@@ -296,8 +293,14 @@ class GenerationSession(QObject, JobOwner):
             return None
         arrays = getattr(layer, "sources", {}) or {}
         try:
-            request = request_from_recipe(recipe, **arrays)
-        except (StudioError, KeyError, TypeError, ValueError) as exc:
+            family = self.family(str(recipe["request"].get("model_path") or recipe.get("model")))
+            if family is None:
+                raise StudioError(
+                    "The model that made this layer is not installed any more.",
+                    str(recipe.get("model", "")),
+                )
+            request = family.request_from_recipe(recipe, dict(arrays))
+        except (StudioError, KeyError, TypeError, ValueError, AttributeError) as exc:
             message = exc.message if isinstance(exc, StudioError) else f"Cannot re-run: {exc}"
             self.error_raised.emit(message, getattr(exc, "details", ""))
             return None

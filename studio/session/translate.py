@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 
 import numpy as np
 from PySide6.QtCore import QObject, Signal
 
 from studio.document.document import Document
 from studio.document.layers import RASTER, Layer
-from studio.engine.gan.requests import TranslateRequest
+from studio.engine.families import family_of_model
+from studio.engine.inputs import GenerateParams, Inputs
 from studio.engine.models.registry import ModelInfo, scan
+from studio.errors import StudioError
 from studio.io.paths import model_search_dirs
 from studio.session.jobs import JobOwner, JobQueue, QueuedJob
 
@@ -56,7 +59,17 @@ class Translator(QObject, JobOwner):
         box = _bbox(selection) if selection is not None and selection.any() else (0, 0, w, h)
         x0, y0, x1, y1 = box
         image = np.ascontiguousarray(layer.pixels[y0:y1, x0:x1, :3])
-        request = TranslateRequest(model_path, image, direction=direction, seed=seed)
+        family = family_of_model(model_path)  # the same request `studio translate` builds
+        if family is None or "translate" not in family.modes:
+            self.error_raised.emit(f"{Path(model_path).name} is not a translation model.", "")
+            return None
+        params = GenerateParams(seed=seed, direction=direction)
+        inputs = Inputs((w, h), picture=image)
+        try:
+            request = family.build_request("translate", model_path, params, inputs).request
+        except StudioError as exc:
+            self.error_raised.emit(exc.message, exc.details)
+            return None
         mask = None if selection is None else selection[y0:y1, x0:x1].copy()
         where = (layer.name, box, mask)  # where the result lands: the layer's name, box, mask
         return self.jobs.submit(

@@ -74,7 +74,7 @@ def _fit(image: np.ndarray, tile: int, nearest: bool = False) -> np.ndarray:
 
 def landscape_colours() -> tuple[np.ndarray, dict[int, str]]:
     """(256, 3) uint8 display colours of the Landscape palette and {value: name}."""
-    from studio.engine.gan.labels import builtin_label_set
+    from studio.engine.labels import builtin_label_set
 
     table = np.zeros((256, 3), dtype=np.uint8)
     names = {}

@@ -125,7 +125,7 @@ def test_bad_input_exits_non_zero_with_one_line(tiny_sd_path, tmp_path):
         (["--model", str(tiny_sd_path), "--width", "70"], "multiple of 8"),
         (
             ["--model", str(tiny_sd_path), "--init-image", str(tmp_path / "x.png")],
-            "cannot read the init image",
+            "x.png does not exist",
         ),
     ]
     for extra, words in cases:

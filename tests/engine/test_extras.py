@@ -323,7 +323,7 @@ def test_governor_keeps_preview_cost_under_five_percent():
 
 
 def test_rerun_exactly_reproduces_the_image(engine, tiny_models):
-    from studio.engine.diffusion.recipe import request_from_recipe
+    from studio.engine.recipe import request_from_recipe
 
     picture, mask = picture_and_mask()
     first, _ = run(

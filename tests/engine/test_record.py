@@ -6,8 +6,9 @@ import numpy as np
 import pytest
 
 from studio.engine.diffusion.engine import DiffusionEngine
-from studio.engine.diffusion.record import StepRecorder
+from studio.engine.diffusion.previews import latent_to_rgb
 from studio.engine.diffusion.samplers import make_scheduler
+from studio.engine.record import StepRecorder
 from studio.errors import InvalidRequestError
 from tests.engine.test_diffusion_engine import request_for, run
 
@@ -99,7 +100,7 @@ def test_cap_zero_keeps_only_thumbnails(engine, tiny_sd_path):
 
 
 def test_thumbnails_are_small():
-    from studio.engine.diffusion.record import thumbnail
+    from studio.engine.record import thumbnail
 
     assert thumbnail(np.zeros((128, 96, 3), np.uint8)).shape == (48, 36, 3)
     assert thumbnail(np.zeros((20, 30, 3), np.uint8)).shape == (20, 30, 3)
@@ -108,7 +109,7 @@ def test_thumbnails_are_small():
 def test_recorder_cap_is_counted_in_bytes():
     import torch
 
-    recorder = StepRecorder("sd1", cap_bytes=0)
+    recorder = StepRecorder("sd1", 0, lambda state: latent_to_rgb(state, "sd1"))
     assert recorder.full_bytes == 0
     scheduler = make_scheduler(
         {"num_train_timesteps": 1000, "beta_schedule": "scaled_linear"}, "DDIM"

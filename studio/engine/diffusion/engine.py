@@ -16,9 +16,7 @@ from studio.engine.diffusion.controlnet import load_controlnet
 from studio.engine.diffusion.decode_step import decode_step
 from studio.engine.diffusion.loading import LoadedPipeline, PipelineCache
 from studio.engine.diffusion.memory_switches import applied, apply_plan
-from studio.engine.diffusion.previews import upscale
-from studio.engine.diffusion.recipe import exact_fields, versions
-from studio.engine.diffusion.record import StepRecorder
+from studio.engine.diffusion.previews import latent_to_rgb, upscale
 from studio.engine.diffusion.resume import capture, check_resume, resumed
 from studio.engine.diffusion.runs import (
     check_inputs,
@@ -38,12 +36,15 @@ from studio.engine.memory.estimate import device_memory, plan_for
 from studio.engine.memory.oom import describe, free_device_memory, is_out_of_memory
 from studio.engine.memory.presets import MemoryPlan
 from studio.engine.memory.retry import join_words, retry_for
+from studio.engine.recipe import exact_fields
+from studio.engine.record import StepRecorder
 from studio.engine.requests import (
     DecodeRequest,
     GenerationRequest,
     GenerationResult,
     StepPreview,
 )
+from studio.engine.versions import versions
 from studio.errors import Cancelled, InvalidRequestError, OutOfMemoryError, StudioError
 
 log = logging.getLogger(__name__)
@@ -117,8 +118,9 @@ def _to_uint8(images: np.ndarray) -> list[np.ndarray]:
 class DiffusionEngine:
     """Runs Stable Diffusion requests on one device; keeps recently used models loaded."""
 
-    def __init__(self, cache_budget_bytes: int | None = None) -> None:
-        self.cache = PipelineCache(cache_budget_bytes)
+    def __init__(self, cache_budget_bytes: int | None = None, shared: Any = None) -> None:
+        # `shared`: the router's one ModelCache (one budget for every family)
+        self.cache = PipelineCache.sharing(shared, cache_budget_bytes)
 
     def resident_bytes(self, path: str, device: str, dtype: str) -> int:
         """Weights of `path` already in memory (any thread may ask: the memory preflight)."""
@@ -239,7 +241,10 @@ class DiffusionEngine:
             apply_plan(refiner, [refiner.txt2img], memory)
         if applied(memory, plan.pipe.vae):
             plan.notes["memory_plan"] = applied(memory, plan.pipe.vae)
-        recorder = StepRecorder(loaded.info.family, request.record_cap_bytes)
+        family = loaded.info.family
+        recorder = StepRecorder(
+            family, request.record_cap_bytes, lambda state: latent_to_rgb(state, family)
+        )
         recorder.expect(total, request.width, request.height, request.sampler)
         stream = StepStream(
             scheduler, loaded.info.family, total, on_step, cancel, extras.get("decoder"), recorder

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from studio.engine.memory.cache import ModelCache
+from studio.engine.memory.cache import ModelCache, module_bytes
 from studio.engine.models.registry import ModelInfo, inspect_folder
 from studio.engine.models.validate import check_config_folder
 from studio.errors import ModelLoadError
@@ -182,17 +182,6 @@ def _apply_prediction_setting(pipe: Any, info: ModelInfo) -> None:
         pipe.scheduler = type(pipe.scheduler).from_config(
             pipe.scheduler.config, prediction_type=wanted
         )
-
-
-def module_bytes(obj: Any) -> int:
-    """Bytes of parameters and buffers held by a pipeline or a torch module."""
-    modules = obj.components.values() if hasattr(obj, "components") else [obj]
-    total = 0
-    for module in modules:
-        if hasattr(module, "parameters"):
-            total += sum(p.numel() * p.element_size() for p in module.parameters())
-            total += sum(b.numel() * b.element_size() for b in module.buffers())
-    return total
 
 
 class PipelineCache(ModelCache):

@@ -9,42 +9,40 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import studio
 from studio.engine.gan import spade_model, translate
 from studio.engine.gan.requests import SpadeRequest, TranslateRequest
+from studio.engine.memory.cache import ModelCache, module_bytes
 from studio.engine.memory.device import choose_device
 from studio.engine.memory.oom import describe, free_device_memory, is_out_of_memory
 from studio.engine.requests import GenerationResult, StepPreview
+from studio.engine.versions import versions
 from studio.errors import Cancelled, InvalidRequestError, OutOfMemoryError
 
 log = logging.getLogger(__name__)
 GanRequest = SpadeRequest | TranslateRequest
 
 
-def _versions() -> dict[str, str]:
-    import torch
-
-    return {"studio": studio.__version__, "torch": torch.__version__}
-
-
 class GanEngine:
     """Runs SPADE and pix2pix/CycleGAN requests: one step, one preview, same cancel."""
 
-    def __init__(self) -> None:
-        self._key: tuple[str, str, float, str] | None = None
-        self._loaded: Any = None
+    def __init__(self, shared: Any = None) -> None:
+        # `shared`: the router's one ModelCache (one budget for every family)
+        self.cache = ModelCache.sharing(shared)
 
     def _load(self, path: Path, device: str, kind: str) -> Any:
-        key = (str(path.resolve()), device, path.stat().st_mtime if path.exists() else 0.0, kind)
-        if key != self._key:
-            self._loaded = None  # free the old model before reading the new one
+        mtime = path.stat().st_mtime if path.exists() else 0.0
+        key = ("gan", str(path.resolve()), device, mtime, kind)
+        size = path.stat().st_size if path.exists() else 0
+
+        def load() -> tuple[Any, int]:
             if kind == "spade":
-                self._loaded = spade_model.load_spade(str(path), device)
+                loaded = spade_model.load_spade(str(path), device)
             else:
-                self._loaded = translate.load_translator(path, device)
-            self._key = key
+                loaded = translate.load_translator(path, device)
             log.info("loaded %s generator %s on %s", kind, path.name, device)
-        return self._loaded
+            return loaded, module_bytes(loaded)
+
+        return self.cache.fetch(key, 2 * size, load, device)
 
     def run(
         self,
@@ -100,5 +98,5 @@ class GanEngine:
         module = spade_model if isinstance(request, SpadeRequest) else translate
         recipe.update(module.describe_model(loaded))
         recipe.update(extra, steps_done=1, draft=False, seconds=round(seconds, 3))
-        recipe["versions"] = _versions()
+        recipe["versions"] = versions(("torch",))
         return recipe

@@ -8,17 +8,17 @@ from typing import Any
 
 import numpy as np
 
-from studio.engine.gan.labels import (
+from studio.engine.gan.requests import SpadeRequest
+from studio.engine.gan.spade import OFFICIAL, SpadeArch, load_generator
+from studio.engine.gan.spade_style import encode_style, load_style_encoder
+from studio.engine.gan.weights import read_sidecar, read_state_dict
+from studio.engine.labels import (
     ModelLabels,
     instance_edges,
     label_set,
     map_labels,
     official_model_labels,
 )
-from studio.engine.gan.requests import SpadeRequest
-from studio.engine.gan.spade import OFFICIAL, SpadeArch, load_generator
-from studio.engine.gan.spade_style import encode_style, load_style_encoder
-from studio.engine.gan.weights import read_sidecar, read_state_dict
 from studio.errors import InvalidRequestError, ModelLoadError
 
 

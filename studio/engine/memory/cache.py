@@ -28,12 +28,39 @@ def default_budget(device: str) -> int:
     return int(ram * 0.4)
 
 
+def module_bytes(obj: Any) -> int:
+    """Bytes of parameters and buffers held by a torch module, a diffusers pipeline (its
+    components) or a loaded model holding its network as `.net` / `.unet`."""
+    if hasattr(obj, "components"):
+        modules = list(obj.components.values())
+    else:
+        modules = [getattr(obj, "net", None) or getattr(obj, "unet", None) or obj]
+    total = 0
+    for module in modules:
+        if hasattr(module, "parameters"):
+            total += sum(p.numel() * p.element_size() for p in module.parameters())
+            total += sum(b.numel() * b.element_size() for b in module.buffers())
+    return total
+
+
 class ModelCache:
-    """Keeps loaded models newest-last; loading past the budget frees the oldest first."""
+    """Keeps loaded models newest-last; loading past the budget frees the oldest first.
+
+    One store serves every family: the router makes one cache and each family's engine gets a
+    view of it (`sharing`), so a SPADE draft, a starter and an SD pipeline share one budget."""
 
     def __init__(self, budget_bytes: int | None = None) -> None:
         self.budget_bytes = budget_bytes
         self._entries: OrderedDict[Hashable, tuple[Any, int]] = OrderedDict()
+
+    @classmethod
+    def sharing(cls, other: ModelCache | None, budget_bytes: int | None = None) -> ModelCache:
+        """A cache of this class over `other`'s entries and budget (a new one if None)."""
+        cache = cls(budget_bytes)
+        if other is not None:
+            cache._entries = other._entries
+            cache.budget_bytes = other.budget_bytes
+        return cache
 
     @property
     def used_bytes(self) -> int:

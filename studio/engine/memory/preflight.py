@@ -70,9 +70,9 @@ def preflight(
 ) -> MemoryVerdict | None:
     """memory_fit's verdict for a diffusers model; None where there is no estimate (the
     starter, GAN models, files whose configs cannot be read)."""
-    from studio.engine.starter.engine import is_starter_folder
+    from studio.engine.families import family_for_request
 
-    if not isinstance(request, GenerationRequest) or is_starter_folder(request.model_path):
+    if not isinstance(request, GenerationRequest) or not family_for_request(request).preflight:
         return None
     try:
         arch = architecture(request.model_path)

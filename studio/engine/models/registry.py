@@ -1,27 +1,16 @@
-"""What models exist, what kind each is and where its files are (found by inspecting files)."""
+"""What models exist, what kind each is and where its files are: each model family recognises
+its own files (studio/engine/families.py); this module walks the folders and asks them."""
 
 from __future__ import annotations
 
 import logging
-import re
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 
 from studio.engine.models.checkpoints import WEIGHT_SUFFIXES
 from studio.errors import ModelLoadError
 
 log = logging.getLogger(__name__)
-
-# Pipelines the engine runs, by the `_class_name` in model_index.json.
-SD_PIPELINES = {
-    "StableDiffusionPipeline",
-    "StableDiffusionImg2ImgPipeline",
-    "StableDiffusionInpaintPipeline",
-    "StableDiffusionXLPipeline",
-    "StableDiffusionXLImg2ImgPipeline",
-    "StableDiffusionXLInpaintPipeline",
-}
-COMPONENT_KINDS = {"ControlNetModel": "controlnet", "AutoencoderTiny": "taesd"}
 
 
 @dataclass(frozen=True)
@@ -31,13 +20,14 @@ class ModelInfo:
     name: str
     path: str
     kind: str  # "sd-pipeline" | "controlnet" | "lora" | "taesd" | "vae" | "gan" | "unknown"
-    family: str  # "sd1" | "sd2" | "sdxl" | "starter" | "?"
+    family: str  # the architecture: "sd1" | "sd2" | "sdxl" | "starter" | "spade" | … | "?"
     format: str  # "diffusers" | "single-file" | "starter" | "?"
     size_bytes: int
     problem: str | None = None
     variant: str = ""  # comma-separated tags: inpaint, refiner, v-prediction, turbo, lcm
     notes: tuple[str, ...] = ()  # assumptions and settings behind the tags, for the artist
     starter: bool = False  # one of the project's own small starter models
+    owner: str = ""  # the model family (engine folder) that recognised it: "diffusion", …
 
     def has(self, tag: str) -> bool:
         return tag in self.variant.split(",")
@@ -55,269 +45,81 @@ class ModelInfo:
         return f"{self.name} ({family}{tags})"
 
 
-def _folder_size(path: Path) -> int:
+def folder_size(path: Path) -> int:
     return sum(f.stat().st_size for f in path.rglob("*") if f.is_file())
 
 
-def _read_json(path: Path) -> dict:
+def read_json(path: Path) -> dict:
+    """A model's JSON config as a dict: size, depth and the types of the fields Studio reads
+    are checked first (engine/models/validate.py); ModelLoadError in plain words otherwise."""
     from studio.engine.models.validate import read_config
 
-    return read_config(path)  # types of the fields read here are checked (ModelLoadError)
+    return read_config(path)
 
 
-def _sd_family(folder: Path, index: dict) -> str:
-    """SD 1.x and 2.x differ by the text encoder width the UNet attends to (768 vs 1024)."""
-    if "XL" in index.get("_class_name", "") or "text_encoder_2" in index:
-        return "sdxl"
-    unet_cfg = folder / "unet" / "config.json"
-    if not unet_cfg.is_file():
-        return "?"
-    width = _read_json(unet_cfg).get("cross_attention_dim")
-    # OpenCLIP text towers (SD 2.x) use GELU; OpenAI's CLIP-L (SD 1.x) uses quick GELU.
-    text_cfg = folder / "text_encoder" / "config.json"
-    act = _read_json(text_cfg).get("hidden_act") if text_cfg.is_file() else None
-    return "sd2" if width == 1024 or act == "gelu" else "sd1"
+def _unknown(path: Path, problem: str) -> ModelInfo:
+    fmt = "diffusers" if path.is_dir() else "single-file"
+    size = path.stat().st_size if path.is_file() else 0
+    return ModelInfo(path.name, str(path), "unknown", "?", fmt, size, problem)
 
 
-def _folder_variant(folder: Path, index: dict) -> str:
-    """Tags read from the component configs: 9-channel UNet, refiner, prediction type, few-step."""
-    tags = []
-    unet_cfg = folder / "unet" / "config.json"
-    if unet_cfg.is_file() and _read_json(unet_cfg).get("in_channels") == 9:
-        tags.append("inpaint")
-    if "XL" in index.get("_class_name", "") and not (index.get("text_encoder") or [None])[0]:
-        tags.append("refiner")
-    sched_cfg = folder / "scheduler" / "scheduler_config.json"
-    if sched_cfg.is_file():
-        sched = _read_json(sched_cfg)
-        if sched.get("prediction_type") == "v_prediction":
-            tags.append("v-prediction")
-        if sched.get("_class_name") == "LCMScheduler":
-            tags.append("lcm")
-        elif sched.get("timestep_spacing") == "trailing":
-            tags.append("turbo")
-    return ",".join(tags)
+def inspect_folder(path: str | Path) -> ModelInfo:
+    """Recognise a model folder or file: the first family that knows it says what it is
+    (families.inspect_model). Raises ModelLoadError when the path is missing or unreadable."""
+    from studio.engine.families import inspect_model
 
-
-def _required_parts(index: dict) -> list[str]:
-    return [name for name, value in index.items() if isinstance(value, list) and value[0]]
-
-
-def _component_folder(folder: Path) -> ModelInfo:
-    """A ControlNet or TAESD (AutoencoderTiny) folder: config.json + weights."""
-    config = _read_json(folder / "config.json")
-    class_name = config.get("_class_name", "?")
-    kind = COMPONENT_KINDS.get(class_name, "unknown")
-    size = _folder_size(folder)
-    problem = None if kind != "unknown" else f"{class_name} folders are not supported"
-    if kind != "unknown" and not any(folder.glob("*.safetensors")):
-        problem = "no .safetensors weights in the folder"
-    family = "?"
-    if kind == "controlnet":
-        family = {768: "sd1", 1024: "sd2", 2048: "sdxl"}.get(config.get("cross_attention_dim"), "?")
-    elif kind == "taesd":
-        family = {4: "sd1|sdxl", 16: "sd3|flux"}.get(config.get("latent_channels"), "?")
-    return ModelInfo(folder.name, str(folder), kind, family, "diffusers", size, problem)
-
-
-def inspect_folder(folder: Path) -> ModelInfo:
-    """Recognise a diffusers folder (or, given a file, a single file); raise if unreadable."""
-    folder = Path(folder)
-    if folder.is_file():
-        return inspect_file(folder)
-    index_path = folder / "model_index.json"
-    if not folder.is_dir():
-        raise ModelLoadError(f"Model folder not found: {folder}")
-    if (folder / "starter.json").is_file():
-        return _starter_folder(folder)
-    if not index_path.is_file() and (folder / "config.json").is_file():
-        return _component_folder(folder)
-    if not index_path.is_file():
+    path = Path(path)
+    if not path.exists():
+        raise ModelLoadError(f"Model folder not found: {path}")
+    info = inspect_model(path)
+    if info is not None:
+        return info
+    if path.is_dir():
         raise ModelLoadError(
-            f"{folder.name} is not a diffusers model folder (it has no model_index.json).",
-            f"Looked in {folder}",
+            f"{path.name} is not a diffusers model folder (it has no model_index.json).",
+            f"Looked in {path}",
         )
-    index = _read_json(index_path)
-    class_name = index.get("_class_name", "?")
-    size = _folder_size(folder)
-    if class_name in SD_PIPELINES:
-        missing = [c for c in _required_parts(index) if not (folder / c).is_dir()]
-        if not _required_parts(index):
-            missing = ["unet", "vae", "scheduler"]
-        problem = f"missing parts: {', '.join(missing)}" if missing else None
-        family = _sd_family(folder, index)
-        variant = _folder_variant(folder, index) if not missing else ""
-        info = ModelInfo(
-            folder.name, str(folder), "sd-pipeline", family, "diffusers", size, problem, variant
-        )
-        return with_settings(info)
-    return ModelInfo(
-        folder.name,
-        str(folder),
-        "unknown",
-        "?",
-        "diffusers",
-        size,
-        f"{class_name} models are not supported yet",
-    )
+    return _unknown(path, "not a weight file")
 
 
-def _starter_folder(folder: Path) -> ModelInfo:
-    """The project's own starter diffusion (starter.json + unet/): a prompt model, CPU-sized."""
-    from studio.engine.starter.model import WEIGHTS_NAME, read_starter_config
-
-    cfg = read_starter_config(folder)  # ModelLoadError if it is not ours
-    problem = None
-    if not (folder / "unet" / WEIGHTS_NAME).is_file():
-        problem = f"the weights file unet/{WEIGHTS_NAME} is missing"
-    note = (
-        f"Runs at {cfg.native_size}x{cfg.native_size} and is resized to the canvas; it knows "
-        "landscape words (time, weather, season, materials) only."
-    )
-    return ModelInfo(
-        folder.name, str(folder), "sd-pipeline", "starter", "starter", _folder_size(folder),
-        problem, notes=(note,), starter=True,
-    )  # fmt: skip
-
-
-def inspect_file(path: Path) -> ModelInfo:
-    """Recognise a single weight file by its keys and shapes (pickles read weights-only)."""
-    from studio.engine.models.checkpoints import key_shapes
-    from studio.engine.models.detect import detect
-
+def inspect_file(path: str | Path) -> ModelInfo:
+    """A single weight file (see inspect_folder)."""
     path = Path(path)
     if not path.is_file():
         raise ModelLoadError(f"Model file not found: {path}")
-    size = path.stat().st_size
-    if path.suffix.lower() not in WEIGHT_SUFFIXES:
-        return ModelInfo(path.name, str(path), "unknown", "?", "?", size, "not a weight file")
-    shapes, metadata = key_shapes(path)
-    found = detect(shapes, metadata)
-    if found.kind == "unknown":
-        gan = _gan_info(path, size)
-        if gan is not None:
-            return gan
-    info = ModelInfo(
-        path.name,
-        str(path),
-        found.kind,
-        found.family,
-        "single-file",
-        size,
-        found.problem,
-        found.variant,
-    )
-    if info.kind != "sd-pipeline" or not info.usable:
-        return info
-    from studio.engine.models.settings import model_settings
-
-    settings = model_settings(path)
-    if info.family == "sd2" and not info.has("v-prediction") and settings.prediction is None:
-        info = _sd2_prediction(info, path, shapes)
-    if not (info.has("turbo") or info.has("lcm")) and settings.few_step is None:
-        info = _note(info, "Turbo/LCM cannot be told from the weights: run as a normal model "
-                     "(set it in the model's settings if it is one).")  # fmt: skip
-    return with_settings(info, settings)
+    return inspect_folder(path)
 
 
-def _tagged(info: ModelInfo, add: tuple[str, ...] = (), drop: tuple[str, ...] = ()) -> ModelInfo:
-    tags = [t for t in info.variant.split(",") if t and t not in drop]
-    tags += [t for t in add if t not in tags]
-    return replace(info, variant=",".join(tags))
+def _is_model_folder(path: Path, markers: frozenset[str]) -> bool:
+    return any((path / name).is_file() for name in markers)
 
 
-def _note(info: ModelInfo, text: str) -> ModelInfo:
-    return replace(info, notes=(*info.notes, text))
-
-
-def _sd2_prediction(info: ModelInfo, path: Path, shapes: dict) -> ModelInfo:
-    """SD 2.x file with no marker: an A1111 .yaml, a config folder, or else weight statistics."""
-    from studio.engine.models.checkpoints import tensor_values
-    from studio.engine.models.detect import guess_v_prediction, v_prediction_probe
-
-    if _yaml_says_v(path):
-        return _note(_tagged(info, ("v-prediction",)), f"v-prediction from {path.stem}.yaml.")
-    if path.with_name(path.stem + ".config").is_dir():
-        return info  # the artist's config folder holds the scheduler (and its prediction type)
-    if info.has("inpaint"):  # Stability's SD 2.x inpainting model is an epsilon model
-        return _note(info, "SD 2.x inpainting model: epsilon prediction assumed.")
-    probe = v_prediction_probe(shapes)
-    if probe is None:
-        return _note(info, "SD 2.x prediction type unknown: assumed epsilon.")
-    values = tensor_values(path, [probe]).get(probe)
-    if values is None:
-        return _note(info, "SD 2.x prediction type unknown: assumed epsilon.")
-    is_v, spread = guess_v_prediction(values)
-    kind = "v-prediction" if is_v else "epsilon"
-    info = _tagged(info, ("v-prediction",)) if is_v else info
-    return _note(
-        info,
-        f"SD 2.x prediction type guessed from the weights: {kind} (spread {spread:.3f}, "
-        "threshold 0.09). If pictures come out grey or burnt, set it in the model's settings.",
-    )
-
-
-def with_settings(info: ModelInfo, settings=None) -> ModelInfo:
-    """Apply the artist's per-model settings (model_settings.py) to the detected tags."""
-    from studio.engine.models.settings import model_settings
-
-    settings = settings if settings is not None else model_settings(info.path)
-    if settings.prediction == "v":
-        info = _note(_tagged(info, ("v-prediction",)), "v-prediction set in the model's settings.")
-    elif settings.prediction == "epsilon":
-        info = _note(_tagged(info, drop=("v-prediction",)), "epsilon set in the model's settings.")
-    if settings.few_step is not None:
-        add = () if settings.few_step == "off" else (settings.few_step,)
-        info = _tagged(info, add, drop=("turbo", "lcm"))
-        info = _note(info, f"Few-step mode {settings.few_step!r} set in the model's settings.")
-    return info
-
-
-def _gan_info(path: Path, size: int) -> ModelInfo | None:
-    """SPADE, pix2pix and CycleGAN generators, recognised by the GAN engine's classifier."""
-    from studio.engine.gan.inspect import classify
-    from studio.engine.gan.weights import read_sidecar
-
-    info = classify(path)
-    if info is None or info.kind == "unknown":
-        return None
-    problem = info.problem
-    if info.kind == "spade-encoder":
-        problem = "a SPADE style encoder: it is used with the generator next to it"
-    variant = info.label_space or ""
-    try:
-        starter = read_sidecar(path).get("starter") is True  # written by `studio train spade`
-    except ModelLoadError:
-        starter = False
-    return ModelInfo(
-        path.name, str(path), "gan", info.kind, "single-file", size, problem, variant,
-        starter=starter,
-    )  # fmt: skip
-
-
-def _yaml_says_v(path: Path) -> bool:
-    """A1111's convention: `model.yaml` next to the checkpoint with `parameterization: "v"`."""
-    yaml = path.with_suffix(".yaml")
-    if not yaml.is_file():
-        return False
-    text = yaml.read_text(encoding="utf-8", errors="replace")
-    return re.search(r"parameterization:\s*[\"']?v[\"']?\s*$", text, re.MULTILINE) is not None
-
-
-def _is_model_folder(path: Path) -> bool:
-    return any(
-        (path / name).is_file() for name in ("model_index.json", "config.json", "starter.json")
-    )
-
-
-def _named_weights(folder: Path) -> Path | None:
+def _named_weights(folder: Path, suffixes: frozenset[str]) -> Path | None:
     """`NAME/NAME.safetensors` (a single-file model in a folder of its own, beside its sidecar
     and card, like models/starter-spade/): the weight file, else None."""
-    for suffix in sorted(WEIGHT_SUFFIXES):
+    for suffix in sorted(suffixes):
         candidate = folder / f"{folder.name}{suffix}"
         if candidate.is_file():
             return candidate
     return None
+
+
+def _candidates(base: Path, markers: frozenset[str], suffixes: frozenset[str]) -> list[Path]:
+    """The entries of `base` that may be models (a folder may itself be one)."""
+    if _is_model_folder(base, markers):
+        return [base]
+    out = []
+    for entry in sorted(base.iterdir()):
+        if entry.name.startswith(".") or entry.name.endswith(".partial"):
+            continue
+        if entry.is_dir() and not _is_model_folder(entry, markers):
+            entry = _named_weights(entry, suffixes)
+            if entry is None:
+                continue
+        if entry.is_file() and entry.suffix.lower() not in suffixes:
+            continue
+        out.append(entry)
+    return out
 
 
 def scan(dirs: list[Path], kinds: tuple[str, ...] | None = ("sd-pipeline",)) -> list[ModelInfo]:
@@ -326,21 +128,15 @@ def scan(dirs: list[Path], kinds: tuple[str, ...] | None = ("sd-pipeline",)) -> 
     `kinds` keeps only those kinds plus everything unusable (so the reason can be shown);
     None keeps all (ControlNets, LoRAs, TAESD too).
     """
+    from studio.engine.families import model_markers, model_suffixes
+
+    markers, suffixes = model_markers(), model_suffixes() | frozenset(WEIGHT_SUFFIXES)
     found: list[ModelInfo] = []
     for base in dirs:
         base = Path(base)
         if not base.is_dir():
             continue
-        candidates = [base] if _is_model_folder(base) else sorted(base.iterdir())
-        for entry in candidates:
-            if entry.name.startswith(".") or entry.name.endswith(".partial"):
-                continue
-            if entry.is_dir() and not _is_model_folder(entry):
-                entry = _named_weights(entry)
-                if entry is None:
-                    continue
-            if entry.is_file() and entry.suffix.lower() not in WEIGHT_SUFFIXES:
-                continue
+        for entry in _candidates(base, markers, suffixes):
             info = _inspect_isolated(entry)
             if kinds is None or info.kind in kinds or not info.usable:
                 found.append(info)
@@ -363,3 +159,11 @@ def _inspect_isolated(entry: Path) -> ModelInfo:
     except OSError:
         size = 0
     return ModelInfo(entry.name, str(entry), "unknown", "?", fmt, size, problem)
+
+
+def pick_default(models: list[ModelInfo]) -> ModelInfo | None:
+    """The model Studio chooses when the artist has not: a bundled starter (it runs anywhere,
+    offline), else the first usable prompt model found. The window and `studio generate` both
+    use this."""
+    usable = [m for m in models if m.usable and m.kind == "sd-pipeline"]
+    return next((m for m in usable if m.starter), usable[0] if usable else None)

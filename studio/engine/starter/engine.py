@@ -10,7 +10,8 @@ from typing import Any
 
 import numpy as np
 
-from studio.engine.diffusion.record import StepRecorder
+from studio.engine.memory.cache import ModelCache, module_bytes
+from studio.engine.record import StepRecorder
 from studio.engine.requests import GenerationRequest, GenerationResult, StepPreview
 from studio.engine.starter import vocab
 from studio.engine.starter.model import LoadedStarter, labels_to_onehot, load_starter
@@ -18,11 +19,6 @@ from studio.errors import Cancelled, InvalidRequestError
 
 MAX_STEPS = 500
 MAX_SIDE = 4096
-
-
-def is_starter_folder(path: str | Path | None) -> bool:
-    """True when `path` is a starter diffusion folder (it holds starter.json)."""
-    return bool(path) and (Path(path) / "starter.json").is_file()
 
 
 def resize(image: np.ndarray, width: int, height: int, nearest: bool = False) -> np.ndarray:
@@ -84,15 +80,20 @@ def starter_labels(request: GenerationRequest, reading: vocab.PromptReading, nat
 class StarterEngine:
     """Runs starter diffusion requests on the CPU; keeps the last loaded model."""
 
-    def __init__(self) -> None:
-        self._loaded: tuple[str, LoadedStarter] | None = None
+    def __init__(self, shared: Any = None) -> None:
+        # `shared`: the router's one ModelCache (one budget for every family)
+        self.cache = ModelCache.sharing(shared)
 
     def load(self, path: str) -> LoadedStarter:
-        key = str(Path(path).resolve())
-        if self._loaded is None or self._loaded[0] != key:
-            self._loaded = None  # free the old one first
-            self._loaded = (key, load_starter(path))
-        return self._loaded[1]
+        folder = Path(path).resolve()
+        weights = sum(f.stat().st_size for f in folder.rglob("*.safetensors"))
+        key = ("starter", str(folder))
+
+        def load() -> tuple[LoadedStarter, int]:
+            loaded = load_starter(path)
+            return loaded, module_bytes(loaded)
+
+        return self.cache.fetch(key, 2 * weights, load)
 
     def run(
         self,
@@ -119,7 +120,7 @@ class StarterEngine:
         init, mask = self._init_and_mask(request, cfg.native_size)
         total = len(_plan_steps(steps, request.strength if init is not None else 1.0)) * runs
         state: dict[str, Any] = {"done": 0, "last": None}
-        recorder = StepRecorder("starter", request.record_cap_bytes, pixels=True)
+        recorder = StepRecorder("starter", request.record_cap_bytes)
         recorder.expect(total, request.width, request.height, cfg.scheduler)
         started = time.perf_counter()
 
@@ -194,7 +195,7 @@ class StarterEngine:
         )
 
     def _recipe(self, request, loaded, reading, label_source, seconds, state, draft):
-        from studio.engine.diffusion.recipe import versions
+        from studio.engine.versions import versions
 
         cfg = loaded.cfg
         recipe = request.describe()

@@ -28,8 +28,8 @@ from PySide6.QtWidgets import (
 )
 
 from studio.engine.diffusion.samplers import sampler_names
+from studio.engine.families import Family, family_of_model
 from studio.engine.models.registry import ModelInfo
-from studio.engine.starter.vocab import read_prompt
 from studio.session.jobs import QueuedJob
 from studio.session.settings import PromptSettings
 from studio.ui.generate.mode_panels import InpaintOptions, PaintOptions, PromptOptions, row
@@ -38,7 +38,6 @@ from studio.ui.generate.translate_panel import TranslatePanel
 from studio.worker.jobs import JobState
 
 SD_CFG = 7.0  # PromptSettings.guidance_scale default
-STARTER_CFG = 3.0  # StarterConfig.default_guidance_scale
 
 
 class PromptEdit(QPlainTextEdit):
@@ -154,7 +153,7 @@ class PromptPanel(QWidget):
         self.prompt_edit.setTabChangesFocus(True)
         self.prompt_edit.setFixedHeight(72)
         form.addRow("Prompt", self.prompt_edit)
-        self.ignored_label = QLabel()  # starter models: the prompt words they do not know
+        self.ignored_label = QLabel()  # the prompt words the chosen model does not know
         self.ignored_label.setWordWrap(True)
         self.ignored_label.setVisible(False)
         self.ignored_label.setToolTip(
@@ -162,10 +161,10 @@ class PromptPanel(QWidget):
             "materials (sky, water, mountain, tree…). Other words have no effect."
         )
         form.addRow("", self.ignored_label)
-        self._starter_paths: set[str] = set()
+        self._families: dict[str, Family] = {}  # model path -> its family
         self.prompt_edit.textChanged.connect(self._update_ignored)
         self.model_combo.currentIndexChanged.connect(self._update_ignored)
-        self.model_combo.currentIndexChanged.connect(self._starter_guidance)
+        self.model_combo.currentIndexChanged.connect(self._family_changed)
         self.negative_edit = PromptEdit()
         self.negative_edit.setPlaceholderText("What to avoid…")
         self.negative_edit.setToolTip("Negative prompt")
@@ -287,7 +286,7 @@ class PromptPanel(QWidget):
         self.height_spin.setValue(s.height)
         self.sampler_combo.setCurrentText(s.sampler)
         self._select_model(s.model_path)
-        self._starter_guidance()
+        self._family_changed()
         for part in (self.prompt_options, self.paint_options, self.inpaint_options):
             part.load(s)
         self.more_options.load(s)
@@ -342,7 +341,7 @@ class PromptPanel(QWidget):
     def set_models(self, models: list[ModelInfo], selected: str) -> None:
         self.model_combo.blockSignals(True)
         self.model_combo.clear()
-        self._starter_paths = {m.path for m in models if m.family == "starter"}
+        self._families = {m.path: f for m in models if m.usable and (f := family_of_model(m))}
         for info in models:
             if info.usable:
                 self.model_combo.addItem(info.label, info.path)
@@ -355,26 +354,34 @@ class PromptPanel(QWidget):
         self.model_combo.blockSignals(False)
         self._select_model(selected)
         self._update_ignored()
-        self._starter_guidance()
+        self._family_changed()
 
     def _update_ignored(self, *args) -> None:
-        """Under the prompt: the words a chosen starter model will not understand."""
-        words = ()
-        if self.model_combo.currentData() in self._starter_paths:
-            words = read_prompt(self.prompt_edit.toPlainText()).ignored
-        self.ignored_label.setText("Not understood by the starter model: " + ", ".join(words))
+        """Under the prompt: the words the chosen model's family will not understand."""
+        family = self.family()
+        words = family.unknown_words(self.prompt_edit.toPlainText()) if family else ()
+        title = family.title.lower() if family else ""
+        self.ignored_label.setText(f"Not understood by the {title} model: " + ", ".join(words))
         self.ignored_label.setVisible(bool(words))
 
-    def _starter_guidance(self, *args) -> None:
-        """The starter is trained for CFG ~3 (7, the SD default, burns its colours): switch
-        between the two defaults when the model changes, keeping any other value."""
-        starter = self.model_combo.currentData() in self._starter_paths
-        self.paint_options.set_starter(starter)
-        value = self.cfg_spin.value()
-        if starter and value == SD_CFG:
-            self.cfg_spin.setValue(STARTER_CFG)
-        elif not starter and value == STARTER_CFG:
-            self.cfg_spin.setValue(SD_CFG)
+    def family(self) -> Family | None:
+        """The family of the chosen model (None: no model)."""
+        return self._families.get(self.model_combo.currentData() or "")
+
+    def _family_changed(self, *args) -> None:
+        """Show what the chosen model's family offers: its Generate modes (the other tabs are
+        disabled), whether labels need a ControlNet, and its own CFG default (the starter is
+        trained for ~3; 7, the SD default, burns its colours) in place of another family's
+        default, keeping any value the artist typed."""
+        family = self.family()
+        self.paint_options.set_starter(family is not None and not family.controlnet_for_labels)
+        for i, (mode, *_rest) in enumerate(MODE_TABS):
+            offered = family is None or mode == "translate" or mode in family.modes
+            self.mode_bar.setTabEnabled(i, offered)
+        defaults = {f.defaults.get("guidance_scale", SD_CFG) for f in self._families.values()}
+        wanted = family.defaults.get("guidance_scale", SD_CFG) if family else SD_CFG
+        if self.cfg_spin.value() in defaults | {SD_CFG}:
+            self.cfg_spin.setValue(wanted)
 
     def _select_model(self, path: str) -> None:
         index = self.model_combo.findData(path)

@@ -1,4 +1,4 @@
-"""Headless GAN commands (studio.app.cli_gan): SPADE generate, translate, convert."""
+"""Headless GAN commands through `studio generate` / `studio translate`: SPADE, translate."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ import pytest
 import torch
 from PIL import Image
 
-from studio.app import cli_gan
-from studio.engine.gan.labels import builtin_label_set
+from studio.app.cli import main as studio_main
+from studio.engine.labels import builtin_label_set
 from studio.io.png import read_recipe
 from tests.engine.gan.reference_pix2pix import RefResnetGenerator
 from tests.engine.gan.reference_spade import RefGenerator, trained_looking
@@ -38,7 +38,7 @@ def test_generate_from_an_indexed_png_guesses_the_label_set(tmp_path, ade_checkp
     labels = tmp_path / "scene.png"
     _indexed_png(labels, ids)
     out = tmp_path / "out.png"
-    code = cli_gan.main(
+    code = studio_main(
         [
             "generate",
             "--model",
@@ -66,7 +66,7 @@ def test_generate_warns_about_unknown_classes(tmp_path, ade_checkpoint, capsys):
     out = tmp_path / "out.png"
     argv = ["generate", "--model", str(ade_checkpoint), "--labels", str(labels)]
     argv += ["--label-set", "cocostuff", "--out", str(out), "--quiet"]
-    assert cli_gan.main(argv) == 0
+    assert studio_main(argv) == 0
     assert "snow (4096 px)" in capsys.readouterr().err
 
 
@@ -74,7 +74,7 @@ def test_generate_without_a_known_label_set_fails_cleanly(tmp_path, ade_checkpoi
     labels = tmp_path / "grey.png"
     Image.fromarray(np.zeros((64, 64), np.uint8), "L").save(labels)
     argv = ["generate", "--model", str(ade_checkpoint), "--labels", str(labels)]
-    assert cli_gan.main(argv + ["--out", str(tmp_path / "o.png")]) == 2
+    assert studio_main(argv + ["--out", str(tmp_path / "o.png")]) == 2
     assert "--label-set" in capsys.readouterr().err
     assert not (tmp_path / "o.png").exists()
 
@@ -89,33 +89,32 @@ def test_translate_from_pth_and_converted_safetensors(tmp_path, capsys):
     Image.fromarray(np.random.default_rng(0).integers(0, 256, (40, 56, 3), np.uint8)).save(image)
     out_pth, out_st = tmp_path / "a.png", tmp_path / "b.png"
     base = ["translate", "--image", str(image), "--seed", "3", "--quiet"]
-    assert cli_gan.main(base + ["--model", str(pth), "--out", str(out_pth)]) == 0
+    assert studio_main(base + ["--model", str(pth), "--out", str(out_pth)]) == 0
     st = convert_to_safetensors(pth, tmp_path / "horse2zebra.safetensors")
-    assert cli_gan.main(base + ["--model", str(st), "--out", str(out_st)]) == 0
+    assert studio_main(base + ["--model", str(st), "--out", str(out_st)]) == 0
     a, b = np.asarray(Image.open(out_pth)), np.asarray(Image.open(out_st))
     assert a.shape == (40, 56, 3) and np.abs(a.astype(int) - b).max() <= 1
     assert read_recipe(out_pth)["model_family"] == "pix2pix-resnet"
-    code = cli_gan.main(base + ["--model", str(pth), "--direction", "BtoA", "--out", str(out_pth)])
+    code = studio_main(base + ["--model", str(pth), "--direction", "BtoA", "--out", str(out_pth)])
     assert code == 2 and "one way only" in capsys.readouterr().err
 
 
-def test_wired_into_the_studio_command(tmp_path, ade_checkpoint):
-    # `studio` (studio.app.cli) registers these flags; --labels is shared with ControlNet seg.
-    from studio.app.cli import _parser, main
+def test_generate_reaches_each_family_through_one_router(tmp_path, ade_checkpoint):
+    # `studio generate` asks the model's family: a SPADE file with --labels is the GAN
+    # family's "paint" mode; the same flags with an SD folder would be Stable Diffusion's.
+    from studio.app.cli import _parser
+    from studio.app.cli_generate import mode_of
+    from studio.engine.families import family_of_model
 
     parser = _parser()
     base = ["generate", "--prompt", "", "--out", "o.png", "--labels", "l.png"]
     spade = parser.parse_args(base + ["--model", str(ade_checkpoint), "--label-set", "ade20k"])
-    assert cli_gan.handles(spade) and spade.label_set == "ade20k"
-    sd_folder = tmp_path / "sd"
-    sd_folder.mkdir()
-    assert not cli_gan.handles(parser.parse_args(base + ["--model", str(sd_folder)]))
-    with_cn = base + ["--model", str(ade_checkpoint), "--controlnet", "cn"]
-    assert not cli_gan.handles(parser.parse_args(with_cn))
+    assert mode_of(spade) == "paint" and spade.label_set == "ade20k"
+    assert family_of_model(spade.model).name == "gan"
     args = parser.parse_args(["translate", "--model", "m", "--image", "i", "--out", "o"])
-    assert cli_gan.handles(args) and args.direction == "AtoB"
+    assert mode_of(args) == "translate" and args.direction == "AtoB"
     labels, out = tmp_path / "scene.png", tmp_path / "out.png"
     _indexed_png(labels, np.full((64, 64), 3, np.uint8))
     argv = ["generate", "--model", str(ade_checkpoint), "--prompt", "", "--labels", str(labels)]
-    assert main(argv + ["--out", str(out), "--quiet"]) == 0
+    assert studio_main(argv + ["--out", str(out), "--quiet"]) == 0
     assert read_recipe(out)["model_family"] == "spade"

@@ -10,8 +10,9 @@ import pytest
 import torch
 
 from studio.engine.gan.engine import GanEngine
-from studio.engine.gan.labels import builtin_label_set
 from studio.engine.gan.requests import SpadeRequest, TranslateRequest
+from studio.engine.labels import builtin_label_set
+from studio.engine.requests import GenerationRequest
 from studio.errors import InvalidRequestError, ModelLoadError
 from tests.engine.gan.reference_pix2pix import RefResnetGenerator, RefUnetGenerator
 from tests.engine.gan.reference_spade import RefGenerator, trained_looking
@@ -210,8 +211,9 @@ def test_router_sends_gan_requests_to_the_gan_engine(ade_model):
             return "diffusion"
 
     diffusion = Recorder()
-    router = EngineRouter(diffusion)
+    router = EngineRouter(diffusion=diffusion)
     path, _ = ade_model
     result = router.run(SpadeRequest(str(path), _ade_labels()), lambda s: None, threading.Event())
     assert result.recipe["mode"] == "spade" and diffusion.requests == []
-    assert router.run("a prompt request", lambda s: None, threading.Event()) == "diffusion"
+    prompt = GenerationRequest(model_path="sd-model", prompt="a prompt")
+    assert router.run(prompt, lambda s: None, threading.Event()) == "diffusion"

@@ -8,7 +8,6 @@ from typing import Any
 
 import numpy as np
 
-import studio
 from studio.engine.models.checkpoints import file_sha256
 from studio.engine.requests import GenerationRequest
 from studio.errors import InvalidRequestError
@@ -43,26 +42,6 @@ PLAIN_FIELDS = (
     "prompt_mix",
 )
 IMAGE_FIELDS = ("init_image", "mask", "label_map", "control_image")
-
-
-def versions() -> dict[str, str]:
-    import diffusers
-    import torch
-    import transformers
-
-    out = {
-        "studio": studio.__version__,
-        "torch": torch.__version__,
-        "diffusers": diffusers.__version__,
-        "transformers": transformers.__version__,
-    }
-    try:
-        import peft
-
-        out["peft"] = peft.__version__
-    except ImportError:
-        pass
-    return out
 
 
 def array_sha256(array: np.ndarray | None) -> str | None:

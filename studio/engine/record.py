@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
 import numpy as np
 
-from studio.engine.diffusion.previews import latent_to_rgb
 from studio.engine.requests import RunRecord, StepFrame
 
 DEFAULT_CAP_BYTES = 256 * 2**20  # full-size frames of one run; thumbnails are not counted
@@ -73,13 +73,21 @@ def pixels_to_rgb(pixels: np.ndarray) -> np.ndarray:
 class StepRecorder:
     """Collects one StepFrame per visible step; keeps full-size data within `cap_bytes`.
 
-    `pixels`: the model denoises RGB pixels in -1..1 (the starter), not VAE latents: x_t and x0
-    are shown as they are, and no latent is kept (x0 already is the exact picture).
+    Shared by every family that steps: `to_rgb` turns a CxHxW model-space state into HxWx3
+    uint8 (a latent family passes its latent-to-RGB factors). Without it the model denoises RGB
+    pixels in -1..1 (a pixel-space model such as the starter): x_t and x0 are shown as they
+    are, and no latent is kept (x0 already is the exact picture).
     """
 
-    def __init__(self, family: str, cap_bytes: int = DEFAULT_CAP_BYTES, pixels: bool = False):
+    def __init__(
+        self,
+        family: str,
+        cap_bytes: int = DEFAULT_CAP_BYTES,
+        to_rgb: Callable[[np.ndarray], np.ndarray] | None = None,
+    ):
         self.family = family
-        self.pixels = pixels
+        self.pixels = to_rgb is None
+        self._latent_to_rgb = to_rgb
         self.cap_bytes = max(0, int(cap_bytes))
         self.frames: list[StepFrame] = []
         self.full_bytes = 0
@@ -157,7 +165,7 @@ class StepRecorder:
 
     def _to_rgb(self, state: np.ndarray) -> np.ndarray:
         """CxHxW model-space state -> HxWx3 uint8 at the state's resolution."""
-        return pixels_to_rgb(state) if self.pixels else latent_to_rgb(state, self.family)
+        return pixels_to_rgb(state) if self._latent_to_rgb is None else self._latent_to_rgb(state)
 
     def _enforce_cap(self) -> None:
         """Drop full-size data of the oldest frames first until the cap holds."""

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from studio.engine.gan.labels import (
+from studio.engine.labels import (
     builtin_label_set,
     instance_edges,
     label_set,
