@@ -27,11 +27,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from studio.engine.diffusion.samplers import sampler_names
 from studio.engine.families import Family, family_of_model
 from studio.engine.models.registry import ModelInfo
 from studio.session.jobs import QueuedJob
-from studio.session.settings import PromptSettings
+from studio.session.settings import SAMPLER_CHOICES, PromptSettings
 from studio.ui.generate.mode_panels import InpaintOptions, PaintOptions, PromptOptions, row
 from studio.ui.generate.more_options import MoreOptions
 from studio.ui.generate.translate_panel import TranslatePanel
@@ -143,7 +142,7 @@ class PromptPanel(QWidget):
         form.addRow("Model", row(self.model_combo, open_button))
 
         self.sampler_combo = QComboBox()
-        self.sampler_combo.addItems(sampler_names())
+        self.sampler_combo.addItems(SAMPLER_CHOICES)
         self.sampler_combo.setToolTip("Sampler (scheduler) used for denoising")
         form.addRow("Sampler", self.sampler_combo)
 
