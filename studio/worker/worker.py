@@ -13,7 +13,7 @@ from typing import Any, Protocol
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
-from studio.errors import StudioError
+from studio.errors import Cancelled, StudioError
 from studio.worker.jobs import Job, JobState
 from studio.worker.mailbox import Mailbox
 
@@ -175,6 +175,8 @@ class GenerationWorker(QObject):
         log.info("job %d started: %s", job.id, job.label)
         try:
             result = self._engine.run(job.request, on_step, self._cancel)
+        except Cancelled:  # an engine may stop by raising: that is cancelling, not failing
+            result = None
         except StudioError as exc:
             log.warning("job %d failed: %s (%s)", job.id, exc.message, exc.details)
             self._ended_as(job, JobState.FAILED)
