@@ -393,7 +393,7 @@ def precision() -> dict:
             call = lambda u=unet, x=x, t=t, s=styles: u(x, t, class_labels=s)  # noqa: E731
             starter["it_s"][dtype] = _its(call, 15)
     out["starter"] = starter
-    auto, decided = automatic_choice("sd15")
+    auto, decided = automatic_choice("sd1")
     sd = {"auto": auto, "decide_s": decided, "it_s": {}}
     torch.manual_seed(0)
     unet = UNet2DConditionModel(**SD15_UNET).eval()

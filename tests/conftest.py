@@ -71,3 +71,14 @@ def fast_memory_preset(monkeypatch):
     from studio.engine.memory import presets as memory_presets
 
     monkeypatch.setattr(memory_presets, "auto_preset", lambda device, total: "fast")
+
+
+@pytest.fixture(autouse=True)
+def float32_automatic_precision(monkeypatch):
+    """'Automatic' precision resolves to float32 on the CPU in tests (no measuring, and the
+    same pictures on every machine); tests of the measured choice use precision.measure or
+    put the real cpu_verdict back."""
+    from studio.engine.memory import precision
+
+    verdict = {"dtype": "float32", "seconds": {"float32": 1.0, "bfloat16": 1.0}}
+    monkeypatch.setattr(precision, "cpu_verdict", lambda family, probe=None, clock=None: verdict)

@@ -10,6 +10,7 @@ import numpy as np
 from studio.engine.diffusion.previews import upscale
 from studio.engine.diffusion.taesd import GovernedDecoder, load_taesd
 from studio.engine.memory.device import choose_device, choose_dtype
+from studio.engine.memory.precision import family_for_model
 from studio.engine.requests import DecodeRequest, DecodeResult
 from studio.errors import InvalidRequestError
 
@@ -20,7 +21,7 @@ def decode_step(cache: Any, request: DecodeRequest) -> DecodeResult:
 
     started = time.perf_counter()
     device = choose_device(request.device)
-    dtype = choose_dtype(device, request.dtype)
+    dtype = choose_dtype(device, request.dtype, family_for_model(request.model_path))
     if request.decoder:
         model = cache.component(
             ("taesd", request.decoder, device, dtype),

@@ -34,6 +34,7 @@ from studio.engine.diffusion.walk import mixed_prompt_embeds
 from studio.engine.memory.device import choose_device, choose_dtype
 from studio.engine.memory.estimate import device_memory, plan_for
 from studio.engine.memory.oom import describe, free_device_memory, is_out_of_memory
+from studio.engine.memory.precision import family_for_model, recipe_note
 from studio.engine.memory.presets import MemoryPlan
 from studio.engine.memory.retry import join_words, retry_for
 from studio.engine.recipe import exact_fields
@@ -139,7 +140,7 @@ class DiffusionEngine:
         check_inputs(request)
         check_resume(request)
         device = choose_device(request.device)
-        dtype = choose_dtype(device, request.dtype)
+        dtype = choose_dtype(device, request.dtype, family_for_model(request.model_path))
         total = planned_steps(request)
         if cancel.is_set():
             return None
@@ -366,6 +367,9 @@ class DiffusionEngine:
             few_step=few.kind,
             guidance_scale_used=few.guidance_scale,
             pipeline=type(plan.pipe).__name__,
+            precision=recipe_note(
+                request.dtype, loaded.device, family_for_model(request.model_path)
+            ),
             **plan.notes,
             **exact_fields(request, loaded.device, loaded.dtype),
         )

@@ -42,9 +42,9 @@ def _dtype(device: str, requested: str | None) -> str:
         return requested
     if device in ("cuda", "mps"):
         return "float16"
-    from studio.engine.memory import device as devices
+    from studio.engine.memory import precision
 
-    return "bfloat16" if devices._probe_result else "float32"  # the probe's answer, if any
+    return precision.last_choice or "float32"  # the measured answer, if any yet
 
 
 def device_state(

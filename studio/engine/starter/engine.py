@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 
 from studio.engine.memory.cache import ModelCache, module_bytes
+from studio.engine.memory.precision import automatic_dtype, recipe_note
 from studio.engine.record import StepRecorder
 from studio.engine.requests import GenerationRequest, GenerationResult, StepPreview
 from studio.engine.starter import vocab
@@ -77,6 +78,32 @@ def starter_labels(request: GenerationRequest, reading: vocab.PromptReading, nat
     return None, "none (unconditional layout)"
 
 
+def starter_probe(folder: str | Path):
+    """Precision probe: the starter's own UNet (random weights), a CFG batch at native size."""
+
+    def build(dtype_name: str):
+        import torch
+
+        from studio.engine.starter.model import build_unet, read_starter_config
+
+        cfg = read_starter_config(folder)
+        dtype = getattr(torch, dtype_name)
+        unet = build_unet(cfg).to(dtype).eval()
+        size, channels = cfg.unet_size, cfg.image_channels + cfg.label_channels
+        x = torch.randn(2, channels, size, size, generator=torch.Generator().manual_seed(0))
+        x, t, styles = x.to(dtype), torch.tensor(500), torch.tensor([0, 1])
+        return lambda: unet(x, t, class_labels=styles)
+
+    return build
+
+
+def starter_dtype(request: GenerationRequest) -> str:
+    """The request's precision; Automatic: what ran faster for the starter on this CPU."""
+    if request.dtype not in (None, "auto"):  # float16 has no fast CPU kernels: float32
+        return request.dtype if request.dtype in ("float32", "bfloat16") else "float32"
+    return automatic_dtype("cpu", "starter", probe=starter_probe(request.model_path))
+
+
 class StarterEngine:
     """Runs starter diffusion requests on the CPU; keeps the last loaded model."""
 
@@ -84,13 +111,15 @@ class StarterEngine:
         # `shared`: the router's one ModelCache (one budget for every family)
         self.cache = ModelCache.sharing(shared)
 
-    def load(self, path: str) -> LoadedStarter:
+    def load(self, path: str, dtype: str = "float32") -> LoadedStarter:
+        import torch
+
         folder = Path(path).resolve()
         weights = sum(f.stat().st_size for f in folder.rglob("*.safetensors"))
-        key = ("starter", str(folder))
+        key = ("starter", str(folder), dtype)
 
         def load() -> tuple[LoadedStarter, int]:
-            loaded = load_starter(path)
+            loaded = load_starter(path, dtype=getattr(torch, dtype))
             return loaded, module_bytes(loaded)
 
         return self.cache.fetch(key, 2 * weights, load)
@@ -112,7 +141,7 @@ class StarterEngine:
         steps = request.num_inference_steps
         runs = request.batch_count
         on_step(StepPreview(0, steps * runs, None, 0.0, phase="loading"))
-        loaded = self.load(request.model_path)
+        loaded = self.load(request.model_path, starter_dtype(request))
         cfg = loaded.cfg
         reading = vocab.read_prompt(request.prompt)
         labels, label_source = starter_labels(request, reading, cfg.native_size, request.seed)
@@ -217,6 +246,7 @@ class StarterEngine:
             label_map_source=label_source,
             device=loaded.device,
             dtype=str(loaded.dtype).removeprefix("torch."),
+            precision=recipe_note(request.dtype, "cpu", "starter"),
             steps_done=state["done"],
             draft=draft,
             seconds=round(seconds, 3),
