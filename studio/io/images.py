@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import struct
 import warnings
 from pathlib import Path
 
@@ -13,6 +14,13 @@ from studio.errors import StudioError
 FORMATS = ("PNG", "JPEG", "WEBP", "TIFF", "BMP")
 MAX_SIDE = 16384  # pixels per side
 MAX_PIXELS = 80_000_000  # ~ 9000 x 9000; beyond this a layer alone needs > 300 MB
+
+
+# What Pillow raises on damaged or hostile files (found by feeding it truncated/mutated files).
+PIL_ERRORS = (
+    OSError, SyntaxError, ValueError, EOFError, struct.error, IndexError, TypeError, KeyError,
+    ZeroDivisionError, Image.DecompressionBombError,
+)  # fmt: skip
 
 
 class ImageImportError(StudioError):
@@ -38,9 +46,9 @@ def _to_rgba(image: Image.Image) -> np.ndarray:
         grey = np.clip(np.round(wide / 257.0), 0, 255).astype(np.uint8)
         image = Image.fromarray(grey, "L")
     elif mode == "F":
-        data = np.asarray(image, np.float32)
-        scale = 255.0 if float(np.nanmax(data)) <= 1.0 else 1.0
-        grey = np.clip(np.nan_to_num(data) * scale, 0, 255).round().astype(np.uint8)
+        data = np.nan_to_num(np.asarray(image, np.float32), nan=0.0, posinf=0.0, neginf=0.0)
+        scale = 255.0 if float(data.max(initial=0.0)) <= 1.0 else 1.0
+        grey = np.clip(data * scale, 0, 255).round().astype(np.uint8)
         image = Image.fromarray(grey, "L")
     elif mode == "CMYK":
         image = image.convert("RGB")
@@ -65,8 +73,11 @@ def open_checked(path: Path) -> Image.Image:
         raise ImageImportError(f"{name} is too large to open.", str(exc)) from exc
     except UnidentifiedImageError as exc:
         raise ImageImportError(f"{name} is not an image Studio can read.", str(exc)) from exc
-    except OSError as exc:
-        raise ImageImportError(f"{name} could not be read.", str(exc)) from exc
+    except IsADirectoryError as exc:
+        raise ImageImportError(f"{name} is a folder, not an image.", str(path)) from exc
+    except PIL_ERRORS as exc:
+        detail = f"{type(exc).__name__}: {exc}"
+        raise ImageImportError(f"{name} could not be read.", detail) from exc
     if image.format not in FORMATS:
         fmt = image.format
         image.close()
@@ -81,15 +92,37 @@ def open_checked(path: Path) -> Image.Image:
     return image
 
 
+def _loaded_upright(image: Image.Image, name: str) -> Image.Image:
+    """The first frame decoded and turned upright by its EXIF orientation (same for images,
+    masks and label maps, so they stay aligned)."""
+    try:
+        image.load()
+        return ImageOps.exif_transpose(image)
+    except PIL_ERRORS as exc:  # Pillow's truncated/corrupt errors
+        raise ImageImportError(
+            f"{name} is damaged or incomplete and cannot be opened.", f"{type(exc).__name__}: {exc}"
+        ) from exc
+
+
 def load_image(path: Path) -> np.ndarray:
     """HxWx4 uint8 RGBA of the first frame, EXIF orientation applied."""
     name = Path(path).name
     with open_checked(path) as image:
+        upright = _loaded_upright(image, name)
         try:
-            image.load()
-            upright = ImageOps.exif_transpose(image)
             return _to_rgba(upright)
-        except (OSError, SyntaxError, ValueError) as exc:  # Pillow's truncated/corrupt errors
-            raise ImageImportError(
-                f"{name} is damaged or incomplete and cannot be opened.", str(exc)
-            ) from exc
+        except PIL_ERRORS as exc:
+            raise ImageImportError(f"{name} is damaged and cannot be opened.", str(exc)) from exc
+
+
+def load_rgb(path: Path) -> np.ndarray:
+    """HxWx3 uint8 RGB (alpha dropped), EXIF orientation applied: an init or control image."""
+    return np.ascontiguousarray(load_image(path)[:, :, :3])
+
+
+def load_mask(path: Path) -> np.ndarray:
+    """HxW uint8 mask (255 = regenerate): the grey value of the picture, EXIF orientation
+    applied like load_image, 16-bit grey scaled to 8 bits, transparent pixels unmasked."""
+    rgba = load_image(path).astype(np.uint32)
+    grey = (rgba[:, :, 0] * 299 + rgba[:, :, 1] * 587 + rgba[:, :, 2] * 114 + 500) // 1000
+    return ((grey * rgba[:, :, 3] + 127) // 255).astype(np.uint8)
