@@ -11,7 +11,6 @@ import time
 from pathlib import Path
 from typing import Any
 
-IMAGE_MODES = ("P", "L", "I", "I;16")  # PNG modes that hold label ids
 DEFAULT_CFG = 7.0  # the Generate dock's default for Stable Diffusion
 
 
@@ -56,40 +55,27 @@ def mode_of(args: argparse.Namespace) -> str:
 
 
 def read_labels(path: Path) -> dict[str, Any]:
-    """A label PNG: ids (indexed or grey; an indexed PNG's colours kept for guessing its label
-    set) or, for an RGB picture, a ready colour map."""
-    import numpy as np
+    """A label PNG through the checked loader (limits, EXIF orientation like the picture):
+    ids (indexed or grey; an indexed PNG's colours kept for guessing its label set) or, for an
+    RGB picture, a ready colour map."""
+    from studio.io.labels import load_label_ids
 
-    from studio.io.images import ImageImportError, open_checked
-
-    with open_checked(path) as image:
-        try:
-            image.load()
-            if image.mode not in IMAGE_MODES:
-                return {"colour_map": np.asarray(image.convert("RGB"))}
-            ids = np.array(image, dtype=np.int64)
-            palette = image.getpalette() if image.mode == "P" else None
-        except (OSError, SyntaxError, ValueError) as exc:
-            raise ImageImportError(f"{path.name} is damaged or incomplete.", str(exc)) from exc
-    if ids.min() < 0 or ids.max() > 65535:
-        raise ImageImportError(f"{path.name} holds ids outside 0..65535.")
-    colours = None if palette is None else np.array(palette, np.uint8).reshape(-1, 3)
-    return {"labels": ids.astype(np.uint16), "label_colours": colours}
+    found = load_label_ids(path)
+    if found.ids is None:
+        return {"colour_map": found.rgb}
+    return {"labels": found.ids, "label_colours": found.palette}
 
 
 def read_rgb(path: Path):
-    from studio.io.images import load_image
+    from studio.io.images import load_rgb
 
-    return load_image(path)[:, :, :3]
+    return load_rgb(path)
 
 
 def read_mask(path: Path):
-    import numpy as np
+    from studio.io.images import load_mask
 
-    from studio.io.images import load_image
-
-    rgba = load_image(path)  # the checked loader: size limits, EXIF rotation like the picture
-    return np.asarray(rgba[:, :, :3].max(axis=2), dtype=np.uint8)
+    return load_mask(path)  # size limits, EXIF rotation like the picture, 16-bit scaled
 
 
 def inputs_from_files(args: argparse.Namespace, mode: str):

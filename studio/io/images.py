@@ -121,8 +121,9 @@ def load_rgb(path: Path) -> np.ndarray:
 
 
 def load_mask(path: Path) -> np.ndarray:
-    """HxW uint8 mask (255 = regenerate): the grey value of the picture, EXIF orientation
-    applied like load_image, 16-bit grey scaled to 8 bits, transparent pixels unmasked."""
+    """HxW uint8 mask (255 = regenerate): the brightest channel of each pixel, so a mask
+    painted in any colour counts; EXIF orientation applied like load_image, 16-bit grey
+    scaled to 8 bits, transparent pixels unmasked."""
     rgba = load_image(path).astype(np.uint32)
-    grey = (rgba[:, :, 0] * 299 + rgba[:, :, 1] * 587 + rgba[:, :, 2] * 114 + 500) // 1000
-    return ((grey * rgba[:, :, 3] + 127) // 255).astype(np.uint8)
+    strongest = rgba[:, :, :3].max(axis=2)
+    return ((strongest * rgba[:, :, 3] + 127) // 255).astype(np.uint8)
