@@ -266,7 +266,10 @@ def run(args: argparse.Namespace) -> int:
         names = ", ".join(f"{k} ({v} px)" for k, v in unknown.items())
         print(f"warning: classes this model does not know, left as dontcare: {names}",
               file=sys.stderr)  # fmt: skip
-    paths = save_results(args, built, result, inputs.canvas)
+    try:
+        paths = save_results(args, built, result, inputs.canvas)
+    except OSError as exc:  # the target went away or filled up during the run: keep the work
+        return _save_elsewhere(args, built, result, inputs.canvas, exc)
     if getattr(args, "export_run", None) is not None:
         code = _export_run(args, result)
         if code:
@@ -278,16 +281,40 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _check_targets(args: argparse.Namespace) -> None:
-    """Refuse outputs that cannot be written before minutes of work, not after."""
-    if getattr(args, "preview_dir", None):
-        args.preview_dir.mkdir(parents=True, exist_ok=True)
-    if getattr(args, "export_run", None) is not None:
-        from studio.io.run_export import ExportError, check_target
+    """Refuse outputs that cannot be written before minutes of work, not after: --out (a
+    regular file in a writable folder with room), --preview-dir, --export-run."""
+    from studio.io.atomic import NotWritableError, check_writable
 
-        try:
-            check_target(args.export_run)
-        except ExportError as exc:
-            raise ValueError(exc.message) from exc
+    try:
+        if getattr(args, "out", None) is not None:
+            check_writable(args.out)
+        if getattr(args, "preview_dir", None):
+            check_writable(args.preview_dir, folder=True)
+        if getattr(args, "export_run", None) is not None:
+            from studio.io.run_export import ExportError, check_target, export_kind
+
+            try:
+                check_target(args.export_run)
+            except ExportError as exc:
+                raise ValueError(exc.message) from exc
+            check_writable(args.export_run, folder=export_kind(args.export_run) == "PNG")
+    except NotWritableError as exc:
+        raise ValueError(f"cannot write the output: {exc.strerror}") from exc
+
+
+def _save_elsewhere(args: argparse.Namespace, built, result, canvas, exc: OSError) -> int:
+    """--out failed after the run: write the pictures to Studio's data folder instead and say
+    where, so minutes of work are not lost; exit 2 either way."""
+    from studio.io.paths import user_data_dir
+
+    wanted = args.out
+    args.out = user_data_dir() / "unsaved" / Path(wanted).name
+    try:
+        paths = save_results(args, built, result, canvas)
+    except OSError:
+        return fail(f"cannot write {wanted}: {exc.strerror or exc}; the pictures are lost")
+    kept = ", ".join(str(p) for p in paths)
+    return fail(f"cannot write {wanted}: {exc.strerror or exc}; the pictures were saved to {kept}")
 
 
 def _export_run(args: argparse.Namespace, result) -> int:
