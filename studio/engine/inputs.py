@@ -22,6 +22,7 @@ class GenerateParams:
 
     prompt: str = ""
     negative_prompt: str = ""
+    prompt_syntax: str = "a1111"  # "a1111": weights, BREAK, long prompts; "plain": as diffusers
     steps: int = 20
     guidance_scale: float = 7.0
     seed: int = 0

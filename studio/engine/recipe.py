@@ -68,6 +68,8 @@ def exact_fields(request: GenerationRequest, device: str, dtype: str) -> dict[st
             out[name.replace("_path", "_sha256")] = _hash_path(getattr(request, name))
     for name in IMAGE_FIELDS:
         out[f"{name}_sha256"] = array_sha256(getattr(request, name))
+    if request.prompt_syntax != "plain":  # recipes of plain prompts stay as they were
+        out["prompt_syntax"] = request.prompt_syntax
     out["device"], out["dtype"] = device, dtype
     return {"request": out}
 

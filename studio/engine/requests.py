@@ -98,6 +98,9 @@ class GenerationRequest:
     preview_decoder: str | None = None  # TAESD folder/file, "vae" (full VAE), None = linear
     prompt_b: str | None = None  # a second prompt to walk towards (text embeddings mixed)
     prompt_mix: float = 0.0  # 0 = prompt, 1 = prompt_b
+    # "plain": the words as diffusers reads them (77 tokens); "a1111": (word:1.3), [word], BREAK,
+    # past 77 tokens in chunks (engine/diffusion/weighting.py)
+    prompt_syntax: str = "plain"
     resume: ResumeState | None = None  # continue a cancelled run (same seed, sampler, steps)
     record_cap_bytes: int = 256 * 2**20  # full-size step frames kept in memory; 0 = thumbs only
     memory: MemorySettings = MemorySettings()
@@ -169,6 +172,8 @@ class GenerationRequest:
             out.update(few_step=self.few_step)
         if self.prompt_b is not None:
             out.update(prompt_b=self.prompt_b, prompt_mix=self.prompt_mix)
+        if self.prompt_syntax != "plain":
+            out.update(prompt_syntax=self.prompt_syntax)
         if self.resume is not None:
             out.update(resumed_from_step=self.resume.steps_done)
         return out

@@ -31,6 +31,7 @@ from studio.engine.diffusion.stream import StepStream
 from studio.engine.diffusion.taesd import GovernedDecoder, load_taesd
 from studio.engine.diffusion.vae_guard import BAD_LATENTS, REDECODE_NOTE, Fp32Redecode
 from studio.engine.diffusion.walk import mixed_prompt_embeds
+from studio.engine.diffusion.weighting import weighted_kwargs
 from studio.engine.memory.device import choose_device, choose_dtype
 from studio.engine.memory.estimate import device_memory, plan_for
 from studio.engine.memory.oom import describe, free_device_memory, is_out_of_memory
@@ -109,6 +110,11 @@ def check_size_for_model(request: GenerationRequest, loaded: LoadedPipeline) -> 
                 f"{name} {value} does not fit this model: it needs a multiple of {multiple}. "
                 f"Try {lower} or {lower + multiple}."
             )
+
+
+def weighted(pipe: Any, request: GenerationRequest) -> dict[str, Any]:
+    """The request's prompts encoded the A1111 way for `pipe`."""
+    return weighted_kwargs(pipe, request.prompt, request.negative_prompt)
 
 
 def _to_uint8(images: np.ndarray) -> list[np.ndarray]:
@@ -260,6 +266,9 @@ class DiffusionEngine:
             with torch.inference_mode(), contextlib.ExitStack() as stack:
                 for guard in guards:
                     stack.enter_context(guard)
+                text = {}  # A1111 weighting: encoded once for every run of a batch
+                if request.prompt_syntax != "plain" and request.prompt_b is None:
+                    text = weighted(plan.pipe, request)
                 for run in range(request.batch_count):
                     run_seeds = seeds_for(request, run)
                     recorder.begin_run()
@@ -277,6 +286,9 @@ class DiffusionEngine:
                     if request.prompt_b is not None:
                         del kwargs["prompt"], kwargs["negative_prompt"]
                         kwargs.update(mixed_prompt_embeds(plan.pipe, request))
+                    elif text:
+                        del kwargs["prompt"], kwargs["negative_prompt"]
+                        kwargs.update(text)
                     if refiner is not None:
                         out = self._with_refiner(request, plan, refiner, kwargs, stream, few)
                     else:
@@ -324,9 +336,13 @@ class DiffusionEngine:
             refiner.base_scheduler_config, few.sampler, few.scheduler_overrides
         )
         stream.attach(pipe.scheduler)
+        text: dict[str, Any] = dict(
+            prompt=request.prompt, negative_prompt=request.negative_prompt or None
+        )
+        if request.prompt_syntax != "plain":
+            text = weighted(pipe, request)
         return pipe(
-            prompt=request.prompt,
-            negative_prompt=request.negative_prompt or None,
+            **text,
             image=latents,
             num_inference_steps=request.num_inference_steps,
             denoising_start=request.refiner_switch,

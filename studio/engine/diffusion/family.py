@@ -16,6 +16,7 @@ from studio.engine.requests import DecodeRequest, GenerationRequest
 from studio.errors import StudioError
 
 ADE_CLASSES = 150
+MAX_PLAIN_BYTES = 75
 SIZE_STEP = 64  # working sizes are multiples of 64: every SD family's UNet accepts them
 
 
@@ -45,6 +46,20 @@ def ade20k_values(inputs: Inputs) -> tuple[np.ndarray, tuple[str, ...]]:
         names = ", ".join(sorted(mapped.unknown))
         notes = (f"ControlNet seg has no class for {names}; painted there as unlabeled",)
     return values.astype(np.uint16), notes
+
+
+def prompt_syntax(params: GenerateParams) -> str:
+    """ "a1111" when the prompts need it (weights, BREAK, maybe past 75 tokens), else "plain":
+    both read short plain words identically, and plain keeps such recipes as they were."""
+    if params.prompt_syntax != "a1111":
+        return "plain"
+    from studio.engine.diffusion.prompt_syntax import uses_syntax
+
+    for text in (params.prompt, params.negative_prompt):
+        # a token covers at least one UTF-8 byte: 75 bytes never need a second chunk
+        if uses_syntax(text) or len(text.encode("utf-8")) > MAX_PLAIN_BYTES:
+            return "a1111"
+    return "plain"
 
 
 def _control_fields(params: GenerateParams) -> dict[str, Any]:
@@ -98,6 +113,7 @@ class DiffusionFamily(Family):
         self, mode: str, model_path: str, params: GenerateParams, inputs: Inputs
     ) -> Built:
         fields = generation_fields(model_path, params)
+        fields["prompt_syntax"] = prompt_syntax(params)
         arrays: dict[str, np.ndarray] = {}
         notes: tuple[str, ...] = ()
         canvas_w, canvas_h = inputs.canvas

@@ -12,6 +12,8 @@ from studio.engine.diffusion.controlnet import control_image
 from studio.engine.requests import GenerationRequest
 from studio.errors import InvalidRequestError
 
+PROMPT_SYNTAXES = ("plain", "a1111")
+
 
 @dataclass
 class Plan:
@@ -83,6 +85,11 @@ def check_inputs(request: GenerationRequest) -> None:
             )
         if request.init_image is not None:
             raise InvalidRequestError("Variation seeds work for generation from noise only.")
+    if request.prompt_syntax not in PROMPT_SYNTAXES:
+        raise InvalidRequestError(
+            f"Prompt syntax must be one of {', '.join(PROMPT_SYNTAXES)}, got "
+            f"{request.prompt_syntax!r}."
+        )
     if request.prompt_b is not None:
         if not 0.0 <= request.prompt_mix <= 1.0:
             raise InvalidRequestError(

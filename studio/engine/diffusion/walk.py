@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from studio.engine.diffusion.weighting import weighted_kwargs
 from studio.engine.requests import GenerationRequest
 
 SDXL_NAMES = (
@@ -14,8 +15,12 @@ SDXL_NAMES = (
 )
 
 
-def _encode(pipe: Any, prompt: str, negative: str | None) -> dict[str, Any]:
-    """The pipeline's own encoding of one prompt pair, as the keyword arguments it accepts."""
+def _encode(
+    pipe: Any, prompt: str, negative: str | None, syntax: str = "plain", chunks: int = 1
+) -> dict[str, Any]:
+    """One prompt pair encoded (the pipeline's own way, or A1111's), as pipeline arguments."""
+    if syntax != "plain":
+        return weighted_kwargs(pipe, prompt, negative or "", min_chunks=chunks)
     if "pooled_prompt_embeds" in pipe.encode_prompt.__code__.co_varnames:  # SDXL
         out = pipe.encode_prompt(
             prompt, None, pipe.device, 1, True, negative_prompt=negative or None
@@ -30,10 +35,16 @@ def _encode(pipe: Any, prompt: str, negative: str | None) -> dict[str, Any]:
 def mixed_prompt_embeds(pipe: Any, request: GenerationRequest) -> dict[str, Any]:
     """Embeddings (1 - prompt_mix) * prompt + prompt_mix * prompt_b (exactly one at 0 or 1)."""
     t = float(request.prompt_mix)
-    a = _encode(pipe, request.prompt, request.negative_prompt)
+    syntax = request.prompt_syntax
+    a = _encode(pipe, request.prompt, request.negative_prompt, syntax)
     if t == 0.0:
         return a
-    b = _encode(pipe, request.prompt_b or "", request.negative_prompt)
+    b = _encode(pipe, request.prompt_b or "", request.negative_prompt, syntax)
     if t == 1.0:
         return b
+    tokens = max(a["prompt_embeds"].shape[1], b["prompt_embeds"].shape[1])
+    if a["prompt_embeds"].shape[1] < tokens:  # long prompts: mix chunk by chunk
+        a = _encode(pipe, request.prompt, request.negative_prompt, syntax, tokens // 77)
+    if b["prompt_embeds"].shape[1] < tokens:
+        b = _encode(pipe, request.prompt_b or "", request.negative_prompt, syntax, tokens // 77)
     return {name: (1.0 - t) * a[name] + t * b[name] for name in a}
