@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 
+from studio.engine.cancel import cancel_points
 from studio.engine.diffusion import fewstep
 from studio.engine.diffusion.controlnet import load_controlnet
 from studio.engine.diffusion.decode_step import decode_step
@@ -266,6 +267,8 @@ class DiffusionEngine:
             with torch.inference_mode(), contextlib.ExitStack() as stack:
                 for guard in guards:
                     stack.enter_context(guard)
+                # inside the step: between CFG and Heun evaluations, and before the final decode
+                stack.enter_context(cancel_points(cancel, *_networks(plan.pipe, refiner)))
                 text = {}  # A1111 weighting: encoded once for every run of a batch
                 if request.prompt_syntax != "plain" and request.prompt_b is None:
                     text = weighted(plan.pipe, request)
@@ -398,3 +401,11 @@ class DiffusionEngine:
                 "skipped": decoder.skipped,
             }
         return recipe
+
+
+def _networks(pipe, refiner) -> list:
+    """The networks a run calls: UNet, ControlNet and VAE, the refiner's UNet and VAE."""
+    found = [getattr(pipe, name, None) for name in ("unet", "controlnet", "vae")]
+    if refiner is not None:
+        found += [refiner.txt2img.unet, refiner.txt2img.vae]
+    return [net for net in found if net is not None]

@@ -70,7 +70,7 @@ class StepStream:
     ) -> None:
         self.recorder = recorder  # a StepRecorder, or None
         self.capture_resume: Callable[[int, Any], Any] | None = None  # (loop index, latents)
-        self.resume = None  # ResumeState captured when cancelled
+        self.resume = None  # ResumeState after the last finished loop iteration
         self.decoder = decoder  # a GovernedDecoder (TAESD) or None for linear previews
         self.preview_seconds = 0.0
         self.scheduler = scheduler
@@ -138,8 +138,9 @@ class StepStream:
             )
             self.last_preview = preview
             self.on_step(preview)
+        if self.capture_resume is not None and "latents" in tensors:
+            # every iteration: a cancel inside the next one continues exactly from here
+            self.resume = self.capture_resume(i, tensors["latents"])
         if self.cancel.is_set():
-            if self.capture_resume is not None and "latents" in tensors:
-                self.resume = self.capture_resume(i, tensors["latents"])
             raise Cancelled()
         return {}

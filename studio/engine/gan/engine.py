@@ -9,6 +9,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from studio.engine.cancel import cancel_points
 from studio.engine.gan import spade_model, translate
 from studio.engine.gan.requests import SpadeRequest, TranslateRequest
 from studio.engine.memory.cache import ModelCache, module_bytes
@@ -68,13 +69,8 @@ class GanEngine:
         extra: dict[str, Any] = {}
         oom = ""
         try:
-            if isinstance(request, SpadeRequest):
-                image, unknown = spade_model.render(loaded, request)
-                extra["unknown_labels"] = unknown
-                if unknown:
-                    log.warning("labels the model does not know (as dontcare): %s", unknown)
-            else:
-                image = translate.translate(loaded, request, cancel)
+            with cancel_points(cancel, loaded.net):  # stops inside the pass, not after it
+                image, extra = self._render(loaded, request, cancel)
         except Cancelled:
             return None
         except Exception as exc:  # only to classify out-of-memory; everything else re-raised
@@ -92,6 +88,15 @@ class GanEngine:
         return GenerationResult(
             image, request, self._recipe(request, loaded, extra, seconds), False, 1, seconds
         )  # type: ignore[arg-type]
+
+    def _render(self, loaded: Any, request: GanRequest, cancel: threading.Event):
+        """(image, recipe extras) of one generator pass."""
+        if isinstance(request, SpadeRequest):
+            image, unknown = spade_model.render(loaded, request)
+            if unknown:
+                log.warning("labels the model does not know (as dontcare): %s", unknown)
+            return image, {"unknown_labels": unknown}
+        return translate.translate(loaded, request, cancel), {}
 
     def _recipe(self, request: GanRequest, loaded: Any, extra: dict, seconds: float) -> dict:
         recipe = request.describe()

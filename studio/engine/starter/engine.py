@@ -10,6 +10,7 @@ from typing import Any
 
 import numpy as np
 
+from studio.engine.cancel import cancel_points
 from studio.engine.memory.cache import ModelCache, module_bytes
 from studio.engine.memory.precision import automatic_dtype, recipe_note
 from studio.engine.record import StepRecorder
@@ -174,11 +175,12 @@ class StarterEngine:
                 batch = request.batch_size
                 hot = None if onehot is None else onehot[None].expand(batch, -1, -1, -1)
                 recorder.begin_run()
-                out = sample(
-                    loaded, hot, [reading.style_id] * batch, steps, request.guidance_scale,
-                    generator=gen, on_step=step, init_image=init, known_mask=mask,
-                    strength=request.strength if init is not None else 1.0, on_state=record,
-                )  # fmt: skip
+                with cancel_points(cancel, loaded.unet):  # also inside a step
+                    out = sample(
+                        loaded, hot, [reading.style_id] * batch, steps, request.guidance_scale,
+                        generator=gen, on_step=step, init_image=init, known_mask=mask,
+                        strength=request.strength if init is not None else 1.0, on_state=record,
+                    )  # fmt: skip
                 images += [self._finish(img, request) for img in out]
                 seeds += list(range(seed, seed + batch))
         except Cancelled:
