@@ -57,6 +57,9 @@ def write_settings(home: Path) -> None:
         "prompt/seed": 3,
         "engine/device": "cpu",
         "engine/dtype": "float32",
+        # The Timeline opens into its full panel when the first run is recorded, and the canvas
+        # refits to the space left: start it open so the canvas stays where the test found it.
+        "timeline/compact": "false",
     }.items():
         s.setValue(key, value)
     s.sync()

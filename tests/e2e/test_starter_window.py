@@ -44,6 +44,8 @@ def _settings(home) -> None:
         "prompt/seed": 5,
         "engine/device": "cpu",
         "engine/dtype": "float32",
+        "timeline/compact": "false",  # open from the start: the canvas never moves (see
+        # test_real_window.write_settings)
     }.items():
         s.setValue(key, value)
     s.sync()
