@@ -43,7 +43,7 @@ def layers_from_project(data: ProjectData) -> list[Layer]:
     """Layers from project data; inconsistent data raises ProjectFileError."""
     try:
         return _layers(data)
-    except (KeyError, TypeError, ValueError) as exc:
+    except (KeyError, TypeError, ValueError, AttributeError, IndexError) as exc:
         raise ProjectFileError("The project's layer list is damaged.", repr(exc)) from exc
 
 

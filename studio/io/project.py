@@ -20,6 +20,8 @@ from PIL import Image
 from studio.errors import StudioError
 from studio.io.atomic import write_atomic
 from studio.io.images import MAX_PIXELS, check_size
+from studio.io.project_schema import ManifestError, check_manifest
+from studio.io.safe_json import parse_json
 
 FORMAT = "studio-project"
 VERSION = 2
@@ -246,13 +248,19 @@ def load_project(path: Path) -> ProjectData:
         raise ProjectFileError(f"{label} is not a Studio project or is damaged.", str(exc)) from exc
     with archive:
         _check_archive(archive, label)
-        try:
-            manifest = json.loads(_read(archive, "manifest.json", MAX_MANIFEST_BYTES))
+        try:  # size, nesting depth and non-finite numbers are refused while parsing
+            data = _read(archive, "manifest.json", MAX_MANIFEST_BYTES)
+            manifest = parse_json(data, max_bytes=MAX_MANIFEST_BYTES)
         except (ValueError, zipfile.BadZipFile, OSError) as exc:
             raise ProjectFileError(f"{label} has a damaged manifest.", str(exc)) from exc
         if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
             raise ProjectFileError(f"{label} is not a Studio project.")
-        manifest = upgrade(manifest)
+        try:
+            manifest = check_manifest(upgrade(manifest))
+        except ManifestError as exc:
+            raise ProjectFileError(f"{label} is damaged: {exc}.", repr(exc)) from exc
+        except (TypeError, KeyError, AttributeError) as exc:  # an old version's odd layout
+            raise ProjectFileError(f"{label} is damaged.", repr(exc)) from exc
         try:
             return _layers_from(archive, manifest, label)
         except (KeyError, TypeError, ValueError, zipfile.BadZipFile, OSError) as exc:

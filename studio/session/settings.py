@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Callable
 from dataclasses import dataclass, field, fields
 from typing import Any
@@ -73,15 +74,65 @@ def stored_values(settings: PromptSettings) -> dict[str, str]:
     }
 
 
+MAX_TEXT = 100_000  # characters in one text setting (a prompt longer than this is damage)
+MAX_NUMBER_TEXT = 40  # digits of a number written as text: int("9" * 10**6) is quadratic
+
+
+def _number(value: Any, kind: type) -> int | float:
+    """A finite int or float from a number or short numeric text; ValueError otherwise."""
+    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+        raise ValueError(f"not a number: {type(value).__name__}")
+    if isinstance(value, str) and len(value) > MAX_NUMBER_TEXT:
+        raise ValueError("number text too long")
+    number = float(value) if kind is float or isinstance(value, float) else int(value)
+    if not math.isfinite(number) or abs(number) > 2**63:
+        raise ValueError(f"{value!r} is not a usable number")
+    if kind is int and number != int(number):
+        raise ValueError(f"{value!r} is not a whole number")
+    return kind(number)
+
+
+def _loras(value: Any) -> list[tuple[str, float]]:
+    if not isinstance(value, list) or len(value) > 64:
+        raise ValueError("loras must be a short list")
+    out = []
+    for item in value:
+        if not (isinstance(item, (list, tuple)) and len(item) == 2 and isinstance(item[0], str)):
+            raise ValueError("each lora is [path, weight]")
+        out.append((item[0], _number(item[1], float)))
+    return out
+
+
 def _coerce(value: Any, default: Any) -> Any:
-    """A stored value in the type of the field's default (None stays None where allowed)."""
-    if value is None or default is None:
-        return value
+    """A stored value in the type of the field's default; ValueError/TypeError if it cannot be
+    (wrong type, non-finite, too long): one field is refused, never the whole document."""
+    if value is None:
+        if default is None:
+            return None
+        raise ValueError("missing value")
     if isinstance(default, bool):
-        return value if isinstance(value, bool) else str(value).lower() == "true"
+        if isinstance(value, bool):
+            return value
+        if str(value).lower() in ("true", "false"):
+            return str(value).lower() == "true"
+        raise ValueError(f"not yes/no: {str(value)[:20]}")
     if isinstance(default, list):
-        return [tuple(x) for x in value] if isinstance(value, list) else default
-    return type(default)(value)
+        return _loras(value)
+    if isinstance(default, (int, float)):
+        return _number(value, type(default))
+    if isinstance(value, (dict, list)) or (isinstance(value, str) and len(value) > MAX_TEXT):
+        raise ValueError("not a short text")
+    if default is None and not isinstance(value, str):  # optional ints (variation seed)
+        return _number(value, int)
+    return str(value)
+
+
+def _set(settings: PromptSettings, name: str, value: Any) -> bool:
+    try:
+        setattr(settings, name, _coerce(value, getattr(settings, name)))
+    except (TypeError, ValueError, OverflowError):
+        return False
+    return True
 
 
 def restore_values(settings: PromptSettings, get: Callable[[str], Any]) -> None:
@@ -96,14 +147,26 @@ def restore_values(settings: PromptSettings, get: Callable[[str], Any]) -> None:
         if isinstance(raw, str):
             try:
                 value = json.loads(raw)
-            except ValueError:
+            except (ValueError, RecursionError):
                 value = raw  # written as plain text by an older Studio
-        try:
-            setattr(settings, f.name, _coerce(value, getattr(settings, f.name)))
-        except (TypeError, ValueError):
-            continue
+        _set(settings, f.name, value)
     if settings.mode not in MODES:
         settings.mode = "prompt"
+
+
+def apply_values(settings: PromptSettings, values: Any) -> list[str]:
+    """A project's stored settings through the schema: only the fields PromptSettings has
+    (never methods or dunders), each coerced to its type or refused; the refused names."""
+    if not isinstance(values, dict):
+        return ["settings"]
+    known = {f.name for f in fields(settings)} - set(NOT_STORED)
+    refused = [str(k)[:40] for k in values if k not in known]
+    for name in known & set(values):
+        if not _set(settings, name, values[name]):
+            refused.append(name)
+    if settings.mode not in MODES:
+        settings.mode = "prompt"
+    return refused
 
 
 # ---- window-wide choices, kept in the app's QSettings (not per document) ------------------

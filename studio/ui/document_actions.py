@@ -18,6 +18,7 @@ from studio.document.files import (
 from studio.document.layers import LABEL, MASK, Layer, solid
 from studio.document.paint import feather_mask, grow_mask, invert_mask, shrink_mask
 from studio.errors import StudioError
+from studio.session.settings import apply_values
 from studio.ui.new_document import NewDocumentDialog
 
 log = logging.getLogger(__name__)
@@ -81,9 +82,9 @@ class DocumentActions:
     def _after_open(self) -> None:
         s = self.session.settings
         s.width, s.height = self.document.width, self.document.height
-        for key, value in self.document.generation_settings.items():
-            if hasattr(s, key):
-                setattr(s, key, value)
+        refused = apply_values(s, self.document.generation_settings)  # schema, not setattr
+        if refused:
+            log.warning("project settings refused: %s", ", ".join(sorted(refused)[:20]))
         self.prompt_panel.load(s)
         self.canvas.fit()
 

@@ -50,3 +50,46 @@ def test_gui_starts_with_broken_models(qtbot, tmp_path, tiny_sd_path, monkeypatc
     qtbot.waitUntil(window.banner.isVisible, timeout=5000)
     assert "cut-short.safetensors" in window.banner.message
     window.close()
+
+
+def test_gui_refuses_hostile_projects_in_the_banner(qtbot, tmp_path):
+    """Opening a damaged, deep or oversized project shows the banner; the canvas is kept."""
+    import json
+    import zipfile
+
+    from tests.fuzz.strategies import deep_json
+
+    settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
+    window = build_window(FakeEngine(steps=2, step_delay=0.01), settings)
+    qtbot.addWidget(window)
+    window.show()
+    qtbot.waitExposed(window)
+    size = (window.document.width, window.document.height)
+    layer = {"kind": "raster", "file": "layers/0000.png"}
+    manifests = {
+        "deep": b'{"format": "studio-project", "version": 2, "x": ' + deep_json(50_000) + b"}",
+        "NaN": b'{"format": "studio-project", "version": 2, "width": NaN, "height": 4}',
+        "layers": json.dumps(
+            {
+                "format": "studio-project",
+                "version": 2,
+                "width": 4,
+                "height": 4,
+                "layers": [layer] * 5000,
+            }
+        ).encode(),  # fmt: skip
+        "types": json.dumps(
+            {"format": "studio-project", "version": 2, "width": "4", "height": 4, "layers": {}}
+        ).encode(),  # fmt: skip
+    }
+    for label, manifest in manifests.items():
+        path = tmp_path / f"{label}.studio"
+        with zipfile.ZipFile(path, "w") as archive:
+            archive.writestr("manifest.json", manifest)
+        window.banner.hide()
+        with case("GUI opens hostile projects", label):
+            window.open_file(str(path))
+        qtbot.waitUntil(window.banner.isVisible, timeout=5000)
+        assert path.name in window.banner.message and "\n" not in window.banner.message
+        assert (window.document.width, window.document.height) == size
+    window.close()
