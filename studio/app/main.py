@@ -15,7 +15,6 @@ from PySide6.QtWidgets import QApplication
 import studio
 from studio.app.logs import setup_logging
 from studio.document.document import Document
-from studio.errors import StudioError
 from studio.io.paths import user_data_dir, user_models_dir
 from studio.io.recovery import claim, find_recoverable, set_aside
 from studio.session.controllers import Controllers
@@ -89,40 +88,46 @@ def install_excepthooks(window: MainWindow) -> None:
     threading.excepthook = thread_hook
 
 
-def _ask_restore(window: MainWindow, when: str, count: int) -> bool:
+def _ask_restore(window: MainWindow, when: str, index: int, count: int) -> bool:
     from PySide6.QtWidgets import QMessageBox
 
-    more = f" ({count - 1} older copies are kept in the recovery folder)" if count > 1 else ""
+    which = f" (copy {index} of {count}, newest first)" if count > 1 else ""
     answer = QMessageBox.question(
         window,
         "Restore unsaved work?",
-        f"Studio did not close normally. Work autosaved at {when} can be restored{more}.",
+        f"Studio did not close normally. Work autosaved at {when} can be restored{which}.",
         QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
     )
     return answer == QMessageBox.StandardButton.Yes
 
 
 def offer_recovery(window: MainWindow, ask=None) -> bool:
-    """If a previous Studio left an autosave (crash or kill), offer to restore the newest.
-
-    Handled autosaves are moved aside (renamed), never deleted. Returns True if restored.
-    """
+    """Offer every autosave a previous Studio left (crash or kill), newest first, until one is
+    restored. Handled copies are moved aside (renamed), never deleted; a damaged one is kept
+    as `damaged-…` with a banner, and startup goes on. Returns True if one was restored."""
     items = find_recoverable()
-    if not items:
-        return False
-    newest = items[0]
-    when = time.strftime("%H:%M on %d %b", time.localtime(newest.saved_at))
     restored = False
-    if (ask or _ask_restore)(window, when, len(items)):
+    for index, item in enumerate(items, 1):
+        if restored:
+            set_aside(item, "previous")
+            continue
+        when = time.strftime("%H:%M on %d %b", time.localtime(item.saved_at))
+        if not (ask or _ask_restore)(window, when, index, len(items)):
+            set_aside(item, "previous")
+            continue
         try:
-            window.restore_recovered(newest.path)
+            window.restore_recovered(item.path)
             restored = True
-        except StudioError as exc:
+            set_aside(item, "restored")
+        except Exception as exc:  # a damaged autosave must never stop Studio from starting
+            detail = not hasattr(exc, "message")  # a StudioError says enough; others: trace
+            log.warning("autosave %s could not be restored: %s", item.path, exc, exc_info=detail)
+            kept = set_aside(item, "damaged")
+            message = getattr(exc, "message", None) or f"{type(exc).__name__}: {exc}"
             window.banner.show_error(
-                f"The autosave could not be restored: {exc.message}", exc.details
+                f"An autosave could not be restored; it is kept as {kept.name}.",
+                f"{message}\n{kept}",
             )
-    for item in items:
-        set_aside(item, "restored" if restored and item is newest else "previous")
     return restored
 
 

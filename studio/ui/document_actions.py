@@ -92,7 +92,9 @@ class DocumentActions:
         """Load an autosave; the document stays 'unsaved' and keeps its original file name."""
         from studio.io.project import load_project
 
-        original = (load_project(path).extra.get("autosave") or {}).get("path")
+        stamp = load_project(path).extra.get("autosave")
+        original = stamp.get("path") if isinstance(stamp, dict) else None
+        original = original if isinstance(original, str) else None
         open_document(self.document, path)
         self.document.path = original
         self.document.undo_stack.resetClean()

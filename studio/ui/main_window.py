@@ -21,7 +21,7 @@ from PySide6.QtWidgets import (
 
 import studio
 from studio.io.paths import log_dir
-from studio.io.recovery import lock_path, release
+from studio.io.recovery import keep_for_next_start, release
 from studio.session.controllers import Controllers
 from studio.session.session import Progress
 from studio.session.settings import MODES, restore_values, stored_values
@@ -495,7 +495,7 @@ class MainWindow(SavingActions, DocumentActions, ModelActions, QMainWindow):
             release()  # nothing unsaved: no recovery copy needed
         else:  # keep unsaved work; the next start offers it like after a crash
             self.autosaver.save_at_quit()
-            lock_path().unlink(missing_ok=True)
+            keep_for_next_start()
         self.saver.shutdown()
         if not self.controllers.worker.shutdown(2.0):
             log.warning("generation thread did not stop within 2 s; leaving it behind")

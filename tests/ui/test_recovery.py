@@ -45,7 +45,7 @@ def test_killed_process_work_is_offered_and_restored(qtbot, tmp_path, monkeypatc
     )
     try:
         line = _wait_line(proc, "AUTOSAVED", timeout=60)
-        assert Path(line.split()[1]) == recovery.autosave_path(proc.pid)
+        assert Path(line.split()[1]).name.startswith(f"autosave-{proc.pid}-")
         assert recovery.find_recoverable() == []  # the owner is alive: nothing to offer yet
         proc.send_signal(signal.SIGKILL)
         proc.wait(10)
@@ -63,7 +63,7 @@ def test_killed_process_work_is_offered_and_restored(qtbot, tmp_path, monkeypatc
     window = build_window(FakeEngine(steps=2), settings)
     qtbot.addWidget(window)
     asked = []
-    restored = offer_recovery(window, lambda w, when, n: asked.append((when, n)) or True)
+    restored = offer_recovery(window, lambda w, when, i, n: asked.append((when, n)) or True)
     assert restored and asked and asked[0][1] == 1
     doc = window.document
     assert [x.name for x in doc.layers] == ["Background", "Lake map"]
@@ -89,7 +89,7 @@ def test_declining_keeps_the_file_and_clean_exit_leaves_nothing(qtbot, tmp_path,
     window.close()  # clean document: the autosave and lock go away
     assert not recovery.autosave_path().exists() and not recovery.lock_path().exists()
     # a dead process's autosave, declined: kept aside, not offered again
-    dead = recovery.autosave_path(pid=2**22 + 12345)
+    dead = recovery.autosave_path(f"{2**22 + 12345}-deadbeef")
     dead.write_bytes(b"whatever")
     second = build_window(FakeEngine(steps=2), settings)
     qtbot.addWidget(second)
@@ -108,8 +108,9 @@ def test_unsaved_work_survives_a_normal_close(qtbot, tmp_path, monkeypatch):
     window.document.add_mask_layer("Unsaved mask")
     window.close()
     assert recovery.autosave_path().exists() and not recovery.lock_path().exists()
-    monkeypatch.setattr(recovery, "pid_alive", lambda pid: False)  # as seen by the next start
-    assert [x.pid for x in recovery.find_recoverable()] == [os.getpid()]
+    mine = recovery.session_id()
+    monkeypatch.setattr(recovery, "_SESSION", "next-start")  # as the next Studio sees it
+    assert [x.owner for x in recovery.find_recoverable()] == [mine]
 
 
 def test_a_finished_generation_is_autosaved_at_once(qtbot, tmp_path, monkeypatch, tiny_sd_path):
