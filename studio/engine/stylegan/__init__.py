@@ -1,0 +1,1 @@
+"""The StyleGAN family: NVlabs StyleGAN2 / 2-ADA generators read safely and run in pure torch."""
