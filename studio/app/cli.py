@@ -205,14 +205,14 @@ def _models_add(args: argparse.Namespace) -> int:
             plan = plan_import(path, dest)
             result = install(plan, move=args.move)
         except StudioError as exc:
-            print(f"error: {exc.message}", file=sys.stderr)
+            _fail(exc.message)  # one `studio: error:` line per refused path
             failed += 1
             continue
         how = "converted to .safetensors" if plan.convert else ("moved" if args.move else "copied")
         print(f"added {result.info.name} ({plan.kind_label}, {how}) to {dest}")
         if result.leftovers:
             print(f"  the original is still at {result.leftovers[0]}; delete it when you like")
-    return 1 if failed else 0
+    return 2 if failed else 0
 
 
 OPENABLE = (".studio", ".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff")

@@ -16,9 +16,9 @@ def test_models_add_copies_converts_and_refuses_plainly(tmp_path):
     (tmp_path / "junk.ckpt").write_bytes(b"junk")
     paths = [str(style), str(tmp_path / "old.pth"), str(tmp_path / "junk.ckpt")]
     done = studio("models", "add", *paths, "--to", str(dest))
-    assert done.returncode == 1  # one of three failed
+    assert done.returncode == 2  # one of three failed
     assert "added style.safetensors (LoRA (SD 1.x), copied)" in done.stdout
     assert "added old.safetensors (SPADE · ade20k, converted to .safetensors)" in done.stdout
-    assert "error: junk.ckpt is not a readable checkpoint." in done.stderr
+    assert "studio: error: junk.ckpt is not a readable checkpoint." in done.stderr
     assert sorted(p.name for p in dest.iterdir()) == ["old.safetensors", "style.safetensors"]
     assert style.exists() and (tmp_path / "old.pth").exists()

@@ -7,6 +7,7 @@ import io
 import json
 import os
 import struct
+import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -182,7 +183,9 @@ def read_pickle(path: Path, mmap: bool = True) -> Any:
     import torch
 
     try:
-        with torch.serialization.safe_globals(allowed_globals()):
+        with torch.serialization.safe_globals(allowed_globals()), warnings.catch_warnings():
+            # torch warns about odd pickle protocols in damaged files; the error says it better
+            warnings.simplefilter("ignore", UserWarning)
             lazy = mmap and is_zip  # only the zip format can be memory-mapped
             return torch.load(str(path), map_location="cpu", weights_only=True, mmap=lazy)
     except pickle.UnpicklingError as exc:

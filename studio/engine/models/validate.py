@@ -16,6 +16,7 @@ MAX_CONFIG_BYTES = 4 * 2**20  # the largest real config.json is ~100 KB
 MAX_ZIP_MEMBERS = 200_000
 MAX_ZIP_RATIO = 50  # torch stores tensors uncompressed; a high ratio is a bomb
 MAX_DIMS = 16
+COMPONENT_FOLDERS = {"unet", "vae", "text_encoder", "text_encoder_2", "scheduler", "controlnet"}
 MAX_PARAMETERS = 20_000_000_000  # past the largest local image models (~12 B)
 
 # bytes per element of every safetensors dtype (sub-byte types count as one byte here)
@@ -114,7 +115,8 @@ def read_config(path: Path) -> dict[str, Any]:
     from studio.engine.models.config_schema import check_fields
 
     path = Path(path)
-    where = f"{path.parent.name}/{path.name}"
+    parts = path.parts[-3:] if path.parent.name in COMPONENT_FOLDERS else path.parts[-2:]
+    where = "/".join(parts)  # model/unet/config.json: which model, which part
     try:
         data = read_json_file(path, MAX_CONFIG_BYTES)
     except UntrustedJsonError as exc:
