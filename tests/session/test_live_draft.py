@@ -42,6 +42,17 @@ def painting(qapp, spade_path):
     labels = doc.add_label_layer()
     yield doc, live, labels
     assert worker.shutdown(5.0)
+    release(live)
+
+
+def release(live) -> None:
+    """Delete the controller's Qt side now: its connections must not outlive the test (the
+    garbage collector would otherwise pick the moment, maybe inside another test's loop)."""
+    from PySide6.QtWidgets import QApplication
+    from shiboken6 import delete
+
+    QApplication.processEvents()  # the last queued job signals, while live still exists
+    delete(live)
 
 
 def live_layer(doc):
@@ -123,3 +134,69 @@ def test_the_artists_pick_then_a_starter_then_the_first(tmp_path):
     assert preferred_spade(models, str(tmp_path / "gone.safetensors")) == str(starter)
     assert preferred_spade(models[:1]) == str(plain)
     assert preferred_spade([]) == ""
+
+
+class GatedEngine:
+    """The real engine, each run held until `gate` is set (the test decides when renders end)."""
+
+    def __init__(self) -> None:
+        from studio.app.main import make_engine
+
+        self.engine, self.gate, self.requests = make_engine(), threading.Event(), []
+
+    def run(self, request, on_step, cancel):
+        self.requests.append(request)
+        self.gate.wait(10)
+        return self.engine.run(request, on_step, cancel)
+
+
+@pytest.fixture
+def gated(qapp, spade_path):
+    engine = GatedEngine()
+    worker = GenerationWorker(engine)
+    doc = Document(512, 512)
+    live = LiveDraft(doc, JobQueue(worker))
+    live.set_model(str(spade_path))
+    live.set_enabled(True)
+    labels = doc.add_label_layer()
+    yield doc, live, labels, engine
+    engine.gate.set()
+    assert worker.shutdown(5.0)
+    release(live)
+
+
+def dab(doc, labels, y: int) -> None:
+    """A brush dab painted live (no undo step yet), as a tool does it."""
+    labels.writable_pixels()[y : y + 8, 100:140] = 1
+    doc.notify_painted(labels, (100, y, 140, y + 8))
+
+
+def test_drafts_are_reduced_while_the_brush_moves_and_full_when_it_lifts(qtbot, gated):
+    doc, live, labels, engine = gated
+    engine.gate.set()
+    qtbot.waitUntil(lambda: not live.jobs.busy(live), timeout=20000)  # the new layer's draft
+    before = labels.pixels.copy()
+    with qtbot.waitSignal(live.draft_shown, timeout=20000):
+        dab(doc, labels, 10)
+    assert engine.requests[-1].label_map.shape == (256, 256)  # mid-stroke: half size
+    assert live_layer(doc).pixels.shape == (512, 512, 4)  # shown at the canvas size
+    with qtbot.waitSignal(live.draft_shown, timeout=20000):
+        doc.commit_pixels(labels, (100, 10, 140, 18), before[10:18, 100:140], "Stroke")
+    assert engine.requests[-1].label_map.shape == (512, 512)  # the stroke ended: full size
+
+
+def test_one_draft_in_flight_and_the_edits_during_it_render_next(qtbot, gated):
+    doc, live, labels, engine = gated
+    # the new label layer was submitted at once (no debounce timer) and is held rendering
+    qtbot.waitUntil(lambda: len(engine.requests) == 1, timeout=5000)
+    for y in (10, 30, 50, 70):  # while it renders: no new job, only a note to render again
+        dab(doc, labels, y)
+        qtbot.wait(5)
+    assert len(engine.requests) == 1 and len(live.jobs.jobs(live)) == 1
+    with qtbot.waitSignal(live.draft_shown, timeout=20000):
+        engine.gate.set()
+    qtbot.waitUntil(lambda: len(engine.requests) == 2, timeout=5000)  # the gathered edits
+    qtbot.waitUntil(lambda: not live.jobs.busy(live), timeout=20000)
+    shown = engine.requests[-1].label_map  # one render of every dab (reduced: mid-stroke)
+    assert shown.shape == (256, 256) and all(shown[y // 2, 60] == 1 for y in (10, 30, 50, 70))
+    assert len(engine.requests) == 2
