@@ -73,6 +73,17 @@ def remove_stale_temps(path: Path, older_than: float = STALE_SECONDS) -> int:
     return removed
 
 
+def sweep_stale_temps(folder: Path, older_than: float = STALE_SECONDS) -> int:
+    """remove_stale_temps for every name in a folder (for files whose names change, such as
+    per-session autosaves, whose own next write never comes)."""
+    removed = 0
+    with contextlib.suppress(OSError):
+        names = {p.name[1:].rsplit(".", 2)[0] for p in Path(folder).glob(".*.*.tmp")}
+        for name in names:
+            removed += remove_stale_temps(Path(folder) / name, older_than)
+    return removed
+
+
 def write_atomic(path: Path, write: Callable[[BinaryIO], None]) -> None:
     """Call `write` on a temp file, then replace `path` with it; a crash leaves the old file."""
     real = real_target(Path(path))

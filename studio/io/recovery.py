@@ -20,10 +20,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from studio.io.atomic import sweep_stale_temps
 from studio.io.paths import user_data_dir
 
 _SESSION = f"{os.getpid()}-{secrets.token_hex(4)}"
-_HELD: dict[str, Any] = {}  # session -> the open, locked lock file (kept until release)
+_HELD: dict[str, Any] = {}  # lock file path -> the open, locked lock file (until release)
 
 
 def recovery_dir() -> Path:
@@ -109,7 +110,8 @@ def claim() -> None:
     """Mark this session as running (call once at start): the lock lives as long as we do."""
     folder = recovery_dir()
     folder.mkdir(parents=True, exist_ok=True)
-    if _SESSION in _HELD:
+    sweep_stale_temps(folder)  # half-written autosaves of killed sessions
+    if str(lock_path()) in _HELD:
         return
     handle = open(lock_path(), "a+b")  # noqa: SIM115 - held open until release()
     if not _try_lock(handle.fileno()):
@@ -118,11 +120,11 @@ def claim() -> None:
     handle.truncate(0)
     handle.write(json.dumps({"pid": os.getpid(), "started": time.time()}).encode())
     handle.flush()
-    _HELD[_SESSION] = handle
+    _HELD[str(lock_path())] = handle
 
 
 def _drop_lock() -> None:
-    handle = _HELD.pop(_SESSION, None)
+    handle = _HELD.pop(str(lock_path()), None)
     if handle is not None:
         _unlock(handle.fileno())
         handle.close()

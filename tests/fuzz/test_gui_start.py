@@ -93,3 +93,27 @@ def test_gui_refuses_hostile_projects_in_the_banner(qtbot, tmp_path):
         assert path.name in window.banner.message and "\n" not in window.banner.message
         assert (window.document.width, window.document.height) == size
     window.close()
+
+
+def test_gui_refuses_hostile_pictures_in_the_banner(qtbot, tmp_path):
+    """Opening a cut, mutated or 144-megapixel picture shows the banner; the canvas is kept."""
+    from tests.fuzz.test_cli_inputs import _hostile_pictures
+
+    settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
+    window = build_window(FakeEngine(steps=2, step_delay=0.01), settings)
+    qtbot.addWidget(window)
+    window.show()
+    qtbot.waitExposed(window)
+    size = (window.document.width, window.document.height)
+    folder = tmp_path / "pictures"
+    folder.mkdir()
+    for label, path in _hostile_pictures(folder).items():
+        if label in ("a folder", "missing"):
+            continue
+        window.banner.hide()
+        with case("GUI opens hostile pictures", label):
+            window.open_file(str(path))
+        qtbot.waitUntil(window.banner.isVisible, timeout=5000)
+        assert "\n" not in window.banner.message
+        assert (window.document.width, window.document.height) == size
+    window.close()

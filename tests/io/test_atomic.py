@@ -103,3 +103,24 @@ def test_check_writable_refuses_before_work(tmp_path, monkeypatch):
     with pytest.raises(NotWritableError, match="No space left"):
         check_writable(tmp_path / "out.png")
     assert not list(tmp_path.glob(".studio-probe.*"))
+
+
+def test_claim_sweeps_half_written_autosaves_of_killed_sessions(tmp_path, monkeypatch):
+    from studio.io import recovery
+
+    monkeypatch.setenv("STUDIO_HOME", str(tmp_path / "home"))
+    folder = recovery.recovery_dir()
+    folder.mkdir(parents=True)
+    stale = folder / ".autosave-77-0a0b0c0d.studio.x1y2z3.tmp"
+    fresh = folder / ".autosave-78-0a0b0c0d.studio.q9w8e7.tmp"
+    kept = folder / "autosave-77-0a0b0c0d.studio"
+    for path in (stale, fresh, kept):
+        path.write_bytes(b"partial")
+    old = time.time() - 3600
+    os.utime(stale, (old, old))
+    os.utime(kept, (old, old))
+    recovery.claim()
+    try:
+        assert not stale.exists() and fresh.exists() and kept.exists()
+    finally:
+        recovery.release()
