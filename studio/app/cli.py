@@ -64,6 +64,9 @@ def _parser() -> argparse.ArgumentParser:
     from studio.app import cli_gan  # GAN flags join `generate`; `translate` is theirs
 
     cli_gan.add_generate_arguments(gen)
+    from studio.app import cli_stylegan  # StyleGAN sample flags join `generate`
+
+    cli_stylegan.add_generate_arguments(gen)
     cli_gan.add_commands(commands)
     from studio.app import cli_data  # `studio data synth`
 

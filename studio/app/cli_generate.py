@@ -162,6 +162,9 @@ def params_from_flags(args: argparse.Namespace, defaults: dict[str, Any] | None 
         few_step="" if args.few_step == "auto" else args.few_step,
         preview_decoder=str(args.preview_decoder or ""),
     )
+    from studio.app.cli_stylegan import sample_values
+
+    values.update(sample_values(args))
     return GenerateParams.from_values(values)
 
 
@@ -177,6 +180,8 @@ def build(args: argparse.Namespace):
     if family is None or not info.usable:
         raise StudioError(f"Studio cannot run {info.name}: {info.problem or 'unknown model'}.")
     mode = mode_of(args)
+    if mode == "prompt" and not args.prompt and "sample" in family.modes:
+        mode = "sample"  # no other mode's flags: a picture from the seed alone
     if mode not in family.modes:
         offered = ", ".join(family.modes) or "nothing"
         raise StudioError(f"{info.name} is a {family.title} model: it does {offered}, not {mode}.")

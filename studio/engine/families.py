@@ -30,8 +30,9 @@ BUILTIN = (
     "studio.engine.starter.family",
     "studio.engine.diffusion.family",
     "studio.engine.gan.family",
+    "studio.engine.stylegan.family",
 )
-MODES = ("prompt", "paint", "inpaint", "translate")  # the Generate dock's tabs
+MODES = ("prompt", "paint", "inpaint", "translate", "sample")  # the Generate dock's tabs
 
 
 class Family:

@@ -51,6 +51,12 @@ class GenerateParams:
     direction: str = "AtoB"
     dropout: bool | None = None
     tile: int = 512
+    # --- sample (StyleGAN): a picture from the seed alone
+    truncation: float = 1.0  # ψ
+    noise_mode: str = "const"  # "const" | "random" | "none"
+    class_index: int | None = None  # for class-conditional models
+    mix_seed: int | None = None  # style mixing: take some layers' styles from this seed
+    mix_layers: str = "fine"  # "coarse" | "middle" | "fine" | "A-B"
     # --- more options
     batch_count: int = 1
     batch_size: int = 1

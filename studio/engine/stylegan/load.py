@@ -15,10 +15,6 @@ from studio.engine.stylegan.unpickle import read_network_pickle
 from studio.errors import ModelLoadError
 
 SIDECAR_FORMAT = "studio-stylegan"
-LICENCE_NOTE = (
-    "NVIDIA's published StyleGAN weights are under the NVIDIA Source Code License "
-    "(non-commercial: research and evaluation only). Models you trained carry your terms."
-)
 
 
 def sidecar_path(path: Path) -> Path:

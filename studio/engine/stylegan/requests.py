@@ -1,0 +1,93 @@
+"""The StyleGAN family's request: one picture from a seed (plain data, numpy only)."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from studio.errors import InvalidRequestError
+
+NOISE_MODES = ("const", "random", "none")
+MIX_RANGES = ("coarse", "middle", "fine")  # 4x4–8x8, 16x16–32x32, 64x64 and up
+
+
+@dataclass(frozen=True)
+class StyleGANRequest:
+    """Sample a StyleGAN2 generator: z from `seed` as NVIDIA's gen_images.py draws it,
+    truncation ψ towards the average W, a class for conditional models, the noise mode, and
+    optionally the styles of `mix_layers` taken from a second seed (style mixing)."""
+
+    model_path: str
+    seed: int = 0
+    truncation: float = 1.0  # ψ: 1 = as trained, 0 = the average picture
+    class_index: int | None = None
+    noise_mode: str = "const"  # "const" (NVIDIA's default) | "random" (seeded) | "none"
+    mix_seed: int | None = None
+    mix_layers: str = "fine"  # "coarse" | "middle" | "fine" | "A-B" (W indices, inclusive)
+    device: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.noise_mode not in NOISE_MODES:
+            raise InvalidRequestError(
+                f"The noise mode is one of {', '.join(NOISE_MODES)}, not “{self.noise_mode}”."
+            )
+        if not -2.0 <= float(self.truncation) <= 2.0:
+            raise InvalidRequestError(f"Truncation ψ is between -2 and 2, not {self.truncation}.")
+        if self.mix_seed is not None:
+            mix_range(self.mix_layers, 18)  # the spelling is checked now, the range at run time
+
+    @property
+    def mode(self) -> str:
+        return "sample"
+
+    def describe(self) -> dict[str, Any]:
+        """The request as plain JSON-able values (the recipe)."""
+        recipe: dict[str, Any] = {
+            "mode": "sample",
+            "model": self.model_path,
+            "seed": self.seed,
+            "truncation": self.truncation,
+            "noise_mode": self.noise_mode,
+        }
+        if self.class_index is not None:
+            recipe["class"] = self.class_index
+        if self.mix_seed is not None:
+            recipe.update(mix_seed=self.mix_seed, mix_layers=self.mix_layers)
+        return recipe
+
+
+def mix_range(spec: str, num_ws: int) -> range:
+    """Which W vectors come from the mixing seed: a named band or "A-B" (inclusive)."""
+    spec = str(spec).strip().lower()
+    if spec == "coarse":
+        return range(0, min(4, num_ws))
+    if spec == "middle":
+        return range(min(4, num_ws), min(8, num_ws))
+    if spec == "fine":
+        return range(min(8, num_ws), num_ws)
+    m = re.fullmatch(r"(\d+)-(\d+)", spec) or re.fullmatch(r"(\d+)", spec)
+    if m is None:
+        raise InvalidRequestError(
+            f"Mix layers are coarse, middle, fine or a range such as 0-6, not “{spec}”."
+        )
+    start, end = int(m[1]), int(m[m.lastindex or 1])
+    if start > end or end >= num_ws:
+        raise InvalidRequestError(f"Mix layers {spec} are outside this model's 0-{num_ws - 1}.")
+    return range(start, end + 1)
+
+
+def request_from_recipe(recipe: dict[str, Any]) -> StyleGANRequest:
+    """The request a "sample" recipe describes (Re-run exactly)."""
+    try:
+        return StyleGANRequest(
+            str(recipe["model"]),
+            int(recipe["seed"]),
+            float(recipe.get("truncation", 1.0)),
+            None if recipe.get("class") is None else int(recipe["class"]),
+            str(recipe.get("noise_mode", "const")),
+            None if recipe.get("mix_seed") is None else int(recipe["mix_seed"]),
+            str(recipe.get("mix_layers", "fine")),
+        )
+    except (KeyError, TypeError, ValueError) as exc:
+        raise InvalidRequestError("This StyleGAN recipe is incomplete.", repr(exc)) from exc

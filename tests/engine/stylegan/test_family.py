@@ -1,0 +1,145 @@
+"""The StyleGAN family end to end: its files are recognised, `studio generate` samples a
+seed as NVIDIA's gen_images.py does, the engine streams one preview and honours cancel, and
+style mixing / classes / truncation reach the picture."""
+
+from __future__ import annotations
+
+import threading
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from studio.app.cli import main as studio_main
+from studio.engine.families import family_for_request, family_of_model
+from studio.engine.inputs import GenerateParams, Inputs
+from studio.engine.models.registry import scan
+from studio.engine.router import EngineRouter
+from studio.engine.stylegan.config import StyleGANConfig
+from studio.engine.stylegan.engine import StyleGANEngine, to_uint8
+from studio.engine.stylegan.load import convert
+from studio.engine.stylegan.requests import StyleGANRequest
+from studio.errors import InvalidRequestError, StudioError
+from studio.io.png import read_recipe
+from tests.engine.stylegan.fixtures import (
+    TINY,
+    TINY_KWARGS,
+    random_generator,
+    write_nvlabs_pickle,
+)
+
+CONDITIONAL = StyleGANConfig(z_dim=8, w_dim=8, img_resolution=8, c_dim=3, mapping_layers=2,
+                             channels={4: 8, 8: 4})  # fmt: skip
+
+
+@pytest.fixture
+def models(tmp_path):
+    folder = tmp_path / "models"
+    folder.mkdir()
+    net = random_generator()
+    pkl = write_nvlabs_pickle(folder / "faces.pkl", net, TINY_KWARGS, tmp_path / "sentinel")
+    cond = random_generator(CONDITIONAL, seed=2)
+    torch.save(cond.state_dict(), folder / "cond.pth")
+    return folder, pkl, net, cond
+
+
+def _reference(net, seed, psi=1.0, c=None, noise="const"):
+    """What NVIDIA's gen_images.py computes: z = RandomState(seed).randn(1, z_dim)."""
+    z = torch.from_numpy(np.random.RandomState(seed).randn(1, net.cfg.z_dim))
+    with torch.no_grad():
+        return to_uint8(net(z, c, psi, noise))
+
+
+def test_the_registry_recognises_its_files(models):
+    folder, pkl, _net, _cond = models
+    convert(pkl, folder / "faces.safetensors")
+    found = {m.name: m for m in scan([folder], kinds=None)}
+    for name in ("faces.pkl", "faces.safetensors", "cond.pth"):
+        assert found[name].owner == "stylegan" and found[name].usable, found[name]
+    assert "non-commercial" in " ".join(found["faces.pkl"].notes)
+    assert family_of_model(pkl).modes == ("sample",)
+
+
+def test_studio_generate_samples_a_seed_as_nvidia_does(models, tmp_path, capsys):
+    _folder, pkl, net, _cond = models
+    out = tmp_path / "seed7.png"
+    argv = ["generate", "--model", str(pkl), "--seed", "7", "--truncation", "0.7"]
+    assert studio_main([*argv, "--out", str(out)]) == 0, capsys.readouterr().err
+    pixels = np.asarray(Image.open(out).convert("RGB"))
+    assert np.array_equal(pixels, _reference(net, 7, 0.7))
+    recipe = read_recipe(out)
+    assert (recipe["mode"], recipe["seed"], recipe["truncation"]) == ("sample", 7, 0.7)
+    assert recipe["noise_mode"] == "const" and recipe["resolution"] == 16
+
+
+def test_classes_are_asked_for_and_checked(models, tmp_path, capsys):
+    _folder, _pkl, _net, cond = models
+    path = str(_folder / "cond.pth")
+    out = tmp_path / "c.png"
+    assert studio_main(["generate", "--model", path, "--seed", "1", "--out", str(out)]) == 2
+    assert "class-conditional" in capsys.readouterr().err
+    argv = ["generate", "--model", path, "--seed", "1", "--class", "2", "--noise-mode", "none"]
+    assert studio_main([*argv, "--out", str(out)]) == 0
+    c = torch.zeros(1, 3)
+    c[0, 2] = 1
+    expected = _reference(cond, 1, c=c, noise="none")
+    assert np.array_equal(np.asarray(Image.open(out).convert("RGB")), expected)
+
+
+def test_style_mixing_takes_the_chosen_layers_from_the_second_seed(models):
+    _folder, pkl, net, _cond = models
+    engine = StyleGANEngine()
+
+    def run(**kw):
+        return engine.run(StyleGANRequest(str(pkl), **kw), lambda p: None, threading.Event()).image
+
+    plain, other = run(seed=1), run(seed=2)
+    mixed = run(seed=1, mix_seed=2, mix_layers="0-5")  # every W: the second seed's picture
+    assert np.array_equal(mixed, other)
+    fine = run(seed=1, mix_seed=2, mix_layers="fine")  # 16x16 model: 6 Ws, none fine -> seed 1
+    assert np.array_equal(fine, plain)
+    middle = run(seed=1, mix_seed=2, mix_layers="middle")
+    assert not np.array_equal(middle, plain) and not np.array_equal(middle, other)
+    with pytest.raises(InvalidRequestError, match="outside"):
+        run(seed=1, mix_seed=2, mix_layers="3-30")
+
+
+def test_the_engine_streams_one_preview_and_honours_cancel(models):
+    _folder, pkl, _net, _cond = models
+    request = StyleGANRequest(str(pkl), seed=4, noise_mode="random")
+    assert isinstance(family_for_request(request).make_engine(), StyleGANEngine)
+    previews = []
+    result = EngineRouter().run(request, previews.append, threading.Event())
+    assert [p.phase for p in previews] == ["loading", "denoising"]
+    assert np.array_equal(previews[-1].image, result.image) and result.image.shape == (16, 16, 3)
+    again = EngineRouter().run(request, lambda p: None, threading.Event())
+    assert np.array_equal(again.image, result.image)  # "random" noise is seeded: re-runs exactly
+    cancel = threading.Event()
+    cancel.set()
+    assert StyleGANEngine().run(request, previews.append, cancel) is None
+    engine, stop = StyleGANEngine(), threading.Event()
+    engine.run(request, lambda p: p.phase == "loading" or None, stop)  # loaded and cached
+    calls = []
+
+    def cancel_while_loading(preview):
+        calls.append(preview.phase)
+        stop.set()  # pressed during the load: nothing is drawn after it
+
+    assert engine.run(request, cancel_while_loading, stop) is None and calls == ["loading"]
+
+
+def test_build_request_and_recipes(models):
+    _folder, pkl, _net, _cond = models
+    family = family_of_model(pkl)
+    params = GenerateParams(seed=5, truncation=0.5, noise_mode="none", mix_seed=9,
+                            mix_layers="coarse")  # fmt: skip
+    built = family.build_request("sample", str(pkl), params, Inputs((64, 64)))
+    request = built.request
+    assert (request.seed, request.truncation, request.mix_seed) == (5, 0.5, 9)
+    assert family.request_from_recipe(request.describe(), {}) == request
+    with pytest.raises(StudioError, match="cannot make"):
+        family.build_request("prompt", str(pkl), params, Inputs((64, 64)))
+    with pytest.raises(InvalidRequestError, match="noise mode"):
+        StyleGANRequest(str(pkl), noise_mode="loud")
+    assert TINY.num_ws == 6  # 2 per resolution, as NVIDIA counts them
