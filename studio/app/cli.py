@@ -143,6 +143,14 @@ def _mode_flags(gen: argparse.ArgumentParser) -> None:
     more = gen.add_argument_group("more")
     more.add_argument("--lora", action="append", type=_lora, default=[], metavar="PATH[:WEIGHT]")
     more.add_argument("--fuse-loras", action="store_true")
+    more.add_argument(
+        "--embedding",
+        action="append",
+        type=Path,
+        default=[],
+        metavar="PATH",
+        help="a textual-inversion file; a prompt uses it by its file name",
+    )
     more.add_argument("--refiner", type=Path, help="SDXL refiner taking over the last steps")
     more.add_argument("--refiner-switch", type=float, default=0.8)
     more.add_argument("--batch", type=int, default=1, help="images per run")

@@ -153,6 +153,7 @@ def params_from_flags(args: argparse.Namespace, defaults: dict[str, Any] | None 
         label_set=args.label_set or "",
         loras=tuple(args.lora),
         fuse_loras=args.fuse_loras,
+        embeddings=tuple(str(p) for p in getattr(args, "embedding", [])),
         refiner_path=str(args.refiner or ""),
         refiner_switch=args.refiner_switch,
         batch_size=args.batch,

@@ -64,6 +64,7 @@ class GenerateParams:
     variation_strength: float = 0.0
     loras: tuple[tuple[str, float], ...] = ()
     fuse_loras: bool = False
+    embeddings: tuple[str, ...] = ()  # installed embedding files; a prompt uses one by its name
     refiner_path: str = ""
     refiner_switch: float = 0.8
     preview_decoder: str = ""  # "" linear, "vae" full VAE, or a TAESD path
@@ -78,6 +79,7 @@ class GenerateParams:
         known = {f.name: get(f.name, f.default) for f in fields(cls)}
         known = {k: v for k, v in known.items() if v is not _MISSING}
         known["loras"] = tuple((str(p), float(w)) for p, w in known.get("loras") or ())
+        known["embeddings"] = tuple(str(p) for p in known.get("embeddings") or ())
         known.update(changes)
         return cls(**known)
 

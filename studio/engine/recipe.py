@@ -70,6 +70,8 @@ def exact_fields(request: GenerationRequest, device: str, dtype: str) -> dict[st
         out[f"{name}_sha256"] = array_sha256(getattr(request, name))
     if request.prompt_syntax != "plain":  # recipes of plain prompts stay as they were
         out["prompt_syntax"] = request.prompt_syntax
+    if request.embeddings:
+        out["embeddings"] = [{"path": p, "sha256": _hash_path(p)} for p in request.embeddings]
     out["device"], out["dtype"] = device, dtype
     return {"request": out}
 
@@ -87,6 +89,13 @@ def request_from_recipe(recipe: dict[str, Any], **arrays: np.ndarray | None) -> 
             )
         fields[name] = given
     loras = tuple((entry["path"], entry["weight"]) for entry in fields.pop("loras", []))
+    embeddings = fields.pop("embeddings", [])
+    for entry in embeddings:
+        if entry.get("sha256") is not None and _hash_path(entry["path"]) != entry["sha256"]:
+            raise InvalidRequestError(
+                f"The embedding {entry['path']} has changed since the image was made."
+            )
+    fields["embeddings"] = tuple(entry["path"] for entry in embeddings)
     for key in ("model_sha256", "controlnet_sha256", "refiner_sha256"):
         expected = fields.pop(key, None)
         path = {"model_sha256": "model_path"}.get(key, key.replace("_sha256", "_path"))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -101,6 +102,7 @@ class GenerationRequest:
     # "plain": the words as diffusers reads them (77 tokens); "a1111": (word:1.3), [word], BREAK,
     # past 77 tokens in chunks (engine/diffusion/weighting.py)
     prompt_syntax: str = "plain"
+    embeddings: tuple[str, ...] = ()  # textual-inversion files the prompts call by name
     resume: ResumeState | None = None  # continue a cancelled run (same seed, sampler, steps)
     record_cap_bytes: int = 256 * 2**20  # full-size step frames kept in memory; 0 = thumbs only
     memory: MemorySettings = MemorySettings()
@@ -118,6 +120,7 @@ class GenerationRequest:
         control = _frozen_copy(self.control_image, np.uint8, 3, "control_image")
         object.__setattr__(self, "control_image", control)
         object.__setattr__(self, "loras", tuple((str(p), float(w)) for p, w in self.loras))
+        object.__setattr__(self, "embeddings", tuple(str(p) for p in self.embeddings))
 
     @property
     def mode(self) -> str:
@@ -174,6 +177,8 @@ class GenerationRequest:
             out.update(prompt_b=self.prompt_b, prompt_mix=self.prompt_mix)
         if self.prompt_syntax != "plain":
             out.update(prompt_syntax=self.prompt_syntax)
+        if self.embeddings:
+            out.update(embeddings=[Path(p).stem for p in self.embeddings])
         if self.resume is not None:
             out.update(resumed_from_step=self.resume.steps_done)
         return out

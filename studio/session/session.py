@@ -33,7 +33,7 @@ from studio.session.modes import Sources, build_for_mode
 from studio.session.settings import PromptSettings
 
 log = logging.getLogger(__name__)
-EXTRA_KINDS = ("controlnet", "lora", "taesd")
+EXTRA_KINDS = ("controlnet", "lora", "taesd", "embedding")
 NOTE_KEYS = ("memory_retry", "vae_fp32")  # recipe entries that say how a job was changed
 
 
@@ -199,8 +199,13 @@ class GenerationSession(QObject, JobOwner):
         s = self.settings
         if seed is None:
             seed = secrets.randbelow(2**32) if s.random_seed else s.seed
+        embeddings = tuple(m.path for m in self.extras if m.kind == "embedding")
         return GenerateParams.from_values(
-            s, seed=seed, record_cap_bytes=self.record_cap_bytes, memory=self.memory_settings
+            s,
+            seed=seed,
+            record_cap_bytes=self.record_cap_bytes,
+            memory=self.memory_settings,
+            embeddings=embeddings,
         )
 
     def model_info(self, path: str) -> ModelInfo | None:

@@ -32,7 +32,7 @@ from studio.engine.diffusion.stream import StepStream
 from studio.engine.diffusion.taesd import GovernedDecoder, load_taesd
 from studio.engine.diffusion.vae_guard import BAD_LATENTS, REDECODE_NOTE, Fp32Redecode
 from studio.engine.diffusion.walk import mixed_prompt_embeds
-from studio.engine.diffusion.weighting import weighted_kwargs
+from studio.engine.diffusion.weighting import encoders, weighted_kwargs
 from studio.engine.memory.device import choose_device, choose_dtype
 from studio.engine.memory.estimate import device_memory, plan_for
 from studio.engine.memory.oom import describe, free_device_memory, is_out_of_memory
@@ -113,9 +113,27 @@ def check_size_for_model(request: GenerationRequest, loaded: LoadedPipeline) -> 
             )
 
 
-def weighted(pipe: Any, request: GenerationRequest) -> dict[str, Any]:
-    """The request's prompts encoded the A1111 way for `pipe`."""
-    return weighted_kwargs(pipe, request.prompt, request.negative_prompt)
+def own_encoding(request: GenerationRequest) -> bool:
+    """True when the prompts go through weighting.py (A1111 syntax, long prompts, embeddings)."""
+    return request.prompt_syntax != "plain" or bool(request.embeddings)
+
+
+def weighted(pipe: Any, request: GenerationRequest, embeddings: Any = ()) -> dict[str, Any]:
+    """The request's prompts encoded our way for `pipe`."""
+    prompt, negative = request.prompt, request.negative_prompt
+    return weighted_kwargs(pipe, prompt, negative, embeddings, syntax=request.prompt_syntax)
+
+
+def load_embeddings(paths: tuple[str, ...], loaded: Any, extras: dict) -> list[Any]:
+    """Read the request's embeddings; each must fit every text encoder it will meet."""
+    from studio.engine.diffusion.embeddings import check_fits, read_embedding
+
+    found = [read_embedding(p) for p in paths]
+    pipes = [loaded.txt2img] + ([extras["refiner"].txt2img] if "refiner" in extras else [])
+    for pipe in pipes:
+        widths = [e.model.config.hidden_size for e in encoders(pipe)]
+        check_fits(found, widths, loaded.info.name)
+    return found
 
 
 def _to_uint8(images: np.ndarray) -> list[np.ndarray]:
@@ -232,6 +250,8 @@ class DiffusionEngine:
             extras["decoder"] = GovernedDecoder(model)
         if request.loras or getattr(loaded, "lora_state", None):
             apply_loras(loaded, request.loras, request.fuse_loras)
+        if request.embeddings:
+            extras["embeddings"] = load_embeddings(request.embeddings, loaded, extras)
         return extras
 
     def _denoise(self, request, loaded, extras, on_step, cancel, total, memory: MemoryPlan):
@@ -270,8 +290,8 @@ class DiffusionEngine:
                 # inside the step: between CFG and Heun evaluations, and before the final decode
                 stack.enter_context(cancel_points(cancel, *_networks(plan.pipe, refiner)))
                 text = {}  # A1111 weighting: encoded once for every run of a batch
-                if request.prompt_syntax != "plain" and request.prompt_b is None:
-                    text = weighted(plan.pipe, request)
+                if own_encoding(request) and request.prompt_b is None:
+                    text = weighted(plan.pipe, request, extras.get("embeddings", ()))
                 for run in range(request.batch_count):
                     run_seeds = seeds_for(request, run)
                     recorder.begin_run()
@@ -288,12 +308,13 @@ class DiffusionEngine:
                         skip_initial_noise(kwargs["generator"], kwargs["latents"])
                     if request.prompt_b is not None:
                         del kwargs["prompt"], kwargs["negative_prompt"]
-                        kwargs.update(mixed_prompt_embeds(plan.pipe, request))
+                        embeddings = extras.get("embeddings", ())
+                        kwargs.update(mixed_prompt_embeds(plan.pipe, request, embeddings))
                     elif text:
                         del kwargs["prompt"], kwargs["negative_prompt"]
                         kwargs.update(text)
                     if refiner is not None:
-                        out = self._with_refiner(request, plan, refiner, kwargs, stream, few)
+                        out = self._with_refiner(request, plan, extras, kwargs, stream, few)
                     else:
                         out = self._call(request, plan.pipe, scheduler, kwargs, stream)
                     if any(g.bad_latents for g in guards):  # before NaN meets uint8
@@ -330,8 +351,9 @@ class DiffusionEngine:
         with resumed(pipe, scheduler, resume, gens):
             return pipe(**kwargs).images
 
-    def _with_refiner(self, request, plan, refiner, kwargs, stream, few):
+    def _with_refiner(self, request, plan, extras, kwargs, stream, few):
         """SDXL base for the first refiner_switch of the schedule, the refiner for the rest."""
+        refiner = extras["refiner"]
         kwargs = dict(kwargs, denoising_end=request.refiner_switch, output_type="latent")
         latents = plan.pipe(**kwargs).images
         pipe = refiner.view("img2img")
@@ -342,8 +364,8 @@ class DiffusionEngine:
         text: dict[str, Any] = dict(
             prompt=request.prompt, negative_prompt=request.negative_prompt or None
         )
-        if request.prompt_syntax != "plain":
-            text = weighted(pipe, request)
+        if own_encoding(request):
+            text = weighted(pipe, request, extras.get("embeddings", ()))
         return pipe(
             **text,
             image=latents,

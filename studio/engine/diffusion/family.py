@@ -99,10 +99,13 @@ class DiffusionFamily(Family):
         return path.suffix.lower() in WEIGHT_SUFFIXES
 
     def inspect(self, path: Path) -> ModelInfo | None:
+        from studio.engine.diffusion.embeddings import inspect_embedding
         from studio.engine.diffusion.inspect import inspect_diffusers_folder, inspect_sd_file
 
         path = Path(path)
-        return inspect_diffusers_folder(path) if path.is_dir() else inspect_sd_file(path)
+        if path.is_dir():
+            return inspect_diffusers_folder(path)
+        return inspect_embedding(path) or inspect_sd_file(path)
 
     def make_engine(self, cache: Any = None) -> Any:
         from studio.engine.diffusion.engine import DiffusionEngine
@@ -114,6 +117,11 @@ class DiffusionFamily(Family):
     ) -> Built:
         fields = generation_fields(model_path, params)
         fields["prompt_syntax"] = prompt_syntax(params)
+        if params.embeddings:
+            from studio.engine.diffusion.embeddings import used_in
+
+            texts = (params.prompt, params.negative_prompt)
+            fields["embeddings"] = used_in(texts, params.embeddings)
         arrays: dict[str, np.ndarray] = {}
         notes: tuple[str, ...] = ()
         canvas_w, canvas_h = inputs.canvas

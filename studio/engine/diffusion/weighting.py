@@ -77,8 +77,11 @@ def _embedding_at(tokens: list[int], position: int, triggers: dict) -> tuple[str
     return None
 
 
-def chunks(tokenizer: Any, text: str, vectors: Mapping[str, int] | None = None) -> list[Chunk]:
-    """The prompt's 75-token chunks as A1111 builds them; `vectors`: embedding name -> count."""
+def chunks(
+    tokenizer: Any, text: str, vectors: Mapping[str, int] | None = None, syntax: str = "a1111"
+) -> list[Chunk]:
+    """The prompt's 75-token chunks as A1111 builds them; `vectors`: embedding name -> count;
+    `syntax` "plain": brackets are words (embeddings and long prompts still work)."""
     vectors = vectors or {}
     triggers = _triggers(tokenizer, vectors)
     comma = _tokens(tokenizer, ",")[-1]
@@ -90,7 +93,7 @@ def chunks(tokenizer: Any, text: str, vectors: Mapping[str, int] | None = None) 
         done.append(chunk)
         chunk, last_comma = Chunk(), -1
 
-    for text_piece, weight in parse(text):
+    for text_piece, weight in parse(text) if syntax == "a1111" else [(text, 1.0)]:
         if (text_piece, weight) == BREAK:
             close()
             continue
@@ -203,7 +206,12 @@ def _widths(embeddings: Sequence[Any], width: int) -> dict[str, Any]:
 
 
 def weighted_kwargs(
-    pipe: Any, prompt: str, negative: str, embeddings: Sequence[Any] = (), min_chunks: int = 1
+    pipe: Any,
+    prompt: str,
+    negative: str,
+    embeddings: Sequence[Any] = (),
+    min_chunks: int = 1,
+    syntax: str = "a1111",
 ) -> dict[str, Any]:
     """prompt_embeds / negative_prompt_embeds (+ pooled for SDXL) for the pipeline call."""
     import torch
@@ -213,8 +221,8 @@ def weighted_kwargs(
     for encoder in encoders(pipe):
         vectors = _widths(embeddings, encoder.model.config.hidden_size)
         counts = {name: int(v.shape[0]) for name, v in vectors.items()}
-        plan.append((encoder, vectors, chunks(encoder.tokenizer, prompt, counts)))
-        plan[-1] += (chunks(encoder.tokenizer, negative, counts),)
+        pos = chunks(encoder.tokenizer, prompt, counts, syntax)
+        plan.append((encoder, vectors, pos, chunks(encoder.tokenizer, negative, counts, syntax)))
     n = max(min_chunks, *(max(len(pos), len(neg)) for _, _, pos, neg in plan))
     outs = []
     for encoder, vectors, pos, neg in plan:  # equal lengths: pad with the empty prompt's chunk

@@ -37,6 +37,7 @@ GROUPS = {
     "inpaint": "Inpainting",
     "controlnet": "ControlNet",
     "lora": "LoRA",
+    "embedding": "Embedding",
     "taesd": "Preview decoder",
     "spade": "SPADE",
     "pix2pix": "pix2pix",
@@ -227,6 +228,8 @@ def kind_of(info: ModelInfo) -> tuple[str, list[str]]:
         return "ControlNet" + suffix, ["controlnet", *fam_groups]
     if info.kind == "lora":
         return "LoRA" + suffix, ["lora", *fam_groups]
+    if info.kind == "embedding":
+        return "Embedding" + suffix, ["embedding", *fam_groups]
     if info.kind == "taesd":
         return "Preview decoder (TAESD)", ["taesd"]
     if info.kind == "gan" and info.family == "pix2pix-resnet" and _cyclegan_tag(info.path):

@@ -8,7 +8,7 @@ import json
 import os
 import struct
 import warnings
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -170,9 +170,10 @@ def _legacy_unsafe_globals(path: Path) -> list[str]:
     return sorted({n for n in found if not _is_plain_global(n) and n not in allowed})
 
 
-def read_pickle(path: Path, mmap: bool = True) -> Any:
+def read_pickle(path: Path, mmap: bool = True, extra_globals: Sequence[Any] = ()) -> Any:
     """The object in a .ckpt/.pt/.pth/.bin, through torch's weights-only unpickler and a narrow
-    allowlist (`mmap`: map a zip-format file instead of reading it). Nothing in it is run."""
+    allowlist (`mmap`: map a zip-format file instead of reading it; `extra_globals`: a reader's
+    own few additions, e.g. nn.ParameterDict for old embeddings). Nothing in it is run."""
     path = Path(path)
     is_zip = _is_zip(path)
     if is_zip:
@@ -183,7 +184,8 @@ def read_pickle(path: Path, mmap: bool = True) -> Any:
     import torch
 
     try:
-        with torch.serialization.safe_globals(allowed_globals()), warnings.catch_warnings():
+        allowed = [*allowed_globals(), *extra_globals]
+        with torch.serialization.safe_globals(allowed), warnings.catch_warnings():
             # torch warns about odd pickle protocols in damaged files; the error says it better
             warnings.simplefilter("ignore", UserWarning)
             lazy = mmap and is_zip  # only the zip format can be memory-mapped
