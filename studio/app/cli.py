@@ -81,7 +81,7 @@ def _parser() -> argparse.ArgumentParser:
     actions = models.add_subparsers(dest="models_command", metavar="ACTION", required=True)
     listing = actions.add_parser("list", help="what the registry recognises in a folder")
     listing.add_argument("dirs", nargs="*", type=Path, help="default: the model folders")
-    convert = actions.add_parser("convert", help="a .ckpt/.pt/.pth file to .safetensors")
+    convert = actions.add_parser("convert", help="a .ckpt/.pt/.pth/.pkl file to .safetensors")
     convert.add_argument("file", type=Path)
     convert.add_argument("--out", type=Path, default=None)
     add = actions.add_parser(
@@ -172,10 +172,10 @@ def models_command(args: argparse.Namespace) -> int:
     from studio.errors import StudioError
 
     if args.models_command == "convert":
-        from studio.engine.models.checkpoints import convert_to_safetensors
+        from studio.engine.models.checkpoints import ConvertRequest
 
         try:
-            out = convert_to_safetensors(args.file, args.out)
+            out = ConvertRequest(str(args.file), args.out and str(args.out)).run()
         except StudioError as exc:
             return _fail(exc.message)
         print(f"wrote {out}")

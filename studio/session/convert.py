@@ -11,7 +11,7 @@ from studio.session.jobs import JobOwner, JobQueue, QueuedJob
 
 
 def can_convert(path: str) -> bool:
-    return Path(path).is_file() and Path(path).suffix.lower() in PICKLE_SUFFIXES
+    return Path(path).is_file() and Path(path).suffix.lower() in (*PICKLE_SUFFIXES, ".pkl")
 
 
 class Converter(QObject, JobOwner):

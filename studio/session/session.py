@@ -37,6 +37,12 @@ EXTRA_KINDS = ("controlnet", "lora", "taesd", "embedding")
 NOTE_KEYS = ("memory_retry", "vae_fp32")  # recipe entries that say how a job was changed
 
 
+def _samples(model: ModelInfo) -> bool:
+    """A model its family samples from a seed alone (StyleGAN): a Generate-dock model."""
+    family = family_of_model(model) if model.owner else None
+    return family is not None and "sample" in family.modes
+
+
 @dataclass(frozen=True)
 class Progress:
     """What the status bar shows about the running job."""
@@ -102,7 +108,7 @@ class GenerationSession(QObject, JobOwner):
     # ---- models ---------------------------------------------------------------------------
     def refresh_models(self) -> list[ModelInfo]:
         everything = scan(model_search_dirs(), kinds=None)  # one pass over the files
-        found = [m for m in everything if m.kind == "sd-pipeline" or not m.usable]
+        found = [m for m in everything if m.kind == "sd-pipeline" or not m.usable or _samples(m)]
         known = {m.path for m in found}
         for path in self.extra_model_paths:
             if path not in known:
@@ -222,7 +228,7 @@ class GenerationSession(QObject, JobOwner):
         document (the same family code `studio generate` uses)."""
         s = self.settings
         self._check_model()
-        mode = s.mode if s.mode in ("paint", "inpaint") else "prompt"
+        mode = s.mode if s.mode in ("paint", "inpaint", "sample") else "prompt"
         model = self.model_info(s.model_path) or s.model_path
         built, sources = build_for_mode(model, mode, self.params(), self.document)
         return built.request, sources

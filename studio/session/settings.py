@@ -11,7 +11,7 @@ from typing import Any
 from studio.engine.diffusion.inpaint import MASKED_CONTENT
 from studio.engine.diffusion.samplers import DEFAULT_SAMPLER, sampler_names
 
-MODES = ("prompt", "paint", "inpaint", "translate")
+MODES = ("prompt", "paint", "inpaint", "translate", "sample")
 # The choices the Generate dock offers for two settings (the UI reads them here, not from a
 # model family's engine folder)
 SAMPLER_CHOICES = tuple(sampler_names())
@@ -36,7 +36,7 @@ class PromptSettings:
     strength: float = 0.75
     device: str | None = None
     dtype: str | None = None
-    mode: str = "prompt"  # the Generate dock tab: prompt | paint | inpaint | translate
+    mode: str = "prompt"  # the Generate dock tab: prompt | paint | inpaint | translate | sample
     # --- Inpaint tab
     inpaint_strength: float = 1.0
     mask_blur: int = 6
@@ -50,6 +50,12 @@ class PromptSettings:
     control_scale: float = 1.0
     paint_from_canvas: bool = False  # refine the visible picture (e.g. the SPADE draft)
     paint_strength: float = 0.7
+    # --- Sample tab (StyleGAN): the picture from the seed alone
+    truncation: float = 1.0
+    noise_mode: str = "const"
+    class_index: int | None = None
+    mix_seed: int | None = None
+    mix_layers: str = "fine"
     # --- More options (every diffusion mode)
     batch_count: int = 1
     batch_size: int = 1

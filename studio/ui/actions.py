@@ -139,6 +139,7 @@ ACTIONS: tuple[ActionSpec, ...] = (
     ActionSpec("mode_paint", "Generate", "Paint mode", ("Alt+2",), "A picture from the labels"),
     ActionSpec("mode_inpaint", "Generate", "Inpaint mode", ("Alt+3",), "Repaint under the mask"),
     ActionSpec("mode_translate", "Generate", "Translate mode", ("Alt+4",), "pix2pix / CycleGAN"),
+    ActionSpec("mode_sample", "Generate", "Sample mode", ("Alt+5",), "StyleGAN: from a seed"),
     ActionSpec(
         "focus_prompt",
         "Generate",

@@ -381,6 +381,15 @@ class ConvertRequest:
     """A job for the generation thread: write a pickled checkpoint as .safetensors."""
 
     path: str
+    out: str | None = None
 
     def run(self) -> Path:
-        return convert_to_safetensors(Path(self.path))
+        """The file's own family converts it when it knows how (a StyleGAN .pkl: weights plus
+        an architecture sidecar); otherwise its tensors are written as they are."""
+        from studio.engine.families import family_of_model
+
+        out = Path(self.out) if self.out else None
+        convert = getattr(family_of_model(Path(self.path)), "convert", None)
+        if convert is not None:
+            return convert(Path(self.path), out)
+        return convert_to_safetensors(Path(self.path), out)

@@ -101,6 +101,12 @@ class StyleGANFamily(Family):
         )
         return Built(request)
 
+    def convert(self, path: Path, out: Path | None = None) -> Path:
+        """Any of its files as .safetensors (NVlabs key names) + a JSON architecture sidecar."""
+        from studio.engine.stylegan.load import convert
+
+        return convert(path, out)
+
     def request_from_recipe(self, recipe: dict, arrays: dict[str, Any]) -> Any:
         return request_from_recipe(recipe)
 

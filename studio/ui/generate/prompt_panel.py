@@ -33,6 +33,7 @@ from studio.session.jobs import QueuedJob
 from studio.session.settings import SAMPLER_CHOICES, PromptSettings
 from studio.ui.generate.mode_panels import InpaintOptions, PaintOptions, PromptOptions, row
 from studio.ui.generate.more_options import MoreOptions
+from studio.ui.generate.sample_panel import SampleOptions
 from studio.ui.generate.translate_panel import TranslatePanel
 from studio.worker.jobs import JobState
 
@@ -94,6 +95,7 @@ MODE_TABS = (  # settings.mode, tab text, Generate button text, tooltip
     ("paint", "Paint", "Generate from labels", "A picture from the painted label layer"),
     ("inpaint", "Inpaint", "Inpaint", "Repaint what is under the mask, seam-free"),
     ("translate", "Translate", "Translate", "pix2pix / CycleGAN on the active layer"),
+    ("sample", "Sample", "Sample", "A picture from a seed (StyleGAN models)"),
 )
 
 
@@ -206,6 +208,9 @@ class PromptPanel(QWidget):
             spin.setToolTip(f"{name} of the generated image (multiples of 64 suit every model)")
         self.size_label = QLabel("Size")
         form.addRow(self.size_label, row(self.width_spin, QLabel("×"), self.height_spin))
+        # the rows a sample (StyleGAN: model and seed only) hides
+        steps, size = self.steps_spin.parentWidget(), self.width_spin.parentWidget()
+        self._sample_hides = (self.sampler_combo, self.prompt_edit, self.negative_edit, steps, size)
 
         self.prompt_options = PromptOptions()
         self.img2img_check = self.prompt_options.img2img_check
@@ -215,12 +220,14 @@ class PromptPanel(QWidget):
         self.inpaint_options = InpaintOptions()
         self.translate_panel = TranslatePanel()
         self.translate_panel.translate_button.hide()  # the dock's own button translates
+        self.sample_options = SampleOptions()
         self.mode_pages = QStackedWidget()
         for page in (
             self.prompt_options,
             self.paint_options,
             self.inpaint_options,
             self.translate_panel,
+            self.sample_options,
         ):
             self.mode_pages.addWidget(page)
         self.more_options = MoreOptions()
@@ -288,6 +295,7 @@ class PromptPanel(QWidget):
         self._family_changed()
         for part in (self.prompt_options, self.paint_options, self.inpaint_options):
             part.load(s)
+        self.sample_options.load(s)
         self.more_options.load(s)
         self.set_mode(s.mode)
 
@@ -304,6 +312,7 @@ class PromptPanel(QWidget):
         s.model_path = self.model_combo.currentData() or ""
         for part in (self.prompt_options, self.paint_options, self.inpaint_options):
             part.store(s)
+        self.sample_options.store(s)
         self.more_options.store(s)
         s.mode = self.mode()
 
@@ -324,7 +333,9 @@ class PromptPanel(QWidget):
             self.mode_pages.widget(i).setSizePolicy(policy, policy)
         self.mode_pages.adjustSize()
         self.common.setVisible(mode != "translate")
-        self.more_options.setVisible(mode != "translate")
+        for field in self._sample_hides:
+            self.common.layout().setRowVisible(field, mode != "sample")
+        self.more_options.setVisible(mode not in ("translate", "sample"))
         self.generate_button.setText(button)
         self.size_label.setText("Size" if mode == "prompt" else "Work size")
         self.size_label.setToolTip(SIZE_TIPS.get(mode, ""))

@@ -143,3 +143,14 @@ def test_build_request_and_recipes(models):
     with pytest.raises(InvalidRequestError, match="noise mode"):
         StyleGANRequest(str(pkl), noise_mode="loud")
     assert TINY.num_ws == 6  # 2 per resolution, as NVIDIA counts them
+
+
+def test_models_convert_writes_safetensors_and_the_sidecar(models, tmp_path, capsys):
+    folder, pkl, net, _cond = models
+    assert studio_main(["models", "convert", str(pkl)]) == 0, capsys.readouterr().err
+    out = pkl.with_suffix(".safetensors")
+    assert out.is_file() and out.with_suffix(".json").is_file()
+    picture = tmp_path / "from-safetensors.png"
+    argv = ["generate", "--model", str(out), "--seed", "7", "--truncation", "0.7"]
+    assert studio_main([*argv, "--out", str(picture)]) == 0
+    assert np.array_equal(np.asarray(Image.open(picture).convert("RGB")), _reference(net, 7, 0.7))
