@@ -177,8 +177,12 @@ def device_memory(device: str) -> tuple[int, int]:
 
 
 def torch_has_sdpa() -> bool:
+    """Whether torch has fused attention, without importing it. While the preload thread is
+    still importing torch, sys.modules holds a half-built module (no `nn` yet): every torch
+    Studio accepts (>= 2.10) has it, so say yes instead of raising on the GUI thread."""
     torch = sys.modules.get("torch")
-    return torch is None or hasattr(torch.nn.functional, "scaled_dot_product_attention")
+    functional = getattr(getattr(torch, "nn", None), "functional", None)
+    return functional is None or hasattr(functional, "scaled_dot_product_attention")
 
 
 def plan_for(request: GenerationRequest, device: str, total: int) -> MemoryPlan:

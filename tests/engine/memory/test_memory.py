@@ -144,3 +144,16 @@ def test_presets_resolve_by_device_memory():
     mine = resolve(MemorySettings(preset="low", vae_tiling=False), "cuda", 24 * gib)
     assert not mine.vae_tiling
     assert not resolve(MemorySettings(preset="minimal"), "cuda", gib).attention_slicing
+
+
+def test_sdpa_check_survives_a_half_imported_torch(monkeypatch):
+    """The GUI thread's memory estimate may run while the preload thread is still importing
+    torch (sys.modules holds a module without `nn`): it must answer, not raise (the real-window
+    test saw AttributeError: partially initialized module 'torch' has no attribute 'nn')."""
+    import sys
+    import types
+
+    from studio.engine.memory.estimate import torch_has_sdpa
+
+    monkeypatch.setitem(sys.modules, "torch", types.ModuleType("torch"))
+    assert torch_has_sdpa() is True
