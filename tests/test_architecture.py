@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import ast
 import re
+import sys
 from pathlib import Path
 
 import pytest
 
-from tests.import_graph import cycles, describe, import_edges
+from tests.import_graph import cycles, describe, import_edges, module_names
 
 ROOT = Path(__file__).resolve().parents[1] / "studio"
 HEAVY = ("torch", "diffusers", "transformers")
@@ -44,14 +45,47 @@ def test_no_qt_in_engine_io_training(path):
 
 
 @pytest.mark.parametrize("path", sorted(ROOT.rglob("*.py")), ids=str)
-def test_heavy_libraries_are_imported_lazily(path):
-    """torch/diffusers/transformers only inside functions (so the window opens fast)."""
-    eager = [n for n in imports(path, True) if n.split(".")[0] in HEAVY]
-    assert not eager, f"{path} imports {eager} at module level"
-    lazy = [n for n in imports(path, False) if n.split(".")[0] in HEAVY]
-    if lazy:
+def test_heavy_libraries_only_under_engine_and_training(path):
+    found = [n for n in imports(path, False) if n.split(".")[0] in HEAVY]
+    if found:
         package = path.relative_to(ROOT).parts[0]
-        assert package in ("engine", "training"), f"{path} imports {lazy}"
+        assert package in ("engine", "training"), f"{path} imports {found}"
+
+
+def heavy_modules() -> set[str]:
+    """Modules that import torch, diffusers or transformers at module level."""
+    return {
+        name
+        for name, path in module_names(ROOT).items()
+        if any(n.split(".")[0] in HEAVY for n in imports(path, True))
+    }
+
+
+def test_heavy_modules_are_imported_only_inside_functions():
+    """The libraries load when a job needs them, never when the window opens: a module that
+    imports them at module level (a network's nn.Module classes) is imported at module level
+    only by another such module, and by everyone else inside a function."""
+    heavy = heavy_modules()
+    eager = [
+        f"{edge.source} imports {edge.target} at module level (line {edge.line})"
+        for edge in import_edges(ROOT)
+        if not edge.lazy and edge.target in heavy and edge.source not in heavy
+    ]
+    assert not eager, "\n".join(eager)
+
+
+def test_the_heavy_module_check_finds_an_eager_import(tmp_path, monkeypatch):
+    package = tmp_path / "studio"
+    (package / "engine").mkdir(parents=True)
+    for init in (package / "__init__.py", package / "engine" / "__init__.py"):
+        init.write_text("")
+    (package / "engine" / "net.py").write_text("import torch\n")
+    (package / "engine" / "light.py").write_text("def run():\n    from studio.engine import net\n")
+    (package / "engine" / "front.py").write_text("from studio.engine import net\n")
+    monkeypatch.setattr(sys.modules[__name__], "ROOT", package)
+    assert heavy_modules() == {"studio.engine.net"}
+    with pytest.raises(AssertionError, match="studio.engine.front imports studio.engine.net"):
+        test_heavy_modules_are_imported_only_inside_functions()
 
 
 def test_no_import_cycles_in_studio():
@@ -126,9 +160,12 @@ QUOTED = re.compile(r"`([^`\n]+)`")
 
 def mentioned(doc: str) -> list[str]:
     """Paths (`studio/…`, `tests/…`) and dotted names (`studio.engine.router`) quoted in `doc`."""
+    text = (REPO / doc).read_text(encoding="utf-8")
+    blocks = text.split("```")[1::2]  # fenced blocks: a line's first word may be a path
+    words = [q.split()[0] for q in QUOTED.findall(text)]  # `x.py --out DIR` names the script
+    words += [line.split()[0] for block in blocks for line in block.splitlines() if line.strip()]
     found = []
-    for quoted in QUOTED.findall((REPO / doc).read_text(encoding="utf-8")):
-        word = quoted.split()[0].rstrip(".,;:")  # `benchmarks/x.py --out DIR` names the script
+    for word in (w.rstrip(".,;:") for w in words):
         if any(mark in word for mark in "<*…{"):
             continue  # a pattern (`studio/engine/<name>/`), not a path
         is_path = "/" in word and word.split("/")[0] in TOP_FOLDERS
