@@ -362,10 +362,16 @@ def automatic_choice(family: str) -> tuple[str, float]:
     import inspect
 
     from studio.engine.memory import device
+    from studio.resources import BUNDLED_MODELS
 
     start = time.perf_counter()
     if hasattr(device, "automatic_dtype"):
-        choice = device.automatic_dtype("cpu", family)
+        probe = None
+        if family == "starter":  # the starter engine times its own UNet
+            from studio.engine.starter.engine import starter_probe
+
+            probe = starter_probe(BUNDLED_MODELS / "starter-diffusion")
+        choice = device.automatic_dtype("cpu", family, probe)
     elif family == "starter":
         choice = "float32"  # before: load_starter used float32 on the CPU
     else:
