@@ -281,3 +281,15 @@ def test_preferences_autosave_interval_and_history_panel(window):
     doc.add_mask_layer("M")
     assert window.history_view.stack() is doc.undo_stack
     assert window.history_view.model().rowCount() == 2  # "Opened" + one step
+
+
+def test_moving_the_brush_repaints_around_its_circle_not_the_whole_canvas(window, monkeypatch):
+    c = window.canvas
+    window.set_tool("brush")
+    updates = []
+    monkeypatch.setattr(c, "update", lambda *args: updates.append(args))
+    QTest.mouseMove(c, QPoint(150, 150))
+    QTest.mouseMove(c, QPoint(160, 150))
+    assert updates and all(len(args) == 1 for args in updates)  # rectangles, never everything
+    circle = 2 * window.tool_settings.size * c.zoom + 20
+    assert all(a[0].width() <= circle and a[0].height() <= circle for a in updates)

@@ -224,12 +224,27 @@ class CanvasView(QWidget):
             self.update()
             event.accept()
             return
-        self._hover = QPointF(event.position())
+        before, self._hover = self._hover, QPointF(event.position())
         if self._tool_down and self.tool is not None:
             self.tool.move(self.to_document(event.position()), 1.0)
             event.accept()
-        self.update()
+        if self.tool is not None and self.tool.overlay() is None:
+            # only the brush circle moved: repaint where it was and where it is (the painted
+            # pixels repaint through refresh_region), not the whole canvas at every event
+            self._update_outline(before)
+            self._update_outline(self._hover)
+        else:
+            self.update()
         super().mouseMoveEvent(event)
+
+    def _update_outline(self, pos: QPointF | None) -> None:
+        if pos is None or self.tool is None or not self.tool.outline:
+            return
+        if self.tool.settings is None:
+            self.update()
+            return
+        r = max(1.0, self.tool.settings.size * self.zoom / 2) + 4  # + the 3 px dark ring
+        self.update(QRectF(pos.x() - r, pos.y() - r, 2 * r, 2 * r).toAlignedRect())
 
     def mouseReleaseEvent(self, event) -> None:
         if self._pan_from is not None:
