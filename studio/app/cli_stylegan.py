@@ -23,6 +23,19 @@ def add_generate_arguments(gen: argparse.ArgumentParser) -> None:
         help="style mixing: take --mix-layers' styles from this seed",
     )  # fmt: skip
     sample.add_argument("--mix-layers", default="fine", help=MIX_HELP)
+    sample.add_argument(
+        "--translate", type=_pair, default=(0.0, 0.0), metavar="X,Y",
+        help="StyleGAN3: pan the picture (as gen_images.py's --translate)",
+    )  # fmt: skip
+    sample.add_argument("--rotate", type=float, default=0.0, metavar="DEG",
+                        help="StyleGAN3: rotate the picture, degrees")  # fmt: skip
+
+
+def _pair(text: str) -> tuple[float, float]:
+    parts = text.split(",")
+    if len(parts) != 2:
+        raise argparse.ArgumentTypeError(f"expected X,Y, got {text!r}")
+    return float(parts[0]), float(parts[1])
 
 
 def sample_values(args: argparse.Namespace) -> dict:
@@ -33,4 +46,7 @@ def sample_values(args: argparse.Namespace) -> dict:
         class_index=args.class_index,
         mix_seed=args.mix_seed,
         mix_layers=args.mix_layers,
+        translate_x=args.translate[0],
+        translate_y=args.translate[1],
+        rotate=args.rotate,
     )

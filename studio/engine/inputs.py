@@ -57,6 +57,9 @@ class GenerateParams:
     class_index: int | None = None  # for class-conditional models
     mix_seed: int | None = None  # style mixing: take some layers' styles from this seed
     mix_layers: str = "fine"  # "coarse" | "middle" | "fine" | "A-B"
+    translate_x: float = 0.0  # StyleGAN3 pan, in units of the picture
+    translate_y: float = 0.0
+    rotate: float = 0.0  # StyleGAN3 rotation, degrees
     # --- more options
     batch_count: int = 1
     batch_size: int = 1

@@ -56,6 +56,9 @@ class PromptSettings:
     class_index: int | None = None
     mix_seed: int | None = None
     mix_layers: str = "fine"
+    translate_x: float = 0.0
+    translate_y: float = 0.0
+    rotate: float = 0.0
     # --- More options (every diffusion mode)
     batch_count: int = 1
     batch_size: int = 1

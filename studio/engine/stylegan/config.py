@@ -76,7 +76,9 @@ def from_init_kwargs(kwargs: Mapping[str, Any]) -> StyleGANConfig:
     """The config an NVlabs StyleGAN2(-ADA) `Generator(**init_kwargs)` call describes,
     with NVlabs' defaults for what the call left out."""
     mapping = dict(kwargs.get("mapping_kwargs") or {})
-    synthesis = dict(kwargs.get("synthesis_kwargs") or {})
+    # stylegan2-ada-pytorch nests the synthesis arguments; the stylegan3 repository's
+    # StyleGAN2 generator takes them flat
+    synthesis = {**kwargs, **dict(kwargs.get("synthesis_kwargs") or {})}
     res = _int(kwargs.get("img_resolution"), "img_resolution")
     base = _int(synthesis.get("channel_base", 32768), "channel_base")
     top = _int(synthesis.get("channel_max", 512), "channel_max")

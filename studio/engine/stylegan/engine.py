@@ -56,6 +56,16 @@ def styles(net: Any, request: StyleGANRequest, device: str) -> Any:
     return ws
 
 
+def place(net: Any, request: StyleGANRequest) -> None:
+    """StyleGAN3: the input transform from pan/rotate, set for every picture as NVIDIA's
+    gen_images.py does (identity by default, whatever the file stored)."""
+    moved = request.translate != (0.0, 0.0) or request.rotate != 0.0
+    if hasattr(net, "set_transform"):
+        net.set_transform(request.translate, request.rotate)
+    elif moved:
+        raise InvalidRequestError("Only StyleGAN3 models can pan and rotate the picture.")
+
+
 class StyleGANEngine:
     """Runs StyleGANRequests; generators are kept in the router's shared model cache."""
 
@@ -96,7 +106,8 @@ class StyleGANEngine:
         gen = torch.Generator(device=device).manual_seed(int(request.seed))  # "random" noise
         try:
             with torch.no_grad(), cancel_points(cancel, net.synthesis):
-                img = net.synthesis(styles(net, request, device), request.noise_mode, gen)
+                place(net, request)
+                img = net.synthesize(styles(net, request, device), request.noise_mode, gen)
         except Cancelled:
             return None
         image = to_uint8(img)
@@ -105,6 +116,7 @@ class StyleGANEngine:
         recipe = request.describe()
         recipe.update(
             resolution=net.cfg.img_resolution, classes=net.cfg.c_dim, steps_done=1,
+            generation=net.cfg.generation,
             draft=False, seconds=round(seconds, 3), versions=versions(("torch",)),
         )  # fmt: skip
         return GenerationResult(image, request, recipe, False, 1, seconds)  # type: ignore[arg-type]

@@ -1,5 +1,5 @@
-"""The StyleGAN family: NVlabs StyleGAN2 / 2-ADA pickles, rosinality checkpoints and their
-.safetensors conversions; one mode, "sample" (a picture from a seed), one step each."""
+"""The StyleGAN family: NVlabs StyleGAN2 / 2-ADA / StyleGAN3 pickles, rosinality checkpoints
+and their .safetensors conversions; one mode, "sample" (a picture from a seed), one step each."""
 
 from __future__ import annotations
 
@@ -69,11 +69,11 @@ class StyleGANFamily(Family):
         try:
             config, _sd = load_generator_weights(path)
         except ModelLoadError as exc:
-            return ModelInfo(path.name, str(path), "gan", "stylegan2", "single-file", size,
+            return ModelInfo(path.name, str(path), "gan", "stylegan", "single-file", size,
                              exc.message, owner=self.name)  # fmt: skip
         classes = f"{config.c_dim} classes" if config.c_dim else "unconditional"
         notes = (f"{config.img_resolution}² px, {classes}", LICENCE)
-        return ModelInfo(path.name, str(path), "gan", "stylegan2", "single-file", size,
+        return ModelInfo(path.name, str(path), "gan", config.generation, "single-file", size,
                          None, "", notes, owner=self.name)  # fmt: skip
 
     def make_engine(self, cache: Any = None) -> Any:
@@ -97,6 +97,8 @@ class StyleGANFamily(Family):
             noise_mode=params.noise_mode,
             mix_seed=params.mix_seed,
             mix_layers=params.mix_layers,
+            translate=(params.translate_x, params.translate_y),
+            rotate=params.rotate,
             device=params.device,
         )
         return Built(request)

@@ -4,6 +4,7 @@ read weights-only), plain state dicts, and our .safetensors + JSON sidecar (`con
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Mapping
 from pathlib import Path
@@ -37,10 +38,19 @@ def from_nvlabs_pickle(path: Path) -> tuple[StyleGANConfig, dict[str, Any]]:
     if net.class_name != "Generator" or not parts:
         raise ModelLoadError(f"{Path(path).name}: unknown generator class {net.class_name}.")
     if "input" in parts:  # StyleGAN3's synthesis starts from a Fourier-feature input layer
-        raise ModelLoadError(
-            f"{Path(path).name} is a StyleGAN3 generator; Studio runs StyleGAN2 / 2-ADA so far."
-        )
+        return _sg3_config(net.init_kwargs), _floats(net.tensors())
     return from_init_kwargs(net.init_kwargs), _floats(net.tensors())
+
+
+def _sg3_config(kwargs: Mapping[str, Any]) -> Any:
+    from studio.engine.stylegan.sg3 import StyleGAN3Config
+
+    try:
+        return StyleGAN3Config.from_init_kwargs(dict(kwargs))
+    except (TypeError, ValueError) as exc:
+        raise ModelLoadError(
+            "The StyleGAN3 generator's arguments are not readable.", str(exc)
+        ) from exc
 
 
 _ROSINALITY = (
@@ -122,8 +132,15 @@ def load_generator_weights(path: str | Path) -> tuple[StyleGANConfig, dict[str, 
     config, sd = _from_weights_file(path)
     side = sidecar_path(path)
     sidecar = read_json_object(side) if side.is_file() else {}
-    if sidecar.get("format") == SIDECAR_FORMAT:
+    if sidecar.get("format") == SIDECAR_FORMAT and sidecar.get("generation") == "stylegan3":
+        config = _sg3_config(sidecar)
+    elif sidecar.get("format") == SIDECAR_FORMAT:
         config = StyleGANConfig.from_json(sidecar)
+    if config is None and "synthesis.input.weight" in sd:
+        raise ModelLoadError(
+            f"{path.name} is a StyleGAN3 generator without its architecture: convert the "
+            ".pkl it came from (its .json sidecar holds what the weights do not say)."
+        )
     if config is None:
         config = from_state_dict({k: tuple(v.shape) for k, v in sd.items()})
     return config, sd
@@ -140,20 +157,29 @@ def convert(path: str | Path, out: str | Path | None = None) -> Path:
     config, sd = load_generator_weights(path)
     build(config, sd)  # refuse to write weights that do not make a generator
     save_file({k: v.clone() for k, v in sd.items()}, str(out), metadata={"format": SIDECAR_FORMAT})
-    sidecar_path(out).write_text(config.to_json(), encoding="utf-8")
+    sidecar_path(out).write_text(_sidecar_text(config), encoding="utf-8")
     return out
 
 
-def build(config: StyleGANConfig, sd: Mapping[str, Any]) -> Any:
-    """Our generator with these weights (filters we compute ourselves may be missing)."""
+def _sidecar_text(config: Any) -> str:
+    if isinstance(config, StyleGANConfig):
+        return config.to_json()
+    return json.dumps({"format": SIDECAR_FORMAT, **config.to_dict()}, indent=1)
+
+
+def build(config: Any, sd: Mapping[str, Any]) -> Any:
+    """Our StyleGAN2 or StyleGAN3 generator with these weights (the StyleGAN2 resampling
+    filters we compute ourselves may be missing from the file)."""
+    from studio.engine.stylegan.sg3 import StyleGAN3
     from studio.engine.stylegan.synthesis import StyleGAN2
 
-    net = StyleGAN2(config).eval().requires_grad_(False)
+    kind = StyleGAN2 if isinstance(config, StyleGANConfig) else StyleGAN3
+    net = kind(config).eval().requires_grad_(False)
     missing, unexpected = net.load_state_dict(dict(sd), strict=False)
     missing = [k for k in missing if not k.endswith("resample_filter")]
     if missing or unexpected:
         raise ModelLoadError(
-            "These weights do not fit a StyleGAN2 generator of this architecture.",
+            "These weights do not fit a StyleGAN generator of this architecture.",
             f"missing: {missing[:8]}; unexpected: {list(unexpected)[:8]}",
         )
     return net

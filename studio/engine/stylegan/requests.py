@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -25,9 +26,15 @@ class StyleGANRequest:
     noise_mode: str = "const"  # "const" (NVIDIA's default) | "random" (seeded) | "none"
     mix_seed: int | None = None
     mix_layers: str = "fine"  # "coarse" | "middle" | "fine" | "A-B" (W indices, inclusive)
+    translate: tuple[float, float] = (0.0, 0.0)  # StyleGAN3: pan, in units of the picture
+    rotate: float = 0.0  # StyleGAN3: degrees
     device: str | None = None
 
     def __post_init__(self) -> None:
+        pan = tuple(float(v) for v in self.translate)
+        if len(pan) != 2 or not all(math.isfinite(v) for v in (*pan, float(self.rotate))):
+            raise InvalidRequestError(f"Pan is two numbers (x, y), not {self.translate!r}.")
+        object.__setattr__(self, "translate", pan)
         if self.noise_mode not in NOISE_MODES:
             raise InvalidRequestError(
                 f"The noise mode is one of {', '.join(NOISE_MODES)}, not “{self.noise_mode}”."
@@ -54,6 +61,8 @@ class StyleGANRequest:
             recipe["class"] = self.class_index
         if self.mix_seed is not None:
             recipe.update(mix_seed=self.mix_seed, mix_layers=self.mix_layers)
+        if self.translate != (0.0, 0.0) or self.rotate:
+            recipe.update(translate=list(self.translate), rotate=self.rotate)
         return recipe
 
 
@@ -88,6 +97,8 @@ def request_from_recipe(recipe: dict[str, Any]) -> StyleGANRequest:
             str(recipe.get("noise_mode", "const")),
             None if recipe.get("mix_seed") is None else int(recipe["mix_seed"]),
             str(recipe.get("mix_layers", "fine")),
+            tuple(float(v) for v in recipe.get("translate", (0.0, 0.0))),  # type: ignore[arg-type]
+            float(recipe.get("rotate", 0.0)),
         )
     except (KeyError, TypeError, ValueError) as exc:
         raise InvalidRequestError("This StyleGAN recipe is incomplete.", repr(exc)) from exc

@@ -82,5 +82,8 @@ class StyleGAN2(nn.Module):
         self.synthesis = Synthesis(cfg)
         self.mapping = Mapping(cfg)
 
+    def synthesize(self, ws, noise_mode: str = "const", gen=None):
+        return self.synthesis(ws, noise_mode, gen)
+
     def forward(self, z, c=None, psi: float = 1.0, noise_mode: str = "const", gen=None):
         return self.synthesis(self.mapping(z, c, psi), noise_mode, gen)

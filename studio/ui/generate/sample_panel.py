@@ -43,6 +43,18 @@ class SampleOptions(QWidget):
             "Which styles the second seed gives: coarse (pose, shape), middle (features), "
             "fine (colours), or a range of W indices such as 0-6"
         )
+        self.pan_x, self.pan_y, self.rotate_spin = (
+            QDoubleSpinBox(),
+            QDoubleSpinBox(),
+            QDoubleSpinBox(),
+        )
+        for spin in (self.pan_x, self.pan_y):
+            spin.setRange(-10.0, 10.0)
+            spin.setSingleStep(0.05)
+            spin.setToolTip("StyleGAN3 only: pan the picture (x, y), in picture widths")
+        self.rotate_spin.setRange(-360.0, 360.0)
+        self.rotate_spin.setSuffix("°")
+        self.rotate_spin.setToolTip("StyleGAN3 only: rotate the picture")
         self.mix_check.toggled.connect(self._mix_toggled)
         form = QFormLayout(self)
         form.setContentsMargins(0, 0, 0, 0)
@@ -50,6 +62,7 @@ class SampleOptions(QWidget):
         form.addRow("Noise", self.noise_combo)
         form.addRow("Class", self.class_spin)
         form.addRow(self.mix_check, row(self.mix_seed_spin, self.mix_layers_combo))
+        form.addRow("Pan / rotate", row(self.pan_x, self.pan_y, self.rotate_spin))
         form.addRow(hint("StyleGAN models: the picture comes from\nthe seed alone."))
         self._mix_toggled(False)
 
@@ -64,6 +77,9 @@ class SampleOptions(QWidget):
         self.mix_check.setChecked(s.mix_seed is not None)
         self.mix_seed_spin.setValue(s.mix_seed or 0)
         self.mix_layers_combo.setCurrentText(s.mix_layers)
+        self.pan_x.setValue(s.translate_x)
+        self.pan_y.setValue(s.translate_y)
+        self.rotate_spin.setValue(s.rotate)
 
     def store(self, s: PromptSettings) -> None:
         s.truncation = self.truncation_spin.value()
@@ -71,3 +87,5 @@ class SampleOptions(QWidget):
         s.class_index = None if self.class_spin.value() < 0 else self.class_spin.value()
         s.mix_seed = self.mix_seed_spin.value() if self.mix_check.isChecked() else None
         s.mix_layers = self.mix_layers_combo.currentText().strip() or "fine"
+        s.translate_x, s.translate_y = self.pan_x.value(), self.pan_y.value()
+        s.rotate = self.rotate_spin.value()

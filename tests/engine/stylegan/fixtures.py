@@ -10,6 +10,7 @@ import pickle
 import sys
 import types
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -27,12 +28,30 @@ TINY_KWARGS = dict(
 )  # fmt: skip
 
 
-def random_generator(cfg: StyleGANConfig = TINY, seed: int = 0) -> StyleGAN2:
-    """Our generator with every weight random (mapping weights undo the 0.01 learning rate)."""
+SG3_KWARGS = dict(
+    z_dim=8, c_dim=0, w_dim=8, img_resolution=16, img_channels=3,
+    mapping_kwargs={"num_layers": 2}, channel_base=64, channel_max=8, num_layers=4,
+    num_critical=1, margin_size=4, magnitude_ema_beta=0.999,
+)  # fmt: skip
+
+
+def _empty(cfg: Any) -> torch.nn.Module:
+    from studio.engine.stylegan.sg3 import StyleGAN3
+
+    kind = StyleGAN2 if isinstance(cfg, StyleGANConfig) else StyleGAN3
+    return kind(cfg).eval().requires_grad_(False)
+
+
+def random_generator(cfg: Any = TINY, seed: int = 0) -> torch.nn.Module:
+    """Our generator with every weight random (mapping weights undo the 0.01 learning rate;
+    StyleGAN3 filters are random too: the test compares us with ourselves)."""
+
     torch.manual_seed(seed)
-    net = StyleGAN2(cfg).eval().requires_grad_(False)
+    net = _empty(cfg)
     for key, p in [*net.named_parameters(), *net.named_buffers()]:
-        if not key.endswith("resample_filter"):
+        if key.endswith("magnitude_ema"):
+            p.fill_(0.8)
+        elif not key.endswith(("resample_filter", "transform")):
             big = key.startswith("mapping.fc") and key.endswith("weight")
             p.copy_(torch.randn_like(p) * (100.0 if big else 0.5))
     return net
@@ -85,7 +104,7 @@ def _nvlabs_names():
             sys.modules.pop(name, None)
 
 
-def write_nvlabs_pickle(path: Path, net: StyleGAN2, kwargs: dict, sentinel: Path) -> Path:
+def write_nvlabs_pickle(path: Path, net: torch.nn.Module, kwargs: dict, sentinel: Path) -> Path:
     """A pickle shaped like NVlabs' network pickles ({"G", "D", "G_ema", "training_set_kwargs"})."""
     source = f"open({str(sentinel)!r}, 'w').write('the embedded source ran')\n"
     stored = _Stored(net, source, kwargs)

@@ -23,6 +23,7 @@ from studio.engine.stylegan.requests import StyleGANRequest
 from studio.errors import InvalidRequestError, StudioError
 from studio.io.png import read_recipe
 from tests.engine.stylegan.fixtures import (
+    SG3_KWARGS,
     TINY,
     TINY_KWARGS,
     random_generator,
@@ -154,3 +155,28 @@ def test_models_convert_writes_safetensors_and_the_sidecar(models, tmp_path, cap
     argv = ["generate", "--model", str(out), "--seed", "7", "--truncation", "0.7"]
     assert studio_main([*argv, "--out", str(picture)]) == 0
     assert np.array_equal(np.asarray(Image.open(picture).convert("RGB")), _reference(net, 7, 0.7))
+
+
+def test_stylegan3_pans_and_rotates_from_the_command_line(tmp_path, capsys):
+    from studio.engine.stylegan.sg3 import StyleGAN3Config
+
+    net = random_generator(StyleGAN3Config.from_init_kwargs(SG3_KWARGS), seed=6)
+    pkl = write_nvlabs_pickle(tmp_path / "sg3.pkl", net, SG3_KWARGS, tmp_path / "sentinel")
+    net.synthesis.input.transform.copy_(torch.eye(3) * 2)  # stored transforms are replaced
+    out = tmp_path / "moved.png"
+    argv = ["generate", "--model", str(pkl), "--seed", "3", "--translate", "0.25,-0.5"]
+    assert studio_main([*argv, "--rotate", "20", "--out", str(out)]) == 0, capsys.readouterr().err
+    net.set_transform((0.25, -0.5), 20.0)
+    assert np.array_equal(np.asarray(Image.open(out).convert("RGB")), _reference(net, 3))
+    recipe = read_recipe(out)
+    assert recipe["generation"] == "stylegan3" and recipe["rotate"] == 20.0
+    still = tmp_path / "still.png"
+    assert studio_main(["generate", "--model", str(pkl), "--seed", "3", "--out", str(still)]) == 0
+    assert not np.array_equal(np.asarray(Image.open(still)), np.asarray(Image.open(out)))
+
+
+def test_stylegan2_refuses_to_pan(models, tmp_path, capsys):
+    _folder, pkl, _net, _cond = models
+    argv = ["generate", "--model", str(pkl), "--seed", "3", "--rotate", "10"]
+    assert studio_main([*argv, "--out", str(tmp_path / "x.png")]) == 2
+    assert "Only StyleGAN3" in capsys.readouterr().err

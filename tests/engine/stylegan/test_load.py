@@ -17,6 +17,7 @@ from studio.engine.stylegan.seeds import z_for_seed
 from studio.engine.stylegan.unpickle import UnsafePickleError, read_network_pickle
 from studio.errors import ModelLoadError
 from tests.engine.stylegan.fixtures import (
+    SG3_KWARGS,
     TINY,
     TINY_KWARGS,
     random_generator,
@@ -108,3 +109,23 @@ def test_weights_of_another_shape_are_refused(tmp_path):
     sd = {k: v for k, v in net.state_dict().items() if "b16" not in k}
     with pytest.raises(ModelLoadError, match="do not fit"):
         build(TINY, sd)
+
+
+def test_a_stylegan3_pickle_loads_and_converts(tmp_path):
+    from studio.engine.stylegan.sg3 import StyleGAN3Config
+
+    cfg = StyleGAN3Config.from_init_kwargs(SG3_KWARGS)
+    net = random_generator(cfg, seed=4)
+    sentinel = tmp_path / "sentinel"
+    path = write_nvlabs_pickle(tmp_path / "stylegan3-t.pkl", net, SG3_KWARGS, sentinel)
+    config, sd = load_generator_weights(path)
+    assert config == cfg and config.generation == "stylegan3"
+    assert torch.equal(_picture(build(config, sd)), _picture(net))
+    out = convert(path, tmp_path / "sg3.safetensors")
+    assert json.loads(out.with_suffix(".json").read_text())["generation"] == "stylegan3"
+    again, sd2 = load_generator_weights(out)
+    assert again == cfg and torch.equal(_picture(build(again, sd2)), _picture(net))
+    out.with_suffix(".json").unlink()  # without the sidecar the layer plan is unknown
+    with pytest.raises(ModelLoadError, match="without its architecture"):
+        load_generator_weights(out)
+    assert not sentinel.exists()

@@ -67,3 +67,33 @@ def test_the_architecture_is_read_back_from_the_weights_alone(golden, name):
     assert (found.architecture, found.channels, found.c_dim) == (
         cfg.architecture, cfg.channels, cfg.c_dim)  # fmt: skip
     assert (found.z_dim, found.w_dim, found.num_ws) == (cfg.z_dim, cfg.w_dim, cfg.num_ws)
+
+
+GOLDEN3 = Path(__file__).with_name("data") / "golden3.npz"
+
+
+@pytest.mark.parametrize("name", ("sg3_t", "sg3_r"))
+def test_stylegan3_matches_nvidias_generator_panned_and_rotated(name):
+    from studio.engine.stylegan.sg3 import StyleGAN3Config
+
+    with np.load(GOLDEN3) as data:
+        golden = {k: data[k] for k in data.files}
+    cfg = StyleGAN3Config.from_init_kwargs(json.loads(bytes(golden[f"{name}/config"]).decode()))
+    prefix = f"{name}/sd/"
+    sd = {k[len(prefix) :]: torch.from_numpy(v) for k, v in golden.items() if k.startswith(prefix)}
+    net = build(cfg, sd)
+    cases = [k for k in golden if k.startswith(f"{name}/img/")]
+    assert len(cases) == 3
+    for key in cases:
+        _name, _img, seed, psi, place = key.split("/")
+        tx, ty, degrees = (float(v) for v in place.split(","))
+        net.set_transform((tx, ty), degrees)
+        c = torch.zeros(1, cfg.c_dim)
+        if cfg.c_dim:
+            c[:, int(seed) % cfg.c_dim] = 1
+        with torch.no_grad():
+            picture = net(z_for_seed(int(seed), cfg.z_dim), c, float(psi)).numpy()
+        worst = float(np.abs(picture - golden[key]).max())
+        assert worst < 1e-6 * max(1.0, float(np.abs(golden[key]).max())), (key, worst)
+    moved = next(k for k in cases if "30.0" in k)  # the transform really moves the picture
+    assert np.abs(golden[moved] - golden[cases[0]]).max() > 1e-3
