@@ -1,4 +1,4 @@
-"""Package rules import-linter cannot express: widgets and eager torch imports (by AST)."""
+"""Rules import-linter cannot express (widgets, heavy imports, cycles); docs that match the tree."""
 
 from __future__ import annotations
 
@@ -153,7 +153,7 @@ def test_comments_and_docs_cite_only_the_repository():
     assert not found, "\n".join(found)
 
 
-DOCS = ("README.md",)
+DOCS = ("README.md", "ARCHITECTURE.md")
 TOP_FOLDERS = ("studio", "tests", "benchmarks", "models", "resources", "installer", ".ci")
 QUOTED = re.compile(r"`([^`\n]+)`")
 
@@ -229,3 +229,13 @@ def test_the_readme_layout_names_every_package():
     named = set(mentioned("README.md"))
     unnamed = [p for p in packages if f"studio/{p}/" not in named]
     assert not unnamed, f"README.md's Layout does not name {unnamed}"
+
+
+def test_architecture_md_places_every_package_and_engine_module():
+    """A new package, or a new module at the engine's root, must find its place in the map."""
+    named = set(mentioned("ARCHITECTURE.md"))
+    packages = [p for p in ROOT.rglob("__init__.py") if len(p.relative_to(ROOT).parts) <= 3]
+    wanted = [f"{p.parent.relative_to(ROOT.parent).as_posix()}/" for p in packages]
+    wanted += [p.relative_to(ROOT.parent).as_posix() for p in (ROOT / "engine").glob("*.py")]
+    unplaced = [w for w in wanted if w not in named and w != "studio/engine/__init__.py"]
+    assert not unplaced, f"ARCHITECTURE.md does not place {unplaced}"
