@@ -72,3 +72,33 @@ def test_the_check_finds_what_it_looks_for():
 def test_only_the_job_queue_talks_to_the_worker_about_jobs(path):
     uses = worker_uses(path.read_text(encoding="utf-8"))
     assert not uses, f"{path} bypasses the job queue (studio/session/jobs.py): {uses}"
+
+
+def session_controllers() -> set[str]:
+    """Names of the QObject classes the session layer defines (its controllers)."""
+    names = set()
+    for path in sorted((ROOT / "session").rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ClassDef) and any(
+                _chain(base)[-1:] == ["QObject"] for base in node.bases
+            ):
+                names.add(node.name)
+    return names
+
+
+def test_the_session_controllers_are_found():
+    assert {"JobQueue", "GenerationSession", "LiveDraft", "RunHistory"} <= session_controllers()
+
+
+@pytest.mark.parametrize("path", sorted((ROOT / "ui").rglob("*.py")), ids=str)
+def test_widgets_never_build_session_controllers(path):
+    """The composition root (studio/app) builds them and hands them to the window."""
+    controllers = session_controllers()
+    built = [
+        ".".join(_chain(node.func))
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8")))
+        if isinstance(node, ast.Call)
+        and _chain(node.func)[-1:]
+        and _chain(node.func)[-1] in controllers
+    ]
+    assert not built, f"{path} builds {built}: build them in studio/app/main.py"

@@ -19,9 +19,11 @@ from studio.io.paths import user_data_dir, user_models_dir
 from studio.io.recovery import claim, find_recoverable, set_aside
 from studio.session.controllers import Controllers
 from studio.session.convert import Converter
+from studio.session.downloads import DownloadManager
 from studio.session.explore_jobs import ExploreBatch
 from studio.session.jobs import JobQueue
 from studio.session.live_draft import LiveDraft
+from studio.session.model_import import ModelImporter
 from studio.session.run_export_job import RunExporter
 from studio.session.run_history import RunHistory
 from studio.session.session import GenerationSession
@@ -55,6 +57,8 @@ def build_controllers(engine=None) -> Controllers:
         run_history=RunHistory(document, jobs),
         run_exporter=RunExporter(),
         explore_batch=ExploreBatch(document, jobs),
+        downloads=DownloadManager(),
+        importer=ModelImporter(),
     )
 
 

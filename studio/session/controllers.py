@@ -8,9 +8,11 @@ from PySide6.QtCore import QObject
 
 from studio.document.document import Document
 from studio.session.convert import Converter
+from studio.session.downloads import DownloadManager
 from studio.session.explore_jobs import ExploreBatch
 from studio.session.jobs import JobQueue
 from studio.session.live_draft import LiveDraft
+from studio.session.model_import import ModelImporter
 from studio.session.run_export_job import RunExporter
 from studio.session.run_history import RunHistory
 from studio.session.session import GenerationSession
@@ -32,6 +34,8 @@ class Controllers:
     run_history: RunHistory
     run_exporter: RunExporter
     explore_batch: ExploreBatch
+    downloads: DownloadManager  # the only part of Studio that downloads
+    importer: ModelImporter  # adds models from disk (the model manager's Add / Convert)
 
     def adopt(self, parent: QObject) -> None:
         """Give every controller to `parent` (the window), so they live and go with it."""

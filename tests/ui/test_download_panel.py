@@ -120,13 +120,17 @@ def test_a_bad_repo_id_is_explained(qtbot, panel):
 
 
 def test_the_manager_has_a_download_tab_and_lists_what_it_installs(qtbot, fake, tmp_path):
+    from studio.session.model_import import ModelImporter
     from studio.ui.models.manager import ModelManager
 
     models = tmp_path / "models"
     models.mkdir()
     downloads = DownloadManager(endpoint=fake.endpoint)
     panel = DownloadPanel(downloads, models)
-    window = ModelManager(downloads=panel, places={"User models": str(models)}, models_dir=models)
+    places = {"User models": str(models)}
+    window = ModelManager(
+        downloads=panel, places=places, models_dir=models, importer=ModelImporter()
+    )
     qtbot.addWidget(window)
     assert [window.tabs.tabText(i) for i in range(window.tabs.count())] == ["Installed", "Download"]
     assert window.installed.tree.topLevelItemCount() == 0

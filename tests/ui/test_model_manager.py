@@ -10,6 +10,7 @@ from PySide6.QtGui import QDesktopServices
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication, QMessageBox
 
+from studio.session.model_import import ModelImporter
 from studio.ui.models.manager import ModelManager
 from tests.engine.models.test_catalog import CARD, lora, spade, taesd
 
@@ -34,7 +35,7 @@ def models(tmp_path, tiny_sd_path, monkeypatch):
 
 
 def manager(qtbot, folder) -> ModelManager:
-    window = ModelManager(places={"User models": str(folder)})
+    window = ModelManager(places={"User models": str(folder)}, importer=ModelImporter())
     qtbot.addWidget(window)
     window.show()
     qtbot.waitExposed(window)
@@ -192,7 +193,8 @@ def test_removing_the_chosen_model_refreshes_the_generate_dock(make_window, qtbo
 def test_extra_tabs_can_be_added(qtbot, models):
     from PySide6.QtWidgets import QLabel
 
-    window = ModelManager(downloads=QLabel("downloads"), places={"User models": str(models)})
+    places = {"User models": str(models)}
+    window = ModelManager(downloads=QLabel("downloads"), places=places, importer=ModelImporter())
     qtbot.addWidget(window)
     assert [window.tabs.tabText(i) for i in range(window.tabs.count())] == ["Installed", "Download"]
     assert window.add_tab(QLabel("x"), "More") == 2
@@ -351,7 +353,8 @@ def test_starter_models_cannot_be_removed(qtbot, models, tmp_path):
     bundled.mkdir()
     spade(bundled / "starter-spade.safetensors")
     (bundled / "starter-spade.json").write_text('{"label_set": "landscape"}')
-    window = ModelManager(places={"Starter (bundled)": str(bundled), "User models": str(models)})
+    places = {"Starter (bundled)": str(bundled), "User models": str(models)}
+    window = ModelManager(places=places, importer=ModelImporter())
     qtbot.addWidget(window)
     tab = window.installed
     assert "starter-spade.safetensors" in tab.visible_names()

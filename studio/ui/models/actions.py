@@ -25,14 +25,14 @@ class ModelActions:
         from studio.ui.models.manager import ModelManager
 
         if self.model_manager is None:
-            from studio.session.downloads import DownloadManager
             from studio.ui.models.download_panel import DownloadPanel
 
-            self.downloads = DownloadManager(self)  # the only part of Studio that downloads
+            c = self.controllers  # the downloader and the importer come from the root
             self.model_manager = ModelManager(
                 self,
-                downloads=DownloadPanel(self.downloads, user_models_dir()),
+                downloads=DownloadPanel(c.downloads, user_models_dir()),
                 extra_paths=lambda: list(self.session.extra_model_paths),
+                importer=c.importer,
             )
             self.model_manager.models_changed.connect(self._on_models_managed)
             self.model_manager.forget_requested.connect(self._forget_model_folder)

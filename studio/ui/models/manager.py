@@ -43,6 +43,8 @@ class ModelManager(QWidget):
         extra_paths: Callable[[], list[str]] | None = None,
         places: dict[str, str] | None = None,
         models_dir: str | Path | None = None,
+        *,
+        importer: ModelImporter,
     ) -> None:
         super().__init__(parent, Qt.WindowType.Window)
         self.setObjectName("ModelManager")
@@ -60,7 +62,7 @@ class ModelManager(QWidget):
             self.add_tab(downloads, "Download")
             if hasattr(downloads, "installed"):  # the DownloadPanel: its models join the list
                 downloads.installed.connect(self._on_downloaded)
-        self.importer = ModelImporter(self)
+        self.importer = importer  # built by the composition root; adds run one at a time
         self._build_add_controls()
         column = QVBoxLayout(self)
         column.setContentsMargins(6, 6, 6, 6)
