@@ -26,6 +26,7 @@ from studio.session.live_draft import LiveDraft
 from studio.session.model_import import ModelImporter
 from studio.session.run_export_job import RunExporter
 from studio.session.run_history import RunHistory
+from studio.session.saver import BackgroundSaver
 from studio.session.session import GenerationSession
 from studio.session.translate import Translator
 from studio.ui.main_window import MainWindow
@@ -59,6 +60,7 @@ def build_controllers(engine=None) -> Controllers:
         explore_batch=ExploreBatch(document, jobs),
         downloads=DownloadManager(),
         importer=ModelImporter(),
+        saver=BackgroundSaver(),
     )
 
 

@@ -15,6 +15,7 @@ from studio.session.live_draft import LiveDraft
 from studio.session.model_import import ModelImporter
 from studio.session.run_export_job import RunExporter
 from studio.session.run_history import RunHistory
+from studio.session.saver import BackgroundSaver
 from studio.session.session import GenerationSession
 from studio.session.translate import Translator
 from studio.worker.worker import GenerationWorker
@@ -36,6 +37,7 @@ class Controllers:
     explore_batch: ExploreBatch
     downloads: DownloadManager  # the only part of Studio that downloads
     importer: ModelImporter  # adds models from disk (the model manager's Add / Convert)
+    saver: BackgroundSaver  # the one file thread for saves, autosaves and PNG exports
 
     def adopt(self, parent: QObject) -> None:
         """Give every controller to `parent` (the window), so they live and go with it."""

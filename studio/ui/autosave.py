@@ -27,14 +27,15 @@ class Autosaver(QObject):
         interval_s: float = 60.0,
         settings_source: Callable[[], dict] | None = None,
         parent: QObject | None = None,
-        saver: BackgroundSaver | None = None,
+        *,
+        saver: BackgroundSaver,
     ) -> None:
         super().__init__(parent)
         self.document = document
         self.settings_source = settings_source
         self.dirty = False
         self.last_saved: float | None = None
-        self.saver = saver if saver is not None else BackgroundSaver(self)
+        self.saver = saver  # the window's one file thread (built by the composition root)
         self.saver.finished.connect(self._on_finished)
         self._in_flight = False
         self._again = False

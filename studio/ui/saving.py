@@ -22,7 +22,7 @@ class SavingActions:
 
     def install_saver(self) -> BackgroundSaver:
         """The one file thread every save, autosave and export of this window goes through."""
-        self.saver = BackgroundSaver(self)
+        self.saver = self.controllers.saver  # built by the composition root
         self.saver.progressed.connect(self._save_progressed)
         self.saver.finished.connect(self._save_finished)
         return self.saver
