@@ -11,6 +11,7 @@ from studio.document.document import Document
 from studio.engine.gan.requests import SpadeRequest
 from studio.engine.requests import GenerationRequest, GenerationResult, StepPreview
 from studio.errors import InvalidRequestError
+from studio.session.explore_jobs import Cell, ExploreBatch
 from studio.session.jobs import JobOwner, JobQueue
 from studio.session.live_draft import CHANNEL, LiveDraft
 from studio.session.session import GenerationSession
@@ -216,3 +217,17 @@ def test_an_unknown_kind_is_refused_before_queueing(make_queue):
     with pytest.raises(ValueError, match="Unknown job kind 'genrate'"):
         jobs.submit(req(), "typo", None, kind="genrate")
     assert jobs.worker.jobs() == [] and jobs.jobs() == []
+
+
+def test_an_explore_cell_removed_from_the_queue_list_ends_its_batch(qtbot, make_queue):
+    gate = threading.Event()
+    jobs = make_queue(FakeEngine(steps=1, gate=gate))
+    batch = ExploreBatch(Document(64, 64), jobs)
+    batch.start("Variations", [Cell(f"cell {i}", req(i)) for i in range(3)], 3)
+    assert [j.kind for j in jobs.jobs()] == ["explore"] * 3
+    qtbot.waitUntil(lambda: batch.cells[0].state == "running", timeout=5000)
+    assert jobs.remove(batch.cells[1].job_id)  # e.g. the Generate dock's queue list
+    assert batch.cells[1].state == "cancelled"
+    with qtbot.waitSignal(batch.batch_done, timeout=5000):
+        gate.set()
+    assert [c.state for c in batch.cells] == ["done", "cancelled", "done"]

@@ -176,3 +176,38 @@ def test_a_fast_job_still_shows_a_picture_after_the_loading_update(qtbot, make_w
         with qtbot.waitSignal(worker.job_finished, timeout=5000):
             worker.submit(req())
         assert len(pictures) > before  # the loading update did not use up the preview slot
+
+
+def test_job_records_reach_their_final_state(qtbot, make_worker):
+    gate = threading.Event()
+    engine = FakeEngine(steps=1, gate=gate)
+    worker = make_worker(engine)
+    removed = []
+    worker.job_removed.connect(removed.append)
+    first = worker.submit(req(seed=1))
+    qtbot.waitUntil(lambda: worker.job(first).state is JobState.RUNNING, timeout=5000)
+    draft = worker.submit(req(seed=2), channel="live")
+    newer = worker.submit(req(seed=3), channel="live")  # replaces the waiting one
+    other = worker.submit(req(seed=4))
+    assert worker.remove(other) and removed == [draft, other]
+    assert worker.job(draft).state is worker.job(other).state is JobState.CANCELLED
+    assert worker.job(draft).request is None  # an ended record lets go of its arrays
+    gate.set()  # waitUntil: a waitSignal on job_finished here segfaulted 7 runs in 30 (the
+    # next job finishes at once and its queued signal reached the closed blocker)
+    qtbot.waitUntil(lambda: not worker.is_busy(), timeout=5000)
+    assert worker.job(first).state is worker.job(newer).state is JobState.FINISHED
+    assert worker.job(999) is None and [r.seed for r in engine.runs] == [1, 3]
+
+
+def test_a_failed_job_ends_failed_and_shutdown_cancels_the_rest(qtbot, make_worker):
+    engine = FakeEngine(steps=1, fail_with=InvalidRequestError("No.", ""))
+    worker = make_worker(engine)
+    with qtbot.waitSignal(worker.job_failed, timeout=5000):
+        failed = worker.submit(req())
+    assert worker.job(failed).state is JobState.FAILED
+    engine.fail_with, engine.steps, engine.step_delay = None, 1000, 0.01  # runs ~10 s
+    running = worker.submit(req())
+    qtbot.waitUntil(lambda: worker.job(running).state is JobState.RUNNING, timeout=5000)
+    waiting = worker.submit(req())
+    assert worker.shutdown(2.0)
+    assert worker.job(running).state is worker.job(waiting).state is JobState.CANCELLED
