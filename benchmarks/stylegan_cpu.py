@@ -6,7 +6,10 @@ Random weights (nothing is downloaded) of NVIDIA's StyleGAN2-ADA configurations:
 the median of --repeats pictures (mapping + synthesis, noise const, ψ 0.7), with the torch
 thread count printed beside it since the figures scale with it.
 
-    python benchmarks/stylegan_cpu.py [--sizes 256 512 1024] [--repeats 3]
+StyleGAN3 (--sg3): NVIDIA's defaults for config T (channel_base 32768, channel_max 512) and
+R (1x1 convolutions, radial filters, twice the channels), 2 mapping layers.
+
+    python benchmarks/stylegan_cpu.py [--sizes 256 512 1024] [--repeats 3] [--sg3]
 """
 
 from __future__ import annotations
@@ -33,8 +36,23 @@ def config(size: int):
     ))  # fmt: skip
 
 
-def seconds_per_picture(size: int, repeats: int) -> tuple[float, int]:
-    net = StyleGAN2(config(size)).eval().requires_grad_(False)
+def sg3(size: int, kind: str) -> torch.nn.Module:
+    from studio.engine.stylegan.sg3 import StyleGAN3, StyleGAN3Config
+
+    r = kind == "R"
+    cfg = StyleGAN3Config(z_dim=512, w_dim=512, img_resolution=size,
+                          channel_base=65536 if r else 32768, channel_max=1024 if r else 512,
+                          conv_kernel=1 if r else 3, use_radial_filters=r)  # fmt: skip
+    net = StyleGAN3(cfg)
+    for name, buf in net.named_buffers():
+        if name.endswith("_filter"):  # a normalised low-pass stand-in of the right shape
+            buf.fill_(1.0 / buf.numel())
+    return net
+
+
+def seconds_per_picture(size: int, repeats: int, kind: str = "2") -> tuple[float, int]:
+    net = StyleGAN2(config(size)) if kind == "2" else sg3(size, kind)
+    net = net.eval().requires_grad_(False)
     for p in net.parameters():
         torch.nn.init.normal_(p)
     params = sum(p.numel() for p in net.parameters())
@@ -51,11 +69,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[256, 512, 1024])
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--sg3", action="store_true", help="StyleGAN3 T and R instead")
     args = parser.parse_args()
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads")
-    for size in args.sizes:
-        seconds, params = seconds_per_picture(size, args.repeats)
-        print(f"StyleGAN2 {size}²  {params / 1e6:.1f} M parameters  {seconds:.2f} s per picture")
+    for kind in ("T", "R") if args.sg3 else ("2",):
+        name = f"StyleGAN3-{kind}" if args.sg3 else "StyleGAN2"
+        for size in args.sizes:
+            seconds, params = seconds_per_picture(size, args.repeats, kind)
+            print(f"{name} {size}²  {params / 1e6:.1f} M parameters  {seconds:.2f} s per picture")
 
 
 if __name__ == "__main__":

@@ -22,6 +22,8 @@ def compare_requests(
     samplers = samplers or [base.sampler]
     step_counts = step_counts or [base.num_inference_steps]
     _check_count(len(samplers) * len(step_counts), "A comparison's cells")
+    if not hasattr(base, "sampler"):
+        raise StudioError("This model has no sampler or steps to compare: walk its seeds.")
     single = replace(base, batch_size=1, batch_count=1)
     return [
         replace(single, sampler=name, num_inference_steps=int(steps))
@@ -45,6 +47,8 @@ def walk_requests(
     _check_count(frames, "A walk's frames")
     if seed_b is None and not prompt_b:
         raise StudioError("A walk needs a second seed, a second prompt, or both.")
+    if prompt_b and not hasattr(base, "prompt_b"):
+        raise StudioError("This model takes no prompt: walk between two seeds.")
     single = replace(base, batch_size=1, batch_count=1)
     out = [single]
     for i in range(1, frames - 1):
@@ -79,6 +83,7 @@ def short_label(request: GenerationRequest, kind: str) -> str:
     if kind == "Compare":
         return f"{request.sampler} · {request.num_inference_steps} steps"
     if kind == "Walk":
-        t = request.variation_strength if request.variation_seed is not None else request.prompt_mix
+        mix = getattr(request, "prompt_mix", 0.0)
+        t = request.variation_strength if request.variation_seed is not None else mix
         return f"seed {request.seed} · t={t:.2f}" if t else f"seed {request.seed}"
     return f"variation seed {request.variation_seed} · {request.variation_strength:.2f}"

@@ -41,18 +41,22 @@ def to_uint8(img: Any) -> np.ndarray:
 
 
 def styles(net: Any, request: StyleGANRequest, device: str) -> Any:
-    """The W vectors (1xnum_wsxW) for the request: seed, class, ψ, then mixing."""
+    """The W vectors (1xnum_wsxW) for the request: seed, class, ψ, a walk towards the
+    variation seed (a straight line in W), then style mixing."""
     from studio.engine.stylegan.seeds import one_hot, z_for_seed
 
-    cfg = net.cfg
+    cfg, psi = net.cfg, request.truncation
     c = one_hot(request.class_index, cfg.c_dim).to(device)
-    ws = net.mapping(z_for_seed(request.seed, cfg.z_dim).to(device), c, request.truncation)
+
+    def w_of(seed: int) -> Any:
+        return net.mapping(z_for_seed(seed, cfg.z_dim).to(device), c, psi)
+
+    ws = w_of(request.seed)
+    if request.variation_seed is not None and request.variation_strength:
+        ws = ws.lerp(w_of(request.variation_seed), float(request.variation_strength))  # in W
     if request.mix_seed is not None:
-        other = net.mapping(
-            z_for_seed(request.mix_seed, cfg.z_dim).to(device), c, request.truncation
-        )
         layers = list(mix_range(request.mix_layers, cfg.num_ws))
-        ws[:, layers] = other[:, layers]
+        ws[:, layers] = w_of(request.mix_seed)[:, layers]
     return ws
 
 

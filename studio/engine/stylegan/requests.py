@@ -28,6 +28,11 @@ class StyleGANRequest:
     mix_layers: str = "fine"  # "coarse" | "middle" | "fine" | "A-B" (W indices, inclusive)
     translate: tuple[float, float] = (0.0, 0.0)  # StyleGAN3: pan, in units of the picture
     rotate: float = 0.0  # StyleGAN3: degrees
+    # the Explore tab's seed walks and variations: W moves towards the variation seed's W
+    variation_seed: int | None = None
+    variation_strength: float = 0.0  # 0 = this seed's W, 1 = the variation seed's
+    batch_size: int = 1  # one picture per request (the fields Explore sets on every request)
+    batch_count: int = 1
     device: str | None = None
 
     def __post_init__(self) -> None:
@@ -35,6 +40,8 @@ class StyleGANRequest:
         if len(pan) != 2 or not all(math.isfinite(v) for v in (*pan, float(self.rotate))):
             raise InvalidRequestError(f"Pan is two numbers (x, y), not {self.translate!r}.")
         object.__setattr__(self, "translate", pan)
+        if (self.batch_size, self.batch_count) != (1, 1):
+            raise InvalidRequestError("A StyleGAN request makes one picture; queue one per seed.")
         if self.noise_mode not in NOISE_MODES:
             raise InvalidRequestError(
                 f"The noise mode is one of {', '.join(NOISE_MODES)}, not “{self.noise_mode}”."
@@ -61,6 +68,10 @@ class StyleGANRequest:
             recipe["class"] = self.class_index
         if self.mix_seed is not None:
             recipe.update(mix_seed=self.mix_seed, mix_layers=self.mix_layers)
+        if self.variation_seed is not None and self.variation_strength:
+            recipe.update(
+                variation_seed=self.variation_seed, variation_strength=self.variation_strength
+            )
         if self.translate != (0.0, 0.0) or self.rotate:
             recipe.update(translate=list(self.translate), rotate=self.rotate)
         return recipe
@@ -99,6 +110,8 @@ def request_from_recipe(recipe: dict[str, Any]) -> StyleGANRequest:
             str(recipe.get("mix_layers", "fine")),
             tuple(float(v) for v in recipe.get("translate", (0.0, 0.0))),  # type: ignore[arg-type]
             float(recipe.get("rotate", 0.0)),
+            None if recipe.get("variation_seed") is None else int(recipe["variation_seed"]),
+            float(recipe.get("variation_strength", 0.0)),
         )
     except (KeyError, TypeError, ValueError) as exc:
         raise InvalidRequestError("This StyleGAN recipe is incomplete.", repr(exc)) from exc

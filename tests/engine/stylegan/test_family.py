@@ -180,3 +180,25 @@ def test_stylegan2_refuses_to_pan(models, tmp_path, capsys):
     argv = ["generate", "--model", str(pkl), "--seed", "3", "--rotate", "10"]
     assert studio_main([*argv, "--out", str(tmp_path / "x.png")]) == 2
     assert "Only StyleGAN3" in capsys.readouterr().err
+
+
+def test_the_explore_walk_and_variations_move_in_w(models):
+    from studio.session.explore import compare_requests, variation_requests, walk_requests
+
+    _folder, pkl, net, _cond = models
+    base = StyleGANRequest(str(pkl), seed=1, truncation=0.8)
+    frames = walk_requests(base, 2, "", 3)
+    engine = StyleGANEngine()
+    pictures = [engine.run(r, lambda p: None, threading.Event()).image for r in frames]
+    assert np.array_equal(pictures[0], _reference(net, 1, 0.8))
+    assert np.array_equal(pictures[2], _reference(net, 2, 0.8))
+    z1, z2 = (torch.from_numpy(np.random.RandomState(s).randn(1, 8)) for s in (1, 2))
+    with torch.no_grad():  # the middle frame: halfway between the two Ws, not between the zs
+        w = net.mapping(z1, None, 0.8).lerp(net.mapping(z2, None, 0.8), 0.5)
+        assert np.array_equal(pictures[1], to_uint8(net.synthesize(w)))
+    near = variation_requests(base, 2, 0.1, 5)
+    assert [r.variation_seed for r in near] == [5, 6] and frames[1].describe()["variation_seed"]
+    with pytest.raises(StudioError, match="no prompt"):
+        walk_requests(base, None, "a cat", 3)
+    with pytest.raises(StudioError, match="no sampler"):
+        compare_requests(base, ["Euler"], [10])
