@@ -54,7 +54,7 @@ def child_env(tree: Path, home: Path) -> dict[str, str]:
     return env
 
 
-def run_child(tree: Path, part: str, timeout: float = 900) -> dict:
+def run_child(tree: Path, part: str, timeout: float = 2400) -> dict:
     """One measurement in a fresh process importing `studio` from `tree`; its JSON figures."""
     with tempfile.TemporaryDirectory(prefix="gui-latency-") as home:
         env = child_env(tree, Path(home))

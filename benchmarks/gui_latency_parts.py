@@ -229,9 +229,10 @@ def start_generation(window, steps: int) -> None:
 def landing(app, window, beat: Heartbeat) -> dict:
     landed: list[float] = []
     window.session.result_added.connect(lambda _id: landed.append(time.perf_counter()))
+    wait(app, lambda: not the_worker(window).is_busy(), 300)  # the last live draft
     start_generation(window, 20)
-    if not wait(app, lambda: landed, 120):
-        raise RuntimeError("no result landed within 120 s")
+    if not wait(app, lambda: landed, 600):
+        raise RuntimeError("no result landed within 600 s")
     run_for(app, 1.2)
     return {"landing": beat.figures(landed[0], landed[0] + 1.0)}
 
@@ -246,6 +247,10 @@ def cancel(app, window, beat: Heartbeat) -> dict:
     window.session.progress_changed.connect(
         lambda p: p is not None and p.step and steps.append((time.perf_counter(), p.step))
     )
+    idle = lambda: not the_worker(window).is_busy()  # noqa: E731
+    if not wait(app, idle, 300):  # a late result of the last section must not count here
+        raise RuntimeError("the worker is still busy with the last section")
+    landed.clear()
     start_generation(window, 200)
     if not wait(app, lambda: len(steps) >= 8, 120):
         raise RuntimeError("the run showed no steps")
