@@ -27,6 +27,8 @@ GAN_KINDS = {
     "spade-encoder": ("SPADE style encoder", "spade"),
     "pix2pix-unet": ("pix2pix (U-Net)", "pix2pix"),
     "pix2pix-resnet": ("pix2pix / CycleGAN (ResNet)", "pix2pix"),
+    "stylegan2": ("StyleGAN2 generator", "stylegan"),
+    "stylegan3": ("StyleGAN3 generator", "stylegan"),
 }
 # filter groups, in the order the kind filter offers them
 GROUPS = {
@@ -42,6 +44,7 @@ GROUPS = {
     "spade": "SPADE",
     "pix2pix": "pix2pix",
     "cyclegan": "CycleGAN",
+    "stylegan": "StyleGAN",
     "starter": "Starter (bundled)",
     "unusable": "Cannot be used",
 }

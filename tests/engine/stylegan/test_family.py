@@ -202,3 +202,11 @@ def test_the_explore_walk_and_variations_move_in_w(models):
         walk_requests(base, None, "a cat", 3)
     with pytest.raises(StudioError, match="no sampler"):
         compare_requests(base, ["Euler"], [10])
+
+
+def test_the_model_manager_files_them_under_stylegan(models):
+    from studio.engine.models.catalog import describe
+
+    _folder, pkl, _net, _cond = models
+    entry = describe(family_of_model(pkl).inspect(pkl), {})
+    assert entry.kind_label == "StyleGAN2 generator" and "stylegan" in entry.groups
