@@ -315,7 +315,7 @@ class GenerationSession(QObject, JobOwner):
             message = exc.message if isinstance(exc, StudioError) else f"Cannot re-run: {exc}"
             self.error_raised.emit(message, getattr(exc, "details", ""))
             return None
-        label = f"Re-run: {_short(request.prompt) or '(no prompt)'}"
+        label = f"Re-run: {_short(getattr(request, 'prompt', '')) or f'seed {request.seed}'}"
         fit = bool(recipe.get("fit_to_canvas"))
         return self._submit(request, label, Sources(dict(arrays), fit_to_canvas=fit))
 

@@ -53,5 +53,9 @@ def test_sample_tab_generates_the_seeds_picture(qtbot, tmp_path, monkeypatch):
         h, w = expected.shape[:2]
         assert np.array_equal(layer.pixels[:h, :w, :3], expected), layer.pixels.shape
         assert layer.metadata["mode"] == "sample" and layer.metadata["seed"] == 11
+        with qtbot.waitSignal(session.result_added, timeout=20000):  # Re-run exactly
+            assert session.rerun_exactly(layer) is not None
+        again = window.document.layers[-1]
+        assert again is not layer and np.array_equal(again.pixels, layer.pixels)
     finally:
         window.close()

@@ -15,7 +15,7 @@ from studio.engine.cancel import cancel_points
 from studio.engine.memory.cache import ModelCache, module_bytes
 from studio.engine.memory.device import choose_device
 from studio.engine.requests import GenerationResult, StepPreview
-from studio.engine.stylegan.requests import StyleGANRequest, mix_range
+from studio.engine.stylegan.requests import StyleGANRequest, exact_fields, mix_range
 from studio.engine.versions import versions
 from studio.errors import Cancelled, InvalidRequestError
 
@@ -120,7 +120,7 @@ class StyleGANEngine:
         recipe = request.describe()
         recipe.update(
             resolution=net.cfg.img_resolution, classes=net.cfg.c_dim, steps_done=1,
-            generation=net.cfg.generation,
+            generation=net.cfg.generation, request=exact_fields(request),
             draft=False, seconds=round(seconds, 3), versions=versions(("torch",)),
         )  # fmt: skip
         return GenerationResult(image, request, recipe, False, 1, seconds)  # type: ignore[arg-type]

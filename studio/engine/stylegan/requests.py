@@ -97,8 +97,31 @@ def mix_range(spec: str, num_ws: int) -> range:
     return range(start, end + 1)
 
 
+def exact_fields(request: StyleGANRequest) -> dict[str, Any]:
+    """What Re-run exactly needs beside the recipe: the model file's path and hash."""
+    from pathlib import Path
+
+    from studio.engine.models.checkpoints import file_sha256
+
+    path = Path(request.model_path)
+    return {"model_path": request.model_path,
+            "model_sha256": file_sha256(path) if path.is_file() else None}  # fmt: skip
+
+
 def request_from_recipe(recipe: dict[str, Any]) -> StyleGANRequest:
-    """The request a "sample" recipe describes (Re-run exactly)."""
+    """The request a "sample" recipe describes (Re-run exactly); refused when the model file
+    is not the one that made it."""
+    from pathlib import Path
+
+    from studio.engine.models.checkpoints import file_sha256
+
+    exact = recipe.get("request") or {}
+    made_with = exact.get("model_sha256")
+    path = Path(str(exact.get("model_path") or recipe.get("model", "")))
+    if made_with and (not path.is_file() or file_sha256(path) != made_with):
+        raise InvalidRequestError(
+            f"{path.name} has changed since this picture was made: it cannot be re-run exactly."
+        )
     try:
         return StyleGANRequest(
             str(recipe["model"]),

@@ -210,3 +210,14 @@ def test_the_model_manager_files_them_under_stylegan(models):
     _folder, pkl, _net, _cond = models
     entry = describe(family_of_model(pkl).inspect(pkl), {})
     assert entry.kind_label == "StyleGAN2 generator" and "stylegan" in entry.groups
+
+
+def test_rerun_exactly_refuses_a_changed_model_file(models, tmp_path):
+    _folder, pkl, _net, _cond = models
+    family = family_of_model(pkl)
+    result = StyleGANEngine().run(StyleGANRequest(str(pkl), seed=2), lambda p: None,
+                                  threading.Event())  # fmt: skip
+    assert family.request_from_recipe(result.recipe, {}) == result.request
+    write_nvlabs_pickle(pkl, random_generator(seed=9), TINY_KWARGS, tmp_path / "sentinel")
+    with pytest.raises(InvalidRequestError, match="has changed"):
+        family.request_from_recipe(result.recipe, {})
