@@ -96,6 +96,14 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _region(text: str) -> tuple[str, str]:
+    """CLASS=WORDS for a regional prompt."""
+    name, sep, words = text.partition("=")
+    if not sep or not name.strip():
+        raise argparse.ArgumentTypeError(f"expected CLASS=WORDS, got {text!r}")
+    return name.strip(), words.strip()
+
+
 def _lora(text: str) -> tuple[str, float]:
     """PATH[:WEIGHT] (the weight defaults to 1; a Windows drive colon is not a weight)."""
     path, sep, weight = text.rpartition(":")
@@ -140,6 +148,14 @@ def _mode_flags(gen: argparse.ArgumentParser) -> None:
     )
     sem.add_argument("--controlnet", type=Path, help="a seg ControlNet folder or file")
     sem.add_argument("--control-scale", type=float, default=1.0)
+    sem.add_argument(
+        "--region",
+        action="append",
+        type=_region,
+        default=[],
+        metavar="CLASS=WORDS",
+        help="words for one class of --labels only (regional prompt), e.g. 'sky=stormy clouds'",
+    )
     more = gen.add_argument_group("more")
     more.add_argument("--lora", action="append", type=_lora, default=[], metavar="PATH[:WEIGHT]")
     more.add_argument("--fuse-loras", action="store_true")

@@ -154,6 +154,7 @@ def params_from_flags(args: argparse.Namespace, defaults: dict[str, Any] | None 
         loras=tuple(args.lora),
         fuse_loras=args.fuse_loras,
         embeddings=tuple(str(p) for p in getattr(args, "embedding", [])),
+        regions=tuple(getattr(args, "region", [])),
         refiner_path=str(args.refiner or ""),
         refiner_switch=args.refiner_switch,
         batch_size=args.batch,

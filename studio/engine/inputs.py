@@ -68,6 +68,7 @@ class GenerateParams:
     loras: tuple[tuple[str, float], ...] = ()
     fuse_loras: bool = False
     embeddings: tuple[str, ...] = ()  # installed embedding files; a prompt uses one by its name
+    regions: tuple[tuple[str, str], ...] = ()  # (label class name, its own words)
     refiner_path: str = ""
     refiner_switch: float = 0.8
     preview_decoder: str = ""  # "" linear, "vae" full VAE, or a TAESD path
@@ -83,6 +84,7 @@ class GenerateParams:
         known = {k: v for k, v in known.items() if v is not _MISSING}
         known["loras"] = tuple((str(p), float(w)) for p, w in known.get("loras") or ())
         known["embeddings"] = tuple(str(p) for p in known.get("embeddings") or ())
+        known["regions"] = tuple((str(n), str(w)) for n, w in known.get("regions") or ())
         known.update(changes)
         return cls(**known)
 

@@ -72,6 +72,9 @@ def exact_fields(request: GenerationRequest, device: str, dtype: str) -> dict[st
         out["prompt_syntax"] = request.prompt_syntax
     if request.embeddings:
         out["embeddings"] = [{"path": p, "sha256": _hash_path(p)} for p in request.embeddings]
+    if request.regions:  # only when used: other recipes stay as they were
+        out["regions"] = [list(pair) for pair in request.regions]
+        out["region_map_sha256"] = array_sha256(request.region_map)
     out["device"], out["dtype"] = device, dtype
     return {"request": out}
 
@@ -89,6 +92,13 @@ def request_from_recipe(recipe: dict[str, Any], **arrays: np.ndarray | None) -> 
             )
         fields[name] = given
     loras = tuple((entry["path"], entry["weight"]) for entry in fields.pop("loras", []))
+    if "region_map_sha256" in fields:
+        if fields.pop("region_map_sha256") != array_sha256(arrays.get("region_map")):
+            raise InvalidRequestError(
+                "The regions are missing or different: re-running exactly needs the same labels."
+            )
+        fields["region_map"] = arrays.get("region_map")
+        fields["regions"] = tuple(tuple(pair) for pair in fields.pop("regions", []))
     embeddings = fields.pop("embeddings", [])
     for entry in embeddings:
         if entry.get("sha256") is not None and _hash_path(entry["path"]) != entry["sha256"]:

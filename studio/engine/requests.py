@@ -103,6 +103,9 @@ class GenerationRequest:
     # past 77 tokens in chunks (engine/diffusion/weighting.py)
     prompt_syntax: str = "plain"
     embeddings: tuple[str, ...] = ()  # textual-inversion files the prompts call by name
+    # --- regional prompts: region k's words reach only the pixels where region_map == k
+    regions: tuple[tuple[str, str], ...] = ()  # (class name, words), regions 1..K
+    region_map: np.ndarray | None = None  # HxW uint8 at the label map's size, 0 = no region
     resume: ResumeState | None = None  # continue a cancelled run (same seed, sampler, steps)
     record_cap_bytes: int = 256 * 2**20  # full-size step frames kept in memory; 0 = thumbs only
     memory: MemorySettings = MemorySettings()
@@ -121,6 +124,9 @@ class GenerationRequest:
         object.__setattr__(self, "control_image", control)
         object.__setattr__(self, "loras", tuple((str(p), float(w)) for p, w in self.loras))
         object.__setattr__(self, "embeddings", tuple(str(p) for p in self.embeddings))
+        object.__setattr__(self, "regions", tuple((str(n), str(w)) for n, w in self.regions))
+        regions = _frozen_copy(self.region_map, np.uint8, 2, "region_map")
+        object.__setattr__(self, "region_map", regions)
 
     @property
     def mode(self) -> str:
@@ -179,6 +185,8 @@ class GenerationRequest:
             out.update(prompt_syntax=self.prompt_syntax)
         if self.embeddings:
             out.update(embeddings=[Path(p).stem for p in self.embeddings])
+        if self.regions:
+            out.update(regions=[list(pair) for pair in self.regions])
         if self.resume is not None:
             out.update(resumed_from_step=self.resume.steps_done)
         return out

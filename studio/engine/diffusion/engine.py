@@ -290,7 +290,9 @@ class DiffusionEngine:
                 # inside the step: between CFG and Heun evaluations, and before the final decode
                 stack.enter_context(cancel_points(cancel, *_networks(plan.pipe, refiner)))
                 text = {}  # A1111 weighting: encoded once for every run of a batch
-                if own_encoding(request) and request.prompt_b is None:
+                if request.regions:
+                    text = self._regions(request, plan, extras, stack)
+                elif own_encoding(request) and request.prompt_b is None:
                     text = weighted(plan.pipe, request, extras.get("embeddings", ()))
                 for run in range(request.batch_count):
                     run_seeds = seeds_for(request, run)
@@ -335,6 +337,27 @@ class DiffusionEngine:
         return GenerationResult(
             images[0], request, recipe, False, stream.steps_done, seconds, tuple(images), record
         )
+
+    def _regions(self, request, plan, extras, stack) -> dict[str, Any]:
+        """Region contexts for the call, and masked cross-attention installed meanwhile."""
+        from studio.engine.diffusion import regions
+
+        pipe, embeddings = plan.pipe, extras.get("embeddings", ())
+
+        def encode(prompt: str, negative: str, chunks: int) -> dict[str, Any]:
+            syntax = request.prompt_syntax
+            return weighted_kwargs(pipe, prompt, negative, embeddings, chunks, syntax)
+
+        text, slots = regions.region_text(pipe, request, encode)
+        scale = pipe.vae_scale_factor
+        box = plan.crop.box if plan.crop is not None else None
+        size = (request.height // scale, request.width // scale)
+        masks = regions.latent_masks(request.region_map, len(request.regions), box, size)
+        processor = regions.RegionAttention(masks, slots, text["prompt_embeds"].shape[1])
+        models = [m for m in (pipe.unet, getattr(pipe, "controlnet", None)) if m is not None]
+        stack.enter_context(regions.installed(models, processor))
+        plan.notes["region_tokens"] = [end - start for start, end in slots]
+        return text
 
     def _call(self, request, pipe, scheduler, kwargs, stream):
         """One pipeline call; prompt runs can be cancelled and later continued exactly."""

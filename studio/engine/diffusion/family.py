@@ -62,6 +62,20 @@ def prompt_syntax(params: GenerateParams) -> str:
     return "plain"
 
 
+def region_fields(params: GenerateParams, inputs: Inputs, fields: dict, arrays: dict) -> tuple:
+    """Regional prompts: the classes with words that are painted, as a region map."""
+    from studio.engine.diffusion.region_map import region_map
+
+    wanted = [(n, w.strip()) for n, w in params.regions if w.strip()]
+    if not wanted or inputs.labels is None:
+        return ()
+    regions, values, notes = region_map(inputs, wanted)
+    if regions:
+        fields.update(regions=regions, region_map=values)
+        arrays["region_map"] = values
+    return notes
+
+
 def _control_fields(params: GenerateParams) -> dict[str, Any]:
     if not params.controlnet_path:
         raise StudioError(
@@ -107,6 +121,13 @@ class DiffusionFamily(Family):
             return inspect_diffusers_folder(path)
         return inspect_embedding(path) or inspect_sd_file(path)
 
+    def needs(self, mode: str, params: GenerateParams) -> frozenset[str]:
+        """As every prompt model, plus the labels when inpainting with regional prompts."""
+        needs = super().needs(mode, params)
+        if mode == "inpaint" and any(words.strip() for _, words in params.regions):
+            needs |= {"labels"}
+        return needs
+
     def make_engine(self, cache: Any = None) -> Any:
         from studio.engine.diffusion.engine import DiffusionEngine
 
@@ -139,14 +160,17 @@ class DiffusionFamily(Family):
             if not params.only_masked:  # the whole picture at the model's size, canvas aspect
                 fields["width"], fields["height"] = working_size(canvas_w, canvas_h, area)
             arrays.update(init_image=inputs.picture, mask=inputs.mask)
-            if inputs.labels is not None or inputs.colour_map is not None:
+            notes = region_fields(params, inputs, fields, arrays)
+            if params.inpaint_from_labels or inputs.colour_map is not None:
                 fields.update(_control_fields(params))
-                notes = _labels(inputs, fields, arrays)
+                notes += _labels(inputs, fields, arrays)
             return Built(GenerationRequest(**fields), arrays, notes)
         if mode == "paint":
             fields["width"], fields["height"] = working_size(canvas_w, canvas_h, area)
-            fields.update(_control_fields(params))
-            notes = _labels(inputs, fields, arrays)
+            notes = region_fields(params, inputs, fields, arrays)
+            if params.controlnet_path or not fields.get("regions"):  # regions alone need none
+                fields.update(_control_fields(params))
+                notes += _labels(inputs, fields, arrays)
             if inputs.picture is not None:  # the refine pass over what is on screen
                 fields.update(init_image=inputs.picture, strength=params.paint_strength)
                 arrays["init_image"] = inputs.picture

@@ -85,6 +85,8 @@ def check_inputs(request: GenerationRequest) -> None:
             )
         if request.init_image is not None:
             raise InvalidRequestError("Variation seeds work for generation from noise only.")
+    if request.regions:
+        _check_regions(request)
     if request.prompt_syntax not in PROMPT_SYNTAXES:
         raise InvalidRequestError(
             f"Prompt syntax must be one of {', '.join(PROMPT_SYNTAXES)}, got "
@@ -101,6 +103,22 @@ def check_inputs(request: GenerationRequest) -> None:
         raise InvalidRequestError(
             f"The refiner switch must be between 0 and 1, got {request.refiner_switch}."
         )
+
+
+def _check_regions(request: GenerationRequest) -> None:
+    if request.region_map is None:
+        raise InvalidRequestError("Regional prompts need the map of their regions.")
+    if int(request.region_map.max()) > len(request.regions):
+        raise InvalidRequestError(
+            f"The region map names region {int(request.region_map.max())} but only "
+            f"{len(request.regions)} regions have words."
+        )
+    if request.prompt_b is not None or request.refiner_path:
+        raise InvalidRequestError(
+            "Regional prompts work without a prompt walk or a refiner: turn those off."
+        )
+    if request.mask is not None and request.region_map.shape != request.mask.shape:
+        raise InvalidRequestError("The regions and the mask must be the same size.")
 
 
 def make_plan(request: GenerationRequest, loaded: Any, controlnet: Any = None) -> Plan:
